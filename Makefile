@@ -1,0 +1,61 @@
+# Every target creates or refreshes .venv from the pinned requirements first,
+# so `make run` and `make test` are all the set-up a fresh clone needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARGS ?=
+# The CDK CLI that `make deploy` and `make diff` run (npx fetches it on first use).
+CDK_CLI_VERSION ?= 2.1148.1
+
+# The virtualenv's bin first: it carries the Node.js that the CDK (jsii) runs on.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help run test lint format synth deploy diff lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@# The repo root and lambdas/ on the venv's path: the Lambda code imports its
+	@# packages as top-level modules, exactly as the Lambda runtime does.
+	@$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "pandabridge-dev.pth").write_text("$(CURDIR)\n$(CURDIR)/lambdas\n")'
+	@touch $(STAMP)
+
+run: $(STAMP) ## Start the local stack (moto server + local API gateway) and post the sample
+	$(BIN)/python -m local $(ARGS)
+
+test: $(STAMP) lint ## Run every offline test
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(STAMP) ## ruff check + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+synth: $(STAMP) ## Synthesize the CloudFormation template into cdk.out/ and lint it with cfn-lint
+	rm -rf cdk.out
+	CDK_OUTDIR=cdk.out $(BIN)/python app.py
+	$(BIN)/cfn-lint cdk.out/*.template.json
+
+deploy: $(STAMP) ## Deploy the stack into the current AWS account (needs AWS credentials)
+	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) deploy $(ARGS)
+
+diff: $(STAMP) ## Show what `make deploy` would change
+	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) diff $(ARGS)
+
+lock: ## Re-resolve constraints.txt from the direct pins
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
+	@touch $(STAMP)
+
+clean: ## Remove the virtualenv, cdk.out and caches
+	rm -rf $(VENV) cdk.out .pytest_cache .ruff_cache .local
