@@ -60,6 +60,9 @@ class Limits:
     MAX_NESTING_DEPTH: Final = 64
     # An incident id is a partition key, an S3 key part and a ticket label: keep it short.
     MAX_INCIDENT_ID_LENGTH: Final = 256
+    # Epoch timestamps above this are not seconds (nor milliseconds) and would not fit the
+    # fixed-width version key.
+    MAX_TIMESTAMP: Final = 10**15
     # A DynamoDB item holds at most 400 KB. Payloads that compress to more than this go to S3
     # and the item keeps the object key. Smaller keeps write units and stream records cheap.
     INLINE_PAYLOAD_MAX_BYTES: Final = 64 * 1024

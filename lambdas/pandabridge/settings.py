@@ -22,8 +22,8 @@ class ConfigurationError(RuntimeError):
     """A setting is missing or malformed; the message names the environment variable."""
 
 
-class IngestSettings(BaseModel):
-    """What the ingest function needs: where incidents and raw payloads are stored."""
+class StorageSettings(BaseModel):
+    """Where incidents and their raw payloads are stored (the ingest function and its readers)."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
@@ -37,7 +37,7 @@ class IngestSettings(BaseModel):
     )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> IngestSettings:
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> StorageSettings:
         return _load(cls, environ)
 
 
@@ -54,6 +54,6 @@ def _load(model: type[S], environ: Mapping[str, str]) -> S:
 
 
 @cache
-def ingest_settings() -> IngestSettings:
-    """The ingest settings of this process, read on first use."""
-    return IngestSettings.from_env()
+def storage_settings() -> StorageSettings:
+    """The storage settings of this process, read on first use."""
+    return StorageSettings.from_env()

@@ -1,0 +1,83 @@
+"""POST /webhook: validate a BigPanda delivery and store it before answering.
+
+The handler only shapes HTTP: parsing lives in ``pandabridge.parsing``, the decision in
+``pandabridge.incidents`` and the storage in ``pandabridge.stores.incidents``.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pandabridge.incidents import IngestResult, ingest
+from pandabridge.names import WEBHOOK_PATH, Metric
+from pandabridge.parsing import InvalidWebhookError, parse_webhook
+from pandabridge.stores.incidents import default_store
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+app = APIGatewayRestResolver()
+
+RESULT_METRICS = {
+    IngestResult.CREATED: Metric.INCIDENT_CREATED,
+    IngestResult.UPDATED: Metric.INCIDENT_UPDATED,
+    IngestResult.DUPLICATE: Metric.INCIDENT_DUPLICATE,
+    IngestResult.STALE: Metric.INCIDENT_STALE,
+}
+
+
+@app.post(WEBHOOK_PATH)
+@tracer.capture_method
+def receive_webhook() -> Response:
+    event = app.current_event
+    webhook = parse_webhook(event.body, is_base64_encoded=event.is_base64_encoded)
+    logger.set_correlation_id(webhook.incident_id)
+    logger.append_keys(incident_id=webhook.incident_id)
+    tracer.put_annotation("incident_id", webhook.incident_id)
+
+    outcome = ingest(webhook, default_store())
+
+    metrics.add_metric(RESULT_METRICS[outcome.result], MetricUnit.Count, 1)
+    metrics.add_metric(Metric.PAYLOAD_BYTES, MetricUnit.Bytes, len(webhook.raw))
+    logger.info(
+        "webhook stored" if outcome.result.stored else "webhook not stored",
+        extra={"result": outcome.result.value, "version": outcome.version.as_json()},
+    )
+    return _json(HTTPStatus.OK, outcome.as_json())
+
+
+@app.exception_handler(InvalidWebhookError)
+def reject(error: InvalidWebhookError) -> Response:
+    metrics.add_metric(Metric.WEBHOOK_REJECTED, MetricUnit.Count, 1)
+    logger.warning("webhook rejected", extra={"status": error.status.value, "reason": str(error)})
+    return _json(error.status, error.as_json())
+
+
+@app.exception_handler(Exception)
+def fail(_error: Exception) -> Response:
+    """Storage failed: answer 5xx so the sender knows the delivery was not accepted."""
+    logger.exception("webhook not stored: internal error")
+    return _json(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        {"message": "internal error: the delivery was not stored, send it again", "errors": []},
+    )
+
+
+def _json(status: HTTPStatus, body: dict[str, Any]) -> Response:
+    return Response(
+        status_code=status.value, content_type=content_types.APPLICATION_JSON, body=body
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,230 @@
+"""The incidents table and the payload bucket: the only code that stores or reads incidents.
+
+Each accepted delivery is first archived to S3 (gzip, keyed by incident id and content hash, so a
+retry rewrites the same object), then written to the table in ONE conditional ``PutItem``:
+
+    attribute_not_exists(incident_id)
+    OR version_key < :new_version_key
+    OR (version_key = :new_version_key AND content_hash <> :new_hash)
+
+DynamoDB evaluates the condition and the write atomically, so concurrent deliveries of one
+incident cannot both see "absent" (no read-then-write race). The refused write returns the stored
+item (``ReturnValuesOnConditionCheckFailure``), which tells a duplicate from a stale delivery.
+
+The item keeps the gzip payload inline when it is small, else only the archive key: incidents of
+thousands of alerts exceed DynamoDB's 400 KB item limit many times over.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+
+from pandabridge.incidents import (
+    IncidentSummary,
+    SaveOutcome,
+    StoredIncident,
+    outcome_of_write,
+)
+from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, Limits
+from pandabridge.settings import storage_settings
+from pandabridge.versioning import Part, Version
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+KEY: Final = INCIDENTS_TABLE.partition_key
+
+# Retries with backoff for throttling and 5xx inside the 29 s that API Gateway waits.
+AWS_CLIENT_CONFIG: Final = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=2,
+    read_timeout=8,
+)
+
+_PUT_CONDITION: Final = "attribute_not_exists(#id) OR #vk < :vk OR (#vk = :vk AND #hash <> :hash)"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def archive_key(incident_id: str, content_hash: str) -> str:
+    """Where a version's raw body is archived; the id is escaped so any id is one path segment."""
+    return f"{PAYLOAD_BUCKET.key_prefix}{quote(incident_id, safe='')}/{content_hash}.json.gz"
+
+
+@dataclass
+class IncidentStore:
+    """DynamoDB + S3 implementation of ``pandabridge.incidents.IncidentRepository``."""
+
+    table_name: str
+    bucket_name: str
+    dynamodb: DynamoDBClient
+    s3: S3Client
+    inline_payload_max_bytes: int = Limits.INLINE_PAYLOAD_MAX_BYTES
+
+    def save_if_newer(self, summary: IncidentSummary, raw: bytes) -> SaveOutcome:
+        compressed = gzip.compress(raw, compresslevel=Limits.GZIP_LEVEL, mtime=0)
+        key = archive_key(summary.incident_id, summary.content_hash)
+        self.s3.put_object(
+            Bucket=self.bucket_name,
+            Key=key,
+            Body=compressed,
+            ContentType="application/json",
+            ContentEncoding="gzip",
+        )
+        item = _summary_item(summary) | {"archive_key": key}
+        if len(compressed) <= self.inline_payload_max_bytes:
+            item["payload"] = compressed
+        try:
+            response = self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item=_to_dynamo(item),
+                ConditionExpression=_PUT_CONDITION,
+                ExpressionAttributeNames={
+                    "#id": KEY,
+                    "#vk": "version_key",
+                    "#hash": "content_hash",
+                },
+                ExpressionAttributeValues=_to_dynamo(
+                    {":vk": summary.version.key, ":hash": summary.content_hash}
+                ),
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self.dynamodb.exceptions.ConditionalCheckFailedException as refused:
+            stored = _from_dynamo(refused.response.get("Item", {}))
+            result = outcome_of_write(
+                written=False,
+                replaced=True,
+                stored_hash=stored.get("content_hash"),
+                content_hash=summary.content_hash,
+            )
+            return SaveOutcome(result, _version(stored.get("version")))
+        result = outcome_of_write(
+            written=True,
+            replaced=bool(response.get("Attributes")),
+            stored_hash=None,
+            content_hash=summary.content_hash,
+        )
+        return SaveOutcome(result, summary.version)
+
+    def get(self, incident_id: str) -> StoredIncident | None:
+        response = self.dynamodb.get_item(
+            TableName=self.table_name,
+            Key=_to_dynamo({KEY: incident_id}),
+            ConsistentRead=True,
+        )
+        if "Item" not in response:
+            return None
+        item = _from_dynamo(response["Item"])
+        inline = "payload" in item
+        if inline:
+            compressed = bytes(item["payload"])
+        else:
+            obj = self.s3.get_object(Bucket=self.bucket_name, Key=item["archive_key"])
+            compressed = obj["Body"].read()
+        return StoredIncident(
+            summary=_summary_from_item(item),
+            payload=json.loads(gzip.decompress(compressed)),
+            archive_key=item["archive_key"],
+            payload_inline=inline,
+        )
+
+
+def _summary_item(summary: IncidentSummary) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        KEY: summary.incident_id,
+        "version": summary.version.as_json(),
+        "version_key": summary.version.key,
+        "content_hash": summary.content_hash,
+        "status": summary.status,
+        "severity": summary.severity,
+        "active": summary.active,
+        "flapping": summary.flapping,
+        "resolved": summary.resolved,
+        "alert_count": summary.alert_count,
+        "environment_id": summary.environment_id,
+        "started_on": summary.started_on,
+        "updated_on": summary.updated_on,
+        "received_at": summary.received_at.isoformat(timespec="milliseconds"),
+        "payload_bytes": summary.payload_bytes,
+    }
+    return {name: value for name, value in item.items() if value is not None}
+
+
+def _summary_from_item(item: dict[str, Any]) -> IncidentSummary:
+    return IncidentSummary(
+        incident_id=item[KEY],
+        version=_version(item.get("version")),
+        content_hash=item["content_hash"],
+        status=item.get("status"),
+        severity=item.get("severity"),
+        active=item.get("active"),
+        flapping=item.get("flapping"),
+        resolved=bool(item.get("resolved")),
+        alert_count=int(item.get("alert_count", 0)),
+        environment_id=item.get("environment_id"),
+        started_on=_number(item.get("started_on")),
+        updated_on=_number(item.get("updated_on")),
+        received_at=datetime.fromisoformat(item["received_at"]).astimezone(UTC),
+        payload_bytes=int(item.get("payload_bytes", 0)),
+    )
+
+
+def _version(parts: list[Any] | None) -> Version:
+    return Version(*(_number(p) for p in (parts or (None, None, None))))
+
+
+def _number(value: Any) -> Part:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _to_dynamo(values: dict[str, Any]) -> dict[str, Any]:
+    """boto3 refuses Python floats; epoch timestamps may be floats, so they go as Decimal."""
+    return {name: _serializer.serialize(_decimals(value)) for name, value in values.items()}
+
+
+def _decimals(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, list):
+        return [_decimals(v) for v in value]
+    return value
+
+
+def _from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+@cache
+def default_store() -> IncidentStore:
+    """The store of this process, built from its settings on first use."""
+    settings = storage_settings()
+    return IncidentStore(
+        table_name=settings.incidents_table_name,
+        bucket_name=settings.payload_bucket_name,
+        dynamodb=boto3.client("dynamodb", config=AWS_CLIENT_CONFIG),
+        s3=boto3.client("s3", config=AWS_CLIENT_CONFIG),
+        inline_payload_max_bytes=settings.inline_payload_max_bytes,
+    )
+
+
+def get_incident(incident_id: str) -> StoredIncident | None:
+    """The latest stored version of an incident with its payload, or None if never stored."""
+    return default_store().get(incident_id)
