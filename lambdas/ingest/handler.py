@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -61,9 +62,12 @@ def reject(error: InvalidWebhookError) -> Response:
 
 
 @app.exception_handler(Exception)
-def fail(_error: Exception) -> Response:
+def fail(error: Exception) -> Response:
     """Storage failed: answer 5xx so the sender knows the delivery was not accepted."""
+    if isinstance(error, ServiceError):  # the resolver's own answers, e.g. 404 for other paths
+        return _json(HTTPStatus(error.status_code), {"message": error.msg, "errors": []})
     logger.exception("webhook not stored: internal error")
+    metrics.add_metric(Metric.WEBHOOK_FAILED, MetricUnit.Count, 1)
     return _json(
         HTTPStatus.INTERNAL_SERVER_ERROR,
         {"message": "internal error: the delivery was not stored, send it again", "errors": []},

@@ -78,4 +78,5 @@ class Metric:
     INCIDENT_DUPLICATE: Final = "IncidentDuplicate"
     INCIDENT_STALE: Final = "IncidentStale"
     WEBHOOK_REJECTED: Final = "WebhookRejected"
+    WEBHOOK_FAILED: Final = "WebhookFailed"  # valid, but storage failed: answered 5xx
     PAYLOAD_BYTES: Final = "PayloadBytes"

@@ -139,6 +139,8 @@ def _too_deep() -> InvalidWebhookError:
 
 def _deeper_than(document: Any, limit: int) -> bool:
     """Whether objects/arrays nest deeper than ``limit``, walked without recursion."""
+    if not isinstance(document, dict | list):
+        return False
     stack: list[tuple[Any, int]] = [(document, 1)]
     while stack:
         node, depth = stack.pop()

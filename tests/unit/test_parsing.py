@@ -1,0 +1,192 @@
+"""Every kind of bad input gets a 4xx that names what is wrong and where."""
+
+from __future__ import annotations
+
+import base64
+import json
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+
+from pandabridge.names import Limits
+from pandabridge.parsing import InvalidWebhookError, parse_webhook
+
+BAD_BODIES: list[tuple[str, str | None, HTTPStatus, list[Any], str]] = [
+    ("missing", None, HTTPStatus.BAD_REQUEST, ["body"], "empty"),
+    ("empty", "", HTTPStatus.BAD_REQUEST, ["body"], "empty"),
+    ("blank", " \n\t ", HTTPStatus.BAD_REQUEST, ["body"], "empty"),
+    ("not-json", "incident=1", HTTPStatus.BAD_REQUEST, ["body"], "not valid JSON"),
+    ("truncated", '{"incident": {"id": "a"', HTTPStatus.BAD_REQUEST, ["body"], "line 1"),
+    ("nan", '{"incident": {"id": "a", "score": NaN}}', HTTPStatus.BAD_REQUEST, ["body"], "NaN"),
+    (
+        "infinity",
+        '{"incident": {"id": "a", "x": -Infinity}}',
+        HTTPStatus.BAD_REQUEST,
+        ["body"],
+        "Infinity",
+    ),
+    (
+        "float-overflow",
+        '{"incident": {"id": "a", "x": 1e400}}',
+        HTTPStatus.BAD_REQUEST,
+        ["body"],
+        "out of range",
+    ),
+    (
+        "huge-integer",
+        '{"incident": {"id": "a", "x": ' + "9" * 5000 + "}}",
+        HTTPStatus.BAD_REQUEST,
+        ["body"],
+        "not valid JSON",
+    ),
+    (
+        "deep-array",
+        "[" * 100_000 + "]" * 100_000,
+        HTTPStatus.BAD_REQUEST,
+        ["body"],
+        "nested deeper",
+    ),
+    (
+        "deep-object",
+        '{"a":' * 5000 + "1" + "}" * 5000,
+        HTTPStatus.BAD_REQUEST,
+        ["body"],
+        "nested deeper",
+    ),
+    ("array", "[1, 2]", HTTPStatus.UNPROCESSABLE_ENTITY, ["body"], "an array"),
+    ("string", '"incident"', HTTPStatus.UNPROCESSABLE_ENTITY, ["body"], "a string"),
+    ("number", "42", HTTPStatus.UNPROCESSABLE_ENTITY, ["body"], "a number"),
+    ("null", "null", HTTPStatus.UNPROCESSABLE_ENTITY, ["body"], "null"),
+    ("no-incident", '{"links": {}}', HTTPStatus.UNPROCESSABLE_ENTITY, ["incident"], "required"),
+    (
+        "incident-null",
+        '{"incident": null}',
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        ["incident"],
+        "valid dictionary",
+    ),
+    (
+        "no-id",
+        '{"incident": {"status": "ok"}}',
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        ["incident", "id"],
+        "required",
+    ),
+    (
+        "empty-id",
+        '{"incident": {"id": ""}}',
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        ["incident", "id"],
+        "at least 1",
+    ),
+    (
+        "numeric-id",
+        '{"incident": {"id": 7}}',
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        ["incident", "id"],
+        "valid string",
+    ),
+    (
+        "alerts-object",
+        '{"incident": {"id": "a", "alerts": {}}}',
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        ["incident", "alerts"],
+        "valid list",
+    ),
+    (
+        "tags-string",
+        '{"incident": {"id": "a", "alerts": [{"tags": "x"}]}}',
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        ["incident", "alerts", 0, "tags"],
+        "valid list",
+    ),
+    (
+        "lone-surrogate",
+        '{"incident": {"id": "a", "note": "\\ud800"}}',
+        HTTPStatus.BAD_REQUEST,
+        ["body"],
+        "surrogate",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "loc", "msg"),
+    [case[1:] for case in BAD_BODIES],
+    ids=[case[0] for case in BAD_BODIES],
+)
+def test_bad_body_is_rejected_with_status_and_location(
+    body: str | None, status: HTTPStatus, loc: list[Any], msg: str
+) -> None:
+    with pytest.raises(InvalidWebhookError) as raised:
+        parse_webhook(body)
+    error = raised.value.as_json()
+    assert raised.value.status == status
+    assert error["errors"][0]["loc"] == loc
+    assert msg in error["errors"][0]["msg"]
+    assert msg in error["message"]
+
+
+def test_error_body_has_message_and_errors_only() -> None:
+    with pytest.raises(InvalidWebhookError) as raised:
+        parse_webhook('{"incident": {}}')
+    assert raised.value.as_json() == {
+        "message": "invalid webhook payload: incident.id: is required",
+        "errors": [{"loc": ["incident", "id"], "msg": "is required"}],
+    }
+
+
+def test_many_errors_are_capped_and_counted() -> None:
+    alerts = [{"tags": "bad"} for _ in range(50)]
+    with pytest.raises(InvalidWebhookError) as raised:
+        parse_webhook(json.dumps({"incident": {"id": "a", "alerts": alerts}}))
+    assert len(raised.value.errors) == 20
+    assert "(and 49 more)" in raised.value.message
+
+
+def test_error_messages_do_not_echo_the_input() -> None:
+    secret = "s3cr3t-value-" * 10
+    with pytest.raises(InvalidWebhookError) as raised:
+        parse_webhook(json.dumps({"incident": {"id": "a", "updatedOn": secret}}))
+    assert secret not in json.dumps(raised.value.as_json())
+
+
+def test_nesting_up_to_the_limit_is_accepted() -> None:
+    depth = Limits.MAX_NESTING_DEPTH - 2  # the body object and the incident object
+    deep = "[" * depth + "]" * depth
+    assert parse_webhook(f'{{"incident": {{"id": "a", "deep": {deep}}}}}').incident_id == "a"
+
+
+def test_nesting_one_over_the_limit_is_rejected() -> None:
+    depth = Limits.MAX_NESTING_DEPTH - 1
+    deep = "[" * depth + "]" * depth
+    with pytest.raises(InvalidWebhookError, match="nested deeper"):
+        parse_webhook(f'{{"incident": {{"id": "a", "deep": {deep}}}}}')
+
+
+def test_base64_body_is_decoded(sample_text: str) -> None:
+    parsed = parse_webhook(base64.b64encode(sample_text.encode()).decode(), is_base64_encoded=True)
+    assert parsed.raw == sample_text.encode()
+
+
+def test_base64_flag_with_invalid_base64_is_rejected() -> None:
+    with pytest.raises(InvalidWebhookError, match="not valid base64") as raised:
+        parse_webhook("{not base64}", is_base64_encoded=True)
+    assert raised.value.status == HTTPStatus.BAD_REQUEST
+
+
+def test_base64_body_that_is_not_utf8_is_rejected() -> None:
+    body = base64.b64encode(b'{"incident": {"id": "\xff\xfe"}}').decode()
+    with pytest.raises(InvalidWebhookError, match="not valid UTF-8"):
+        parse_webhook(body, is_base64_encoded=True)
+
+
+def test_raw_bytes_are_kept_exactly_for_the_archive() -> None:
+    body = '{"incident":  {"id": "a", "note": "caf\u00e9"}, "x": 1.10}'
+    assert parse_webhook(body).raw == body.encode("utf-8")
+
+
+def test_non_ascii_text_is_accepted() -> None:
+    parsed = parse_webhook('{"incident": {"id": "inc-\u00e9\u6f22", "status": "Cr\u00edtico"}}')
+    assert parsed.payload.incident.status == "cr\u00edtico"
