@@ -19,6 +19,7 @@ Only ``incident.id`` is required, and it must be a non-empty string.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
 from pydantic import (
@@ -35,24 +36,41 @@ from pandabridge.names import Limits
 RESOLVED_STATUS: Final = "ok"
 
 
+_TIMESTAMP_EXPECTED: Final = "must be epoch seconds (a number), an ISO-8601 date-time, or null"
+
+
 def _timestamp(value: Any) -> Any:
-    """Epoch seconds as BigPanda sends them: a number, a numeric string, or null."""
+    """Epoch seconds as BigPanda sends them: a number, a numeric string, or null.
+
+    An ISO-8601 string (the format of ``relatedChanges[].history[].updated_at``) is read as the
+    epoch seconds it denotes, so a field that changes format does not cost the delivery.
+    """
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ValueError("must be an epoch timestamp in seconds (a number) or null, not a boolean")
+        raise ValueError(f"{_TIMESTAMP_EXPECTED}, not a boolean")
     if isinstance(value, str):
-        try:
-            value = float(value) if any(c in value for c in ".eE") else int(value)
-        except ValueError:
-            raise ValueError("must be an epoch timestamp in seconds (a number) or null") from None
+        value = _timestamp_from_text(value.strip())
     if not isinstance(value, int | float):
-        raise ValueError("must be an epoch timestamp in seconds (a number) or null")
+        raise ValueError(_TIMESTAMP_EXPECTED)
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be a finite number")
     if not 0 <= value < Limits.MAX_TIMESTAMP:
         raise ValueError(f"must be between 0 and {Limits.MAX_TIMESTAMP:.0e} (epoch seconds)")
     return value
+
+
+def _timestamp_from_text(text: str) -> int | float:
+    try:
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(_TIMESTAMP_EXPECTED) from None
+    seconds = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    return int(seconds) if seconds.is_integer() else seconds
 
 
 def _lower(value: Any) -> Any:

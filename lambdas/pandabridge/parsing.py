@@ -116,6 +116,7 @@ def _finite_float(literal: str) -> float:
 
 
 def _parse_json(text: str) -> Any:
+    text = text.removeprefix("\ufeff")  # a byte-order mark from an editor is not an error
     if not text.strip():
         raise _bad_body("the body is empty; expected a JSON object")
     try:

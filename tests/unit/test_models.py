@@ -100,6 +100,22 @@ def test_numeric_string_timestamps_are_read_as_numbers(sample: Payload) -> None:
     assert (incident.updatedOn, incident.changedOn) == (1652897578, 1652897578.25)
 
 
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("2022-05-18T18:12:58Z", 1652897578),
+        ("2022-05-18T18:12:58.500+00:00", 1652897578.5),
+        ("2022-05-18T20:12:58+02:00", 1652897578),
+        ("2022-05-18T18:12:58", 1652897578),
+    ],
+)
+def test_iso_timestamps_are_read_as_epoch_seconds(
+    sample: Payload, text: str, seconds: float
+) -> None:
+    sample["incident"]["updatedOn"] = text
+    assert validate(sample).incident.updatedOn == seconds
+
+
 def test_unknown_fields_are_kept_at_every_level(sample: Payload) -> None:
     sample["brandNew"] = {"x": 1}
     sample["incident"]["priority"] = "P2"

@@ -187,6 +187,10 @@ def test_raw_bytes_are_kept_exactly_for_the_archive() -> None:
     assert parse_webhook(body).raw == body.encode("utf-8")
 
 
+def test_a_leading_byte_order_mark_is_ignored() -> None:
+    assert parse_webhook('\ufeff{"incident": {"id": "bom"}}').incident_id == "bom"
+
+
 def test_non_ascii_text_is_accepted() -> None:
     parsed = parse_webhook('{"incident": {"id": "inc-\u00e9\u6f22", "status": "Cr\u00edtico"}}')
     assert parsed.payload.incident.status == "cr\u00edtico"
