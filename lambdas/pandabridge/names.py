@@ -56,6 +56,9 @@ class Limits:
     # API Gateway REST accepts at most 10 MB per request; Lambda's synchronous payload is 6 MB.
     API_GATEWAY_MAX_BODY_BYTES: Final = 10 * 1024 * 1024
     LAMBDA_SYNC_MAX_PAYLOAD_BYTES: Final = 6 * 1024 * 1024
+    # API Gateway REST ends every integration after 29 s, whatever the function's timeout:
+    # a function that may run longer would keep working after the caller was told 504.
+    API_GATEWAY_TIMEOUT_SECONDS: Final = 29
     # Far deeper than any BigPanda payload (~6 levels), well below any parser's recursion limit.
     MAX_NESTING_DEPTH: Final = 64
     # An incident id is a partition key, an S3 key part and a ticket label: keep it short.

@@ -1,0 +1,1 @@
+"""The CDK stack: one thin stack composed of one construct per capability."""

@@ -1,0 +1,202 @@
+"""Deployment settings, read once from the CDK context into a validated model.
+
+Every setting has a default here and the same default in ``cdk.json``'s ``context`` block,
+where operators look for them; a test keeps the two equal. Values given on the command line
+(``cdk deploy -c throttle_rate_limit=20``) arrive as strings, so the model coerces them. A bad
+value stops the synth with an error that names the context key, instead of a template that
+CloudFormation rejects half-way through a deployment.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final, Literal
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_logs as logs
+from constructs import Node
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pandabridge.names import Limits
+from pandabridge.settings import StorageSettings
+
+# The retention periods CloudWatch Logs accepts, in days, and the CDK enum member for each.
+RETENTION_DAYS: Final = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+# The function enforces its own bounds on this value; the stack reuses them so that a value
+# the function would refuse at its first invocation already fails the synth.
+_INLINE_PAYLOAD_MAX_BYTES: Final = StorageSettings.model_fields["inline_payload_max_bytes"]
+
+_REMOVAL_POLICIES: Final = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
+
+
+class ConfigurationError(ValueError):
+    """A context value is malformed; the message names the context key."""
+
+
+class StackSettings(BaseModel):
+    """Everything an operator may tune per deployment, with its default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stack_name: str = Field(
+        default="BigPandaWebhook",
+        pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$",
+        description="CloudFormation stack name; deploy twice under two names for two copies.",
+    )
+    stage_name: str = Field(
+        default="v1",
+        pattern=r"^[A-Za-z0-9_-]{1,128}$",
+        description="API Gateway stage, the first path segment of the webhook URL.",
+    )
+    throttle_rate_limit: float = Field(
+        default=50,
+        gt=0,
+        description="Steady requests per second, for the stage and the API key's usage plan.",
+    )
+    throttle_burst_limit: int = Field(
+        default=100,
+        ge=0,
+        description="Requests API Gateway accepts at once above the steady rate.",
+    )
+    quota_limit_per_day: int | None = Field(
+        default=None,
+        gt=0,
+        description="Requests per day for the API key; none (null) means no daily cap.",
+    )
+    payload_archive_expiry_days: int = Field(
+        default=365,
+        gt=0,
+        description="Days after which raw payloads under the archive prefix are deleted.",
+    )
+    log_retention_days: int = Field(
+        default=30,
+        description=(
+            "Days kept in every log group (function, API access) and in the bucket of the "
+            "payload bucket's S3 access logs; one of CloudWatch's retention periods."
+        ),
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", description="Powertools log level of the functions."
+    )
+    lambda_memory_mb: int = Field(
+        default=1024,
+        ge=128,
+        le=10240,
+        description="Ingest function memory; CPU scales with it and payloads reach megabytes.",
+    )
+    ingest_timeout_seconds: int = Field(
+        default=20,
+        ge=1,
+        lt=Limits.API_GATEWAY_TIMEOUT_SECONDS,
+        description="Ingest function timeout; below API Gateway's 29 s integration limit.",
+    )
+    table_deletion_protection: bool = Field(
+        default=True, description="DynamoDB deletion protection on the incidents table."
+    )
+    removal_policy: Literal["retain", "destroy"] = Field(
+        default="retain",
+        description=(
+            "What deleting the stack does to the table, buckets and log groups: keep them, "
+            "or delete them (buckets are emptied first)."
+        ),
+    )
+    inline_payload_max_bytes: Annotated[int, *_INLINE_PAYLOAD_MAX_BYTES.metadata] = Field(
+        default=_INLINE_PAYLOAD_MAX_BYTES.default,
+        description="Compressed payloads up to this size stay in the item; larger go to S3.",
+    )
+
+    @field_validator("quota_limit_per_day", mode="before")
+    @classmethod
+    def _blank_means_no_quota(cls, value: Any) -> Any:
+        """Let ``-c quota_limit_per_day=`` or ``=none`` switch a quota off from the CLI."""
+        if isinstance(value, str) and value.strip().lower() in {"", "none", "null"}:
+            return None
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case(cls, value: Any) -> Any:
+        """Accept ``info`` as well as ``INFO``: operators type both."""
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("removal_policy", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        """Accept ``RETAIN`` as well as ``retain``, the spelling of CDK's enum."""
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _supported_retention(cls, value: int) -> int:
+        if value not in RETENTION_DAYS:
+            allowed = ", ".join(map(str, RETENTION_DAYS))
+            raise ValueError(f"CloudWatch Logs accepts only these retention periods: {allowed}")
+        return value
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return RETENTION_DAYS[self.log_retention_days]
+
+    @property
+    def cdk_removal_policy(self) -> RemovalPolicy:
+        return _REMOVAL_POLICIES[self.removal_policy]
+
+    @property
+    def destroy_on_removal(self) -> bool:
+        return self.removal_policy == "destroy"
+
+    @property
+    def ingest_timeout(self) -> Duration:
+        return Duration.seconds(self.ingest_timeout_seconds)
+
+    @classmethod
+    def context_keys(cls) -> tuple[str, ...]:
+        return tuple(cls.model_fields)
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """The default of every setting, as ``cdk.json`` documents them."""
+        return cls().model_dump()
+
+    @classmethod
+    def from_context(cls, node: Node) -> StackSettings:
+        """Read every setting from the construct tree's context; absent keys keep defaults."""
+        given = {}
+        for key in cls.context_keys():
+            value = node.try_get_context(key)
+            if value is not None:
+                given[key] = value
+        try:
+            return cls.model_validate(given)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"context key '{'.'.join(map(str, err['loc']))}': {err['msg']} "
+                f"(got {err.get('input')!r})"
+                for err in exc.errors()
+            )
+            raise ConfigurationError(
+                f"invalid CDK context: {problems}. Fix it in cdk.json or in the -c option."
+            ) from None

@@ -1,0 +1,191 @@
+"""The front door: POST /webhook on a REST API, keyed and throttled, proxied to the ingest function.
+
+REST (not HTTP) API because BigPanda can only send static headers: an API key with a usage
+plan is the control that fits, and only REST APIs have usage plans. The API declares no binary
+media types: BigPanda posts JSON, which API Gateway hands to the function as text (the function
+still decodes a base64 body, as the test console may send one).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import cast
+
+from aws_cdk import Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_logs as logs
+from constructs import Construct, IConstruct
+
+from pandabridge.names import WEBHOOK_PATH, Env
+from stacks.checks import acknowledge
+from stacks.config import StackSettings
+from stacks.functions import FunctionDefaults, ServiceFunction
+from stacks.storage import IncidentStorage
+
+INGEST_HANDLER = "ingest.handler.handler"
+
+# One JSON object per request: the fields needed to match a delivery to its function log
+# (request id, trace id), to see who sent it (key id, source ip) and what was answered.
+_ACCESS_LOG_FORMAT = {
+    "requestId": apigw.AccessLogField.context_request_id(),
+    "extendedRequestId": apigw.AccessLogField.context_extended_request_id(),
+    "requestTime": apigw.AccessLogField.context_request_time(),
+    "httpMethod": apigw.AccessLogField.context_http_method(),
+    "resourcePath": apigw.AccessLogField.context_resource_path(),
+    "protocol": apigw.AccessLogField.context_protocol(),
+    "sourceIp": apigw.AccessLogField.context_identity_source_ip(),
+    "userAgent": apigw.AccessLogField.context_identity_user_agent(),
+    "apiKeyId": apigw.AccessLogField.context_identity_api_key_id(),
+    "status": apigw.AccessLogField.context_status(),
+    "responseLength": apigw.AccessLogField.context_response_length(),
+    "responseLatency": apigw.AccessLogField.context_response_latency(),
+    "integrationStatus": apigw.AccessLogField.context_integration_status(),
+    "integrationLatency": apigw.AccessLogField.context_integration_latency(),
+    "errorMessage": apigw.AccessLogField.context_error_message(),
+    "xrayTraceId": apigw.AccessLogField.context_xray_trace_id(),
+}
+
+
+class IngestApi(Construct):
+    """The REST API, its stage, usage plan and key, and the ingest function behind it."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: StackSettings,
+        functions: FunctionDefaults,
+        storage: IncidentStorage,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.ingest = ServiceFunction(
+            self,
+            "Ingest",
+            defaults=functions,
+            handler=INGEST_HANDLER,
+            description="Validates a BigPanda webhook delivery and stores it before answering",
+            memory_size=settings.lambda_memory_mb,
+            timeout=settings.ingest_timeout,
+            environment={
+                Env.INCIDENTS_TABLE: storage.table.table_name,
+                Env.PAYLOAD_BUCKET: storage.payload_bucket.bucket_name,
+                Env.INLINE_PAYLOAD_MAX_BYTES: str(settings.inline_payload_max_bytes),
+            },
+        )
+        storage.grant_put_incident(self.ingest.function)
+        storage.grant_archive_payload(self.ingest.function)
+
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=settings.log_retention,
+            removal_policy=settings.cdk_removal_policy,
+        )
+        self.api = self._rest_api(settings)
+        self.method = self._webhook_method()
+        self.api_key, self.usage_plan = self._usage_plan(settings)
+        self.webhook_url = self.api.url_for_path(WEBHOOK_PATH)
+        # The stack outputs the webhook URL itself; the stage URL that RestApi outputs on its
+        # own would be a second, path-less URL under a generated name.
+        self.api.node.try_remove_child("Endpoint")
+        self._acknowledge_findings()
+
+    def _rest_api(self, settings: StackSettings) -> apigw.RestApi:
+        return apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=f"{Stack.of(self).stack_name}-webhook",
+            description="Receives BigPanda Notifications Webhook deliveries",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Execution logs need the account-level CloudWatch role. It is kept when the stack
+            # is deleted, because every REST API in the account and region logs through it.
+            cloud_watch_role=True,
+            deploy_options=apigw.StageOptions(
+                stage_name=settings.stage_name,
+                throttling_rate_limit=settings.throttle_rate_limit,
+                throttling_burst_limit=settings.throttle_burst_limit,
+                tracing_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                # Request and response bodies carry incident data: never in execution logs.
+                data_trace_enabled=False,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FORMAT)),
+            ),
+        )
+
+    def _webhook_method(self) -> apigw.Method:
+        # API Gateway validates a body only against a model declared for its content type,
+        # and this method declares none: every body reaches the function, which checks it and
+        # answers with specific JSON errors. Declaring a body model would replace those with
+        # API Gateway's generic message and reject payload shapes the function accepts.
+        validator = self.api.add_request_validator(
+            "RequestValidator",
+            validate_request_parameters=True,
+            validate_request_body=True,
+        )
+        return self.api.root.resource_for_path(WEBHOOK_PATH).add_method(
+            "POST",
+            apigw.LambdaIntegration(self.ingest.function, proxy=True),
+            api_key_required=True,
+            request_validator=validator,
+        )
+
+    def _usage_plan(self, settings: StackSettings) -> tuple[apigw.IApiKey, apigw.UsagePlan]:
+        quota = (
+            apigw.QuotaSettings(limit=settings.quota_limit_per_day, period=apigw.Period.DAY)
+            if settings.quota_limit_per_day is not None
+            else None
+        )
+        plan = self.api.add_usage_plan(
+            "UsagePlan",
+            description="BigPanda webhook deliveries",
+            throttle=apigw.ThrottleSettings(
+                rate_limit=settings.throttle_rate_limit,
+                burst_limit=settings.throttle_burst_limit,
+            ),
+            quota=quota,
+        )
+        plan.add_api_stage(stage=self.api.deployment_stage)
+        key = self.api.add_api_key(
+            "ApiKey", description="Sent by BigPanda in the x-api-key header of each delivery"
+        )
+        plan.add_api_key(key)
+        return key, plan
+
+    def _acknowledge_findings(self) -> None:
+        acknowledge(
+            self.ingest.function,
+            "Serverless-LambdaDLQ",
+            "Invoked only synchronously by API Gateway: a failure is answered to the sender as "
+            "a 5xx and nothing is retried by Lambda; a dead-letter queue only ever receives "
+            "failed asynchronous invocations.",
+        )
+        auth_reason = (
+            "BigPanda's Notifications Webhook can only send static headers, so POST /webhook "
+            "requires an API key bound to a throttled usage plan; a Lambda authorizer that "
+            "checks a Bearer token is planned as the second factor."
+        )
+        method = cast(IConstruct, self.method.node.default_child)
+        acknowledge(method, "AwsSolutions-APIG4", auth_reason)
+        acknowledge(method, "AwsSolutions-COG4", auth_reason)
+        acknowledge(
+            self.api.deployment_stage,
+            "AwsSolutions-APIG3",
+            "Every request needs the API key and is throttled by the stage and the usage plan; "
+            "a WAF web ACL (e.g. allowing only BigPanda's egress addresses) can be associated "
+            "with the stage by the operator without changing this stack.",
+        )
+        acknowledge(
+            self._cloud_watch_role(),
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "The AWS-managed policy AWS documents for API Gateway's account-level logging "
+            "role; it only allows writing to CloudWatch Logs.",
+        )
+
+    def _cloud_watch_role(self) -> IConstruct:
+        role = self.api.node.try_find_child("CloudWatchRole")
+        if role is None:
+            raise LookupError("RestApi no longer creates its CloudWatch role as 'CloudWatchRole'")
+        return role

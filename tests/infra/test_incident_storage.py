@@ -1,0 +1,156 @@
+"""The incidents table and the payload archive: durable, private, encrypted, expiring."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from synth_support import Synthesized
+
+from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
+
+
+@pytest.fixture(scope="module")
+def table(synthesized: Synthesized) -> dict[str, Any]:
+    return synthesized.only("AWS::DynamoDB::Table")[1]
+
+
+@pytest.fixture(scope="module")
+def payload_bucket(synthesized: Synthesized) -> dict[str, Any]:
+    bucket_id = synthesized.logical_id(synthesized.stack.storage.payload_bucket)
+    return synthesized.resources("AWS::S3::Bucket")[bucket_id]["Properties"]
+
+
+@pytest.fixture(scope="module")
+def bucket_policies(synthesized: Synthesized) -> dict[str, list[dict[str, Any]]]:
+    """Each bucket's logical id and the statements of its bucket policy."""
+    return {
+        policy["Properties"]["Bucket"]["Ref"]: policy["Properties"]["PolicyDocument"]["Statement"]
+        for policy in synthesized.resources("AWS::S3::BucketPolicy").values()
+    }
+
+
+def test_table_is_keyed_by_incident_id_as_a_string(table: dict[str, Any]) -> None:
+    # Given the incidents table / When its key schema is read
+    properties = table["Properties"]
+    # Then the only key is the shared partition key, typed string
+    assert properties["KeySchema"] == [
+        {"AttributeName": INCIDENTS_TABLE.partition_key, "KeyType": "HASH"}
+    ]
+    assert properties["AttributeDefinitions"] == [
+        {"AttributeName": INCIDENTS_TABLE.partition_key, "AttributeType": "S"}
+    ]
+
+
+def test_table_streams_the_shared_view_type(table: dict[str, Any]) -> None:
+    # Given the incidents table / When its stream is read
+    stream = table["Properties"]["StreamSpecification"]
+    # Then ticket sync gets the images the shared spec promises
+    assert stream == {"StreamViewType": INCIDENTS_TABLE.stream_view_type}
+
+
+def test_table_is_on_demand(table: dict[str, Any]) -> None:
+    # Given the incidents table / When its billing mode is read
+    # Then it scales with BigPanda's bursts without capacity planning
+    assert table["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_table_has_point_in_time_recovery(table: dict[str, Any]) -> None:
+    # Given the incidents table / When its backup settings are read
+    # Then any second of the last 35 days can be restored
+    assert table["Properties"]["PointInTimeRecoverySpecification"] == {
+        "PointInTimeRecoveryEnabled": True
+    }
+
+
+def test_table_is_protected_against_deletion_by_default(table: dict[str, Any]) -> None:
+    # Given the default settings / When the table's protections are read
+    # Then neither an API call nor a stack deletion removes the data
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_table_is_encrypted_with_a_kms_key(table: dict[str, Any]) -> None:
+    # Given the incidents table / When its encryption is read
+    # Then it uses the AWS managed KMS key rather than the default owned key
+    assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_every_bucket_is_encrypted(synthesized: Synthesized) -> None:
+    # Given the synthesized stack / When each bucket's default encryption is read
+    encryptions = [
+        bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        for bucket in synthesized.resources("AWS::S3::Bucket").values()
+    ]
+    # Then every object is encrypted at rest with SSE-S3
+    assert encryptions
+    assert all(
+        rules == [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        for rules in encryptions
+    )
+
+
+def test_every_bucket_blocks_all_public_access(synthesized: Synthesized) -> None:
+    # Given the synthesized stack / When each bucket's public access block is read
+    blocks = [
+        bucket["Properties"]["PublicAccessBlockConfiguration"]
+        for bucket in synthesized.resources("AWS::S3::Bucket").values()
+    ]
+    # Then all four switches are on for every bucket
+    assert blocks
+    assert all(
+        block
+        == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        for block in blocks
+    )
+
+
+def test_every_bucket_denies_requests_without_tls(
+    synthesized: Synthesized, bucket_policies: dict[str, list[dict[str, Any]]]
+) -> None:
+    # Given every bucket and its policy
+    buckets = set(synthesized.resources("AWS::S3::Bucket"))
+    # When the statements that deny plain HTTP are collected
+    denying = {
+        bucket
+        for bucket, statements in bucket_policies.items()
+        for statement in statements
+        if statement["Effect"] == "Deny"
+        and statement["Action"] == "s3:*"
+        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    }
+    # Then every bucket has one
+    assert denying == buckets
+
+
+def test_archived_payloads_expire_after_the_configured_days(
+    synthesized: Synthesized, payload_bucket: dict[str, Any]
+) -> None:
+    # Given the payload bucket / When its lifecycle rules are read
+    rules = payload_bucket["LifecycleConfiguration"]["Rules"]
+    # Then objects under the archive prefix expire after the configured number of days
+    expiring = [rule for rule in rules if "ExpirationInDays" in rule]
+    assert expiring == [
+        {
+            "Id": "ExpireArchivedPayloads",
+            "Prefix": PAYLOAD_BUCKET.key_prefix,
+            "ExpirationInDays": synthesized.settings.payload_archive_expiry_days,
+            "Status": "Enabled",
+        }
+    ]
+
+
+def test_payload_bucket_access_is_logged_to_the_log_bucket(
+    synthesized: Synthesized, payload_bucket: dict[str, Any]
+) -> None:
+    # Given the payload bucket / When its logging configuration is read
+    logging = payload_bucket["LoggingConfiguration"]
+    log_bucket_id = synthesized.logical_id(synthesized.stack.storage.access_log_bucket)
+    # Then every request to it is recorded in the separate access log bucket
+    assert logging["DestinationBucketName"] == {"Ref": log_bucket_id}
