@@ -5,13 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
+FILE ?= events/sample.json
 # The CDK CLI that `make deploy` and `make diff` run (npx fetches it on first use).
 CDK_CLI_VERSION ?= 2.1148.1
 
 # The virtualenv's bin first: it carries the Node.js that the CDK (jsii) runs on.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run test lint format synth deploy diff lock clean
+.PHONY: help run send test lint format synth deploy diff lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -27,6 +28,9 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 
 run: $(STAMP) ## Start the local stack (moto server + local API gateway) and post the sample
 	$(BIN)/python -m local $(ARGS)
+
+send: $(STAMP) ## Post a JSON file to the running local stack (FILE=events/sample.json)
+	$(BIN)/python -m local.send $(FILE) $(ARGS)
 
 test: $(STAMP) lint ## Run every offline test
 	$(BIN)/python -m pytest $(ARGS)

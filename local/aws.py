@@ -6,6 +6,7 @@ so the handlers run unchanged against them.
 
 from __future__ import annotations
 
+import socket
 import threading
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -61,6 +62,13 @@ class MotoServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> MotoServer:
+        """Serve in a background thread; ``OSError`` (EADDRINUSE) if the port is taken."""
+        if self.port:
+            # werkzeug answers a taken port with a message on stderr and sys.exit(1); binding
+            # first turns that into an error the caller can report and recover from.
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((self.host, self.port))
         app = _Serialized(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler

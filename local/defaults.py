@@ -1,0 +1,30 @@
+"""Defaults of the local stack, shared by ``python -m local``, ``python -m local.send`` and tests.
+
+Fixed, readable defaults make the printed curl command and the ``aws`` example work as pasted
+from one run to the next; every one of them can be overridden on the command line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from pandabridge.names import WEBHOOK_PATH
+
+HOST: Final = "127.0.0.1"
+GATEWAY_PORT: Final = 8080
+MOTO_PORT: Final = 4566
+API_KEY: Final = "local-dev-key"
+# API Gateway reads the key from this header (its name is case-insensitive, as in HTTP).
+API_KEY_HEADER: Final = "x-api-key"
+# Served by the local gateway only: lets a second `make run` find a stack that is already up.
+HEALTH_PATH: Final = "/_local/health"
+STAGE: Final = "local"
+
+REPO_ROOT: Final = Path(__file__).resolve().parents[1]
+SAMPLE_EVENT: Final = REPO_ROOT / "events" / "sample.json"
+
+
+def webhook_url(host: str = HOST, port: int = GATEWAY_PORT) -> str:
+    """The URL that BigPanda would be given for the local stack."""
+    return f"http://{host}:{port}{WEBHOOK_PATH}"

@@ -1,0 +1,397 @@
+"""A local HTTP server that answers like API Gateway (REST, API key required, Lambda proxy).
+
+It checks what the real gateway checks, in the same order and with the same answers: the
+resource and method (403 "Missing Authentication Token"), the body size (413 "Request Too
+Long", decided from the headers, before the body is read), the API key (403 "Forbidden").
+Then it builds the proxy event, calls the function in-process and writes its answer back.
+Header values are never logged: one of them is the API key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import Message
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from local import defaults
+from local.functions import FunctionError, PayloadTooLargeError
+from local.proxy import (
+    HttpResponse,
+    IncomingRequest,
+    MalformedResponseError,
+    build_event,
+    gateway_error,
+    to_http_response,
+)
+from pandabridge.names import SERVICE_NAME, Limits
+
+logger = logging.getLogger(__name__)
+
+Invoke = Callable[[dict[str, Any]], Any]
+
+# An idle keep-alive connection is closed after this long.
+IDLE_TIMEOUT_SECONDS = 30.0
+# After an early rejection, the rest of the body is read and dropped for at most this long,
+# so that the client, still sending, gets to read the answer instead of a connection reset.
+DRAIN_SECONDS = 5.0
+_READ_SIZE = 64 * 1024
+_MAX_CHUNK_LINE = 1024
+
+MISSING_TOKEN = gateway_error(
+    HTTPStatus.FORBIDDEN, "Missing Authentication Token", "MissingAuthenticationTokenException"
+)
+FORBIDDEN = gateway_error(HTTPStatus.FORBIDDEN, "Forbidden", "ForbiddenException")
+TOO_LONG = gateway_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request Too Long")
+# What API Gateway answers when Lambda refuses the invocation payload as too large.
+PAYLOAD_TOO_LONG = gateway_error(
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request Too Long", "BadRequestException"
+)
+BAD_REQUEST = gateway_error(HTTPStatus.BAD_REQUEST, "Bad Request", "BadRequestException")
+INTERNAL_ERROR = gateway_error(
+    HTTPStatus.BAD_GATEWAY, "Internal server error", "InternalServerErrorException"
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    """A resource and method of the API, integrated with a function (Lambda proxy)."""
+
+    method: str
+    path: str
+    invoke: Invoke
+    api_key_required: bool = True
+
+
+class _BadFramingError(Exception):
+    """The request body's framing (Content-Length or chunks) cannot be parsed."""
+
+
+def _declared_length(headers: Message) -> int | None:
+    """The Content-Length of a request that is not chunked, ``None`` if it has none."""
+    if "chunked" in headers.get("Transfer-Encoding", "").lower():
+        return None
+    raw = headers.get("Content-Length")
+    if raw is None:
+        return None
+    if not raw.strip().isdigit():
+        raise _BadFramingError("Content-Length is not a number")
+    return int(raw)
+
+
+class _Body:
+    """The request body as framed on the wire, read at most once and never past a limit."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler) -> None:
+        self._rfile = handler.rfile
+        self._connection: socket.socket = handler.connection
+        chunked = "chunked" in handler.headers.get("Transfer-Encoding", "").lower()
+        self.length = _declared_length(handler.headers)
+        self._chunks: Iterator[bytes] | None = self._read_chunks() if chunked else None
+        self.consumed = not chunked and not self.length
+
+    def read(self, limit: int) -> bytes | None:
+        """The whole body, or ``None`` (and the rest left unread) once it is over ``limit``."""
+        if self._chunks is None:
+            data = self._rfile.read(self.length) if self.length else b""
+            if len(data) != (self.length or 0):
+                raise ConnectionError("the client closed the connection mid-body")
+            self.consumed = True
+            return data
+        parts: list[bytes] = []
+        total = 0
+        for chunk in self._chunks:
+            total += len(chunk)
+            if total > limit:
+                return None
+            parts.append(chunk)
+        self.consumed = True
+        return b"".join(parts)
+
+    def discard(self, seconds: float) -> None:
+        """Read and drop what is left of the body, for at most ``seconds``."""
+        if self.consumed:
+            return
+        deadline = time.monotonic() + seconds
+        self._connection.settimeout(seconds)
+        try:
+            if self._chunks is not None:
+                for _ in self._chunks:
+                    if time.monotonic() > deadline:
+                        return
+                return
+            remaining = self.length or 0
+            while remaining > 0 and time.monotonic() < deadline:
+                data = self._rfile.read1(min(_READ_SIZE, remaining))
+                if not data:
+                    return
+                remaining -= len(data)
+        except (OSError, _BadFramingError):
+            return
+
+    def _read_chunks(self) -> Iterator[bytes]:
+        """The chunked body in pieces of at most ``_READ_SIZE``, whatever size a chunk claims."""
+        while True:
+            line = self._rfile.readline(_MAX_CHUNK_LINE)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise _BadFramingError("malformed chunk size") from None
+            if size == 0:
+                while self._rfile.readline(_MAX_CHUNK_LINE) not in (b"\r\n", b"\n", b""):
+                    pass
+                return
+            while size > 0:
+                data = self._rfile.read(min(_READ_SIZE, size))
+                if not data:
+                    raise ConnectionError("the client closed the connection mid-chunk")
+                size -= len(data)
+                yield data
+            self._rfile.readline(_MAX_CHUNK_LINE)
+
+
+class _GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+    gateway: LocalGateway
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    """One connection; API Gateway's checks, then the function call."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "local-apigateway"
+    timeout = IDLE_TIMEOUT_SECONDS
+    server: _GatewayServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silenced: the request line can carry query values; requests are logged by path."""
+
+    def handle_expect_100(self) -> bool:
+        # Answer before the client sends the body, like API Gateway with `Expect: 100-continue`.
+        rejection, _ = self._check()
+        if rejection is None:
+            return super().handle_expect_100()
+        self._write(rejection, request_id=str(uuid.uuid4()), close=True)
+        self._log(rejection.status, time.monotonic(), "rejected before the body")
+        return False
+
+    def _dispatch(self) -> None:
+        started = time.monotonic()
+        with self.server.gateway.tracking():
+            try:
+                self._serve(started)
+            except (ConnectionError, TimeoutError) as exc:
+                logger.debug("%s %s: connection lost: %s", self.command, self._path, exc)
+                self.close_connection = True
+
+    # http.server dispatches on these names; every method goes through API Gateway's checks.
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch  # noqa: N815
+
+    @property
+    def _path(self) -> str:
+        return urlsplit(self.path).path
+
+    def _check(self) -> tuple[HttpResponse | None, Route | None]:
+        """API Gateway's checks that need only the request line and headers."""
+        gateway = self.server.gateway
+        route = gateway.route_for(self.command, self._path)
+        if route is None:
+            return MISSING_TOKEN, None
+        try:
+            length = _declared_length(self.headers)
+        except _BadFramingError:
+            return BAD_REQUEST, route
+        if length is not None and length > Limits.API_GATEWAY_MAX_BODY_BYTES:
+            return TOO_LONG, route
+        if route.api_key_required and not gateway.key_matches(
+            self.headers.get(defaults.API_KEY_HEADER)
+        ):
+            return FORBIDDEN, route
+        return None, route
+
+    def _serve(self, started: float) -> None:
+        request_id = str(uuid.uuid4())
+        if self.command == "GET" and self._path == defaults.HEALTH_PATH:
+            self._write(self.server.gateway.health_response(), request_id=request_id)
+            return
+        try:
+            body = _Body(self)
+        except _BadFramingError:
+            self._reject(BAD_REQUEST, None, request_id, started, "bad body framing")
+            return
+        rejection, route = self._check()
+        if rejection is not None or route is None:
+            self._reject(rejection or MISSING_TOKEN, body, request_id, started, "rejected")
+            return
+        try:
+            data = body.read(Limits.API_GATEWAY_MAX_BODY_BYTES)
+        except _BadFramingError:
+            self._reject(BAD_REQUEST, body, request_id, started, "bad chunk framing")
+            return
+        if data is None:
+            self._reject(TOO_LONG, body, request_id, started, "body over the limit")
+            return
+        response, note = self._call(route, data, request_id)
+        self._write(response, request_id=request_id)
+        self._log(response.status, started, note)
+
+    def _call(self, route: Route, body: bytes, request_id: str) -> tuple[HttpResponse, str]:
+        gateway = self.server.gateway
+        request = IncomingRequest(
+            method=self.command,
+            resource=route.path,
+            path=self._path,
+            query=urlsplit(self.path).query,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+            port=self.server.server_address[1],
+            api_key=gateway.api_key if route.api_key_required else None,
+            api_key_id=gateway.api_key_id if route.api_key_required else None,
+        )
+        event = build_event(
+            request, stage=gateway.stage, request_id=request_id, received_at=time.time()
+        )
+        try:
+            return to_http_response(route.invoke(event)), f"{len(body)} bytes in"
+        except PayloadTooLargeError:
+            return PAYLOAD_TOO_LONG, "invocation payload over Lambda's limit"
+        except FunctionError:
+            return INTERNAL_ERROR, "function error"
+        except MalformedResponseError as exc:
+            logger.error("Execution failed due to configuration error: %s", exc)
+            return INTERNAL_ERROR, "malformed proxy response"
+        except Exception:
+            # A failing integration never takes the gateway down: API Gateway answers 502.
+            logger.exception("integration of %s %s failed", route.method, route.path)
+            return INTERNAL_ERROR, "integration error"
+
+    def _reject(
+        self,
+        response: HttpResponse,
+        body: _Body | None,
+        request_id: str,
+        started: float,
+        note: str,
+    ) -> None:
+        unread = body is None or not body.consumed
+        self._write(response, request_id=request_id, close=unread)
+        if body is not None:
+            body.discard(DRAIN_SECONDS)
+        self._log(response.status, started, note)
+
+    def _write(self, response: HttpResponse, *, request_id: str, close: bool = False) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("x-amzn-RequestId", request_id)
+        self.send_header("x-amz-apigw-id", hashlib.sha256(request_id.encode()).hexdigest()[:16])
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+        self.wfile.flush()
+
+    def _log(self, status: int, started: float, note: str) -> None:
+        elapsed_ms = (time.monotonic() - started) * 1000
+        logger.info("%s %s -> %d, %s (%.0f ms)", self.command, self._path, status, note, elapsed_ms)
+
+
+class LocalGateway:
+    """The local API: routes to in-process functions on a loopback port, in a daemon thread."""
+
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        api_key: str,
+        *,
+        host: str = defaults.HOST,
+        port: int = 0,
+        stage: str = defaults.STAGE,
+        health: Mapping[str, str] | None = None,
+    ) -> None:
+        self.api_key = api_key
+        # API Gateway puts the key's id, not only its value, into the request context.
+        self.api_key_id = hashlib.sha256(api_key.encode()).hexdigest()[:10]
+        self.stage = stage
+        self._routes = {(route.method, route.path): route for route in routes}
+        self._health = dict(health or {})
+        self._host = host
+        self._port = port
+        self._server: _GatewayServer | None = None
+        self._thread: threading.Thread | None = None
+        self._inflight = 0
+        self._idle = threading.Condition()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1] if self._server else self._port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def route_for(self, method: str, path: str) -> Route | None:
+        return self._routes.get((method, path))
+
+    def key_matches(self, given: str | None) -> bool:
+        return given is not None and hmac.compare_digest(given.encode(), self.api_key.encode())
+
+    def health_response(self) -> HttpResponse:
+        body = {"status": "ok", "service": SERVICE_NAME, **self._health}
+        return HttpResponse(
+            int(HTTPStatus.OK), [("Content-Type", "application/json")], json.dumps(body).encode()
+        )
+
+    @contextmanager
+    def tracking(self) -> Iterator[None]:
+        """Count a request in flight, so that ``stop`` can let it finish."""
+        with self._idle:
+            self._inflight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._inflight -= 1
+                self._idle.notify_all()
+
+    def start(self) -> LocalGateway:
+        """Bind the port (``OSError`` if it is taken) and serve in a background thread."""
+        server = _GatewayServer((self._host, self._port), _RequestHandler)
+        server.gateway = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="local-gateway"
+        )
+        self._thread.start()
+        return self
+
+    def stop(self, grace_seconds: float = 2.0) -> None:
+        """Stop accepting, give requests in flight up to ``grace_seconds``, close the port."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        with self._idle:
+            self._idle.wait_for(lambda: self._inflight == 0, timeout=grace_seconds)
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=grace_seconds)
+        self._server = None

@@ -1,0 +1,55 @@
+"""``python -m local.send FILE`` (``make send``): post a JSON file to the local webhook.
+
+Prints the status and the JSON answer. Exits 0 on a 2xx answer, 1 on any other answer and
+2 when the file cannot be read or no stack answers, so that scripts can tell them apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from local import defaults
+from local.client import post_webhook
+
+EXIT_REJECTED = 1
+EXIT_UNREACHABLE = 2
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.send", description="Post a JSON file to the local webhook."
+    )
+    parser.add_argument("file", type=Path, help="the body to post, e.g. events/sample.json")
+    parser.add_argument("--url", default=defaults.webhook_url(), help="the webhook URL")
+    parser.add_argument(
+        "--api-key", default=defaults.API_KEY, help="the x-api-key value ('' sends none)"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        with args.file.open("rb") as body:
+            answer = post_webhook(args.url, args.api_key or None, body)
+    except FileNotFoundError:
+        print(f"no such file: {args.file}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except OSError as exc:
+        print(f"no answer from {args.url} ({exc}); is `make run` running?", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    print(f"HTTP {answer.status}  {answer.summary()}  ({answer.elapsed * 1000:.0f} ms)")
+    parsed = answer.json()
+    if parsed is not None:
+        print(json.dumps(parsed, indent=2))
+    elif answer.body:
+        print(answer.body.decode("utf-8", "replace"))
+    return 0 if answer.ok else EXIT_REJECTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Fixtures of the end-to-end tests: stacks started as subprocesses, and AWS clients on them."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import SERVING_MARK, StackProcess, aws_client
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[StackProcess]:
+    """One stack for the module: started, healthy, its own sample post done."""
+    running = StackProcess.start()
+    try:
+        running.wait_until_healthy()
+        running.wait_for_output(SERVING_MARK)
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def start_stack() -> Iterator[Callable[..., StackProcess]]:
+    """Starts stacks of the test's own (for tests that stop them); all are stopped after."""
+    started: list[StackProcess] = []
+
+    def start(*extra: str) -> StackProcess:
+        started.append(StackProcess.start(*extra))
+        return started[-1]
+
+    yield start
+    for running in started:
+        if running.process.poll() is None:
+            running.stop(signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def dynamodb(stack: StackProcess) -> Any:
+    """A DynamoDB client on the stack's moto server, as the printed ``aws`` example uses it."""
+    return aws_client("dynamodb", stack.aws_endpoint)
+
+
+@pytest.fixture(scope="module")
+def s3(stack: StackProcess) -> Any:
+    return aws_client("s3", stack.aws_endpoint)

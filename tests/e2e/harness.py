@@ -1,0 +1,174 @@
+"""The local stack as a user runs it: ``python -m local`` in a subprocess, over real HTTP.
+
+The stack listens on ports that the OS hands out, so the tests run beside a developer's own
+``make run``; its output is collected line by line for the tests that read it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+
+from local import defaults
+from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
+from pandabridge.names import WEBHOOK_PATH
+
+STARTUP_SECONDS = 60.0
+# A key other than the default, so the tests see that --api-key is what the gateway checks.
+API_KEY = "e2e-key-3f9c"
+# The line that `python -m local` prints once the sample is posted and it serves.
+SERVING_MARK = "serving"
+
+
+def free_port() -> int:
+    """A port that the OS considers free right now."""
+    with socket.socket() as probe:
+        probe.bind((defaults.HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http_request(
+    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> HttpAnswer:
+    """One request with ``http.client``: every status is an answer, none an exception."""
+    parts = url.split("/", 3)
+    host, port = parts[2].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request(method, f"/{parts[3]}", body=body, headers=headers or {})
+        response = connection.getresponse()
+        return HttpAnswer(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
+@dataclass
+class StackProcess:
+    """A running ``python -m local`` and everything it has printed so far."""
+
+    process: subprocess.Popen[str]
+    port: int
+    moto_port: int
+    api_key: str
+    lines: list[str] = field(default_factory=list)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    @classmethod
+    def start(cls, *extra: str) -> StackProcess:
+        port, moto_port = free_port(), free_port()
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, this repository's module
+            local_command(port, moto_port, *extra),
+            cwd=defaults.REPO_ROOT,
+            env=plain_environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        stack = cls(process, port, moto_port, API_KEY)
+        threading.Thread(target=stack._collect, daemon=True).start()
+        return stack
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{defaults.HOST}:{self.port}"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.base_url}{WEBHOOK_PATH}"
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{defaults.HOST}:{self.moto_port}"
+
+    @property
+    def output(self) -> str:
+        with self._changed:
+            return "".join(self.lines)
+
+    def _collect(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for_output(self, text: str, timeout: float = STARTUP_SECONDS) -> None:
+        """Wait until ``text`` has been printed; fail with the output if it never is."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while text not in "".join(self.lines):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.process.poll() is not None:
+                    pytest.fail(f"{text!r} never printed; output:\n{''.join(self.lines)}")
+                self._changed.wait(min(remaining, 0.2))
+
+    def wait_until_healthy(self, timeout: float = STARTUP_SECONDS) -> None:
+        """Poll the gateway's health path until it answers 200."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the stack exited with {self.process.returncode}:\n{self.output}")
+            try:
+                if http_request("GET", f"{self.base_url}{defaults.HEALTH_PATH}").status == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        pytest.fail(f"the stack never became healthy:\n{self.output}")
+
+    def stop(self, signum: int = signal.SIGINT, timeout: float = 10.0) -> int:
+        """Send ``signum`` and wait for the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+
+def local_command(port: int, moto_port: int, *extra: str) -> list[str]:
+    """``python -m local`` on the given ports, with the tests' API key."""
+    return [
+        sys.executable, "-m", "local",
+        "--port", str(port), "--moto-port", str(moto_port), "--api-key", API_KEY, *extra,
+    ]  # fmt: skip
+
+
+def plain_environment() -> dict[str, str]:
+    """Unbuffered, colourless output, so that lines arrive as they are printed."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+
+
+def aws_client(service: str, endpoint: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=LOCAL_REGION,
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
