@@ -6,7 +6,7 @@ loss by default: point-in-time recovery, deletion protection and a ``retain`` re
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from aws_cdk import CfnElement, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -79,24 +79,35 @@ class IncidentStorage(Construct):
             removal_policy=settings.cdk_removal_policy,
         )
 
-    def _access_log_bucket(self, settings: StackSettings) -> s3.Bucket:
-        bucket = s3.Bucket(
+    def _secure_bucket(self, construct_id: str, settings: StackSettings, **props: Any) -> s3.Bucket:
+        """A bucket with the baseline both share: SSE-S3, private, owner-enforced, TLS 1.2+.
+
+        SSE-S3 because S3 delivers server access logs only to SSE-S3 buckets, and it leaves no
+        key policy to manage nor KMS permissions to grant the writers.
+        """
+        return s3.Bucket(
             self,
-            "AccessLogBucket",
-            # S3 delivers server access logs only to buckets encrypted with SSE-S3.
+            construct_id,
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,
             minimum_tls_version=1.2,
+            removal_policy=settings.cdk_removal_policy,
+            auto_delete_objects=settings.destroy_on_removal,
+            **props,
+        )
+
+    def _access_log_bucket(self, settings: StackSettings) -> s3.Bucket:
+        bucket = self._secure_bucket(
+            "AccessLogBucket",
+            settings,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpireAccessLogs",
                     expiration=Duration.days(settings.log_retention_days),
                 )
             ],
-            removal_policy=settings.cdk_removal_policy,
-            auto_delete_objects=settings.destroy_on_removal,
         )
         acknowledge(
             cast(CfnElement, bucket.node.default_child),
@@ -107,15 +118,9 @@ class IncidentStorage(Construct):
         return bucket
 
     def _payload_bucket(self, settings: StackSettings) -> s3.Bucket:
-        return s3.Bucket(
-            self,
+        return self._secure_bucket(
             "PayloadBucket",
-            # SSE-S3: no key policy to manage, and no KMS permissions for the writers.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
+            settings,
             # A key includes the content hash: a rewrite stores the same bytes, so versions of
             # an object would all be identical.
             versioned=False,
@@ -132,6 +137,4 @@ class IncidentStorage(Construct):
                     abort_incomplete_multipart_upload_after=_ABORT_INCOMPLETE_UPLOADS_AFTER,
                 ),
             ],
-            removal_policy=settings.cdk_removal_policy,
-            auto_delete_objects=settings.destroy_on_removal,
         )
