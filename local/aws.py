@@ -6,6 +6,7 @@ so the handlers run unchanged against them.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import urllib.request
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -21,7 +23,19 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from pandabridge.names import INCIDENTS_TABLE, METRICS_NAMESPACE, PAYLOAD_BUCKET, SERVICE_NAME, Env
+from pandabridge.names import (
+    CALLBACK_QUEUE,
+    INCIDENTS_TABLE,
+    METRICS_NAMESPACE,
+    PAYLOAD_BUCKET,
+    SERVICE_NAME,
+    TICKET_SYNC_QUEUE,
+    TICKETS_TABLE,
+    Env,
+    Limits,
+    QueueSpec,
+    TableSpec,
+)
 
 LOCAL_REGION = "us-east-1"
 # moto accepts any credentials; fixed ones keep boto3 from looking for a real profile.
@@ -105,43 +119,101 @@ def client_environment(endpoint: str) -> dict[str, str]:
     }
 
 
-def function_environment() -> dict[str, str]:
+def queue_url(endpoint: str, name: str) -> str:
+    """The URL moto gives a queue: the same shape as SQS's, on the moto server."""
+    return f"{endpoint}/{DEFAULT_ACCOUNT_ID}/{name}"
+
+
+def function_environment(endpoint: str) -> dict[str, str]:
     """The environment the CDK stack gives the functions, with the local resource names."""
     return {
         Env.INCIDENTS_TABLE: INCIDENTS_TABLE.local_name,
         Env.PAYLOAD_BUCKET: PAYLOAD_BUCKET.local_name,
+        Env.TICKETS_TABLE: TICKETS_TABLE.local_name,
+        Env.TICKET_SYNC_DLQ_URL: queue_url(endpoint, TICKET_SYNC_QUEUE.dlq_local_name),
+        Env.CALLBACK_QUEUE_URL: queue_url(endpoint, CALLBACK_QUEUE.local_name),
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
 
 
-def create_resources(endpoint: str) -> None:
-    """Create the incidents table and the payload bucket on the moto server (idempotent)."""
-    session = boto3.session.Session(
+def _session() -> boto3.session.Session:
+    return boto3.session.Session(
         aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         region_name=LOCAL_REGION,
     )
+
+
+def _create_table(dynamodb: Any, spec: TableSpec) -> None:
+    stream = (
+        {"StreamEnabled": True, "StreamViewType": spec.stream_view_type}
+        if spec.stream_view_type
+        else {"StreamEnabled": False}
+    )
+    dynamodb.create_table(
+        TableName=spec.local_name,
+        AttributeDefinitions=[{"AttributeName": spec.partition_key, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification=stream,
+    )
+
+
+def _create_queue(sqs: Any, spec: QueueSpec, *, visibility_seconds: int) -> None:
+    """The queue and its dead-letter queue, with the redrive policy the stack gives them."""
+    fifo = {"FifoQueue": "true"} if spec.fifo else {}
+    if spec.fifo:
+        # Deduplicate per incident (message group), as the stack's queue does.
+        fifo |= {"DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"}
+    dlq_url = sqs.create_queue(
+        QueueName=spec.dlq_local_name, Attributes={"FifoQueue": "true"} if spec.fifo else {}
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = {
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": Limits.TICKET_SYNC_MAX_RECEIVE_COUNT,
+    }
+    sqs.create_queue(
+        QueueName=spec.local_name,
+        Attributes={
+            **fifo,
+            "VisibilityTimeout": str(visibility_seconds),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )
+
+
+def create_resources(endpoint: str) -> None:
+    """Create the stack's tables, bucket and queues on the moto server (idempotent)."""
+    session = _session()
     dynamodb = session.client("dynamodb", endpoint_url=endpoint)
     s3 = session.client("s3", endpoint_url=endpoint)
+    sqs = session.client("sqs", endpoint_url=endpoint)
 
     existing = set(dynamodb.list_tables()["TableNames"])
-    if INCIDENTS_TABLE.local_name not in existing:
-        stream = (
-            {"StreamEnabled": True, "StreamViewType": INCIDENTS_TABLE.stream_view_type}
-            if INCIDENTS_TABLE.stream_view_type
-            else {"StreamEnabled": False}
-        )
-        dynamodb.create_table(
-            TableName=INCIDENTS_TABLE.local_name,
-            AttributeDefinitions=[
-                {"AttributeName": INCIDENTS_TABLE.partition_key, "AttributeType": "S"}
-            ],
-            KeySchema=[{"AttributeName": INCIDENTS_TABLE.partition_key, "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification=stream,
-        )
+    for spec in (INCIDENTS_TABLE, TICKETS_TABLE):
+        if spec.local_name not in existing:
+            _create_table(dynamodb, spec)
     buckets = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
     if PAYLOAD_BUCKET.local_name not in buckets:
         s3.create_bucket(Bucket=PAYLOAD_BUCKET.local_name)
+    queues = set(sqs.list_queues().get("QueueUrls", []))
+    if queue_url(endpoint, TICKET_SYNC_QUEUE.local_name) not in queues:
+        _create_queue(
+            sqs, TICKET_SYNC_QUEUE, visibility_seconds=Limits.TICKET_SYNC_VISIBILITY_SECONDS
+        )
+    if queue_url(endpoint, CALLBACK_QUEUE.local_name) not in queues:
+        _create_queue(sqs, CALLBACK_QUEUE, visibility_seconds=Limits.CALLBACK_VISIBILITY_SECONDS)
+
+
+def put_secret(endpoint: str, name: str, value: dict[str, Any]) -> str:
+    """Create or overwrite a JSON secret in the moto server's Secrets Manager; returns its ARN."""
+    secrets = _session().client("secretsmanager", endpoint_url=endpoint)
+    try:
+        return str(secrets.create_secret(Name=name, SecretString=json.dumps(value))["ARN"])
+    except secrets.exceptions.ResourceExistsException:
+        return str(secrets.put_secret_value(SecretId=name, SecretString=json.dumps(value))["ARN"])

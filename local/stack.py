@@ -56,7 +56,7 @@ class LocalStack:
         self.moto = MotoServer(host=self.options.host, port=self.options.moto_port).start()
         self._stops.append(("moto server", self.moto.stop))
         os.environ.update(client_environment(self.moto.endpoint))
-        os.environ.update(function_environment())
+        os.environ.update(function_environment(self.moto.endpoint))
         for name, value in (self.options.function_overrides or {}).items():
             os.environ.setdefault(name, value)
         return self.moto.endpoint

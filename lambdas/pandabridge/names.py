@@ -21,6 +21,20 @@ class Env:
     INCIDENTS_TABLE: Final = "INCIDENTS_TABLE_NAME"
     PAYLOAD_BUCKET: Final = "PAYLOAD_BUCKET_NAME"
     INLINE_PAYLOAD_MAX_BYTES: Final = "INLINE_PAYLOAD_MAX_BYTES"
+    TICKETS_TABLE: Final = "TICKETS_TABLE_NAME"
+    TICKET_SYNC_DLQ_URL: Final = "TICKET_SYNC_DLQ_URL"
+    CALLBACK_QUEUE_URL: Final = "CALLBACK_QUEUE_URL"
+    # The ticket target: which adapter, where, and the Secrets Manager secret with its
+    # credentials (JSON; the keys each adapter reads are in its module docstring).
+    TICKET_TARGET: Final = "TICKET_TARGET"
+    TICKET_BASE_URL: Final = "TICKET_BASE_URL"
+    TICKET_SECRET_ID: Final = "TICKET_SECRET_ID"  # noqa: S105 - a variable name
+    TICKET_TIMEOUT_SECONDS: Final = "TICKET_TIMEOUT_SECONDS"
+    PRIORITY_TAG: Final = "TICKET_PRIORITY_TAG"
+    JIRA_PROJECT_KEY: Final = "JIRA_PROJECT_KEY"
+    JIRA_ISSUE_TYPE: Final = "JIRA_ISSUE_TYPE"
+    JIRA_RESOLVE_TRANSITION: Final = "JIRA_RESOLVE_TRANSITION"
+    JIRA_REOPEN_TRANSITION: Final = "JIRA_REOPEN_TRANSITION"
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,29 @@ INCIDENTS_TABLE: Final = TableSpec(
 
 PAYLOAD_BUCKET: Final = BucketSpec(key_prefix="incidents/", local_name="bigpanda-payloads")
 
+# Ticket state is kept apart from the incidents so that ticket sync's own writes never reach
+# the incidents stream and re-trigger a sync.
+TICKETS_TABLE: Final = TableSpec(
+    partition_key="incident_id", stream_view_type=None, local_name="bigpanda-tickets"
+)
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    local_name: str
+    fifo: bool
+
+    @property
+    def dlq_local_name(self) -> str:
+        base = self.local_name.removesuffix(".fifo")
+        return f"{base}-dlq.fifo" if self.fifo else f"{base}-dlq"
+
+
+# One FIFO group per incident: one worker at a time per incident, in stream order.
+TICKET_SYNC_QUEUE: Final = QueueSpec(local_name="bigpanda-ticket-sync.fifo", fifo=True)
+# Standard queue: callbacks of different incidents are independent, and each is recorded once.
+CALLBACK_QUEUE: Final = QueueSpec(local_name="bigpanda-callback", fifo=False)
+
 
 class Limits:
     """Input and storage limits, with the reason for each number."""
@@ -71,10 +108,34 @@ class Limits:
     INLINE_PAYLOAD_MAX_BYTES: Final = 64 * 1024
     # gzip level: 6 is zlib's default; the ratio barely improves above it while time doubles.
     GZIP_LEVEL: Final = 6
+    # Ticket sync: its function timeout, the queue's visibility (AWS asks for at least 6x the
+    # consumer's timeout), and how often a message may fail before it goes to the DLQ.
+    TICKET_SYNC_TIMEOUT_SECONDS: Final = 60
+    TICKET_SYNC_VISIBILITY_SECONDS: Final = 6 * TICKET_SYNC_TIMEOUT_SECONDS
+    TICKET_SYNC_MAX_RECEIVE_COUNT: Final = 20
+    TICKET_SYNC_BATCH_SIZE: Final = 10
+    # Callback: a short function, retried with backoff; visibility is 6x its timeout.
+    CALLBACK_TIMEOUT_SECONDS: Final = 30
+    CALLBACK_VISIBILITY_SECONDS: Final = 6 * CALLBACK_TIMEOUT_SECONDS
+    # Backoff between retries of a failed message (exponential with jitter, capped), unless
+    # the target's Retry-After asks for longer. SQS caps a visibility change at 12 hours.
+    RETRY_BASE_SECONDS: Final = 2
+    RETRY_MAX_SECONDS: Final = 900
+    # A Jira search may miss an issue created seconds ago: after a create attempt whose outcome
+    # is unknown, an empty search is trusted only once this long has passed.
+    SEARCH_CONSISTENCY_SECONDS: Final = 30
 
 
 class Metric:
     """Business metric names (Powertools Metrics, EMF)."""
+
+    TICKET_CREATED: Final = "TicketCreated"
+    TICKET_UPDATED: Final = "TicketUpdated"
+    TICKET_RESOLVED: Final = "TicketResolved"
+    TICKET_REOPENED: Final = "TicketReopened"
+    TICKET_COMMENTED: Final = "TicketCommented"
+    TICKET_SYNC_RETRIED: Final = "TicketSyncRetried"
+    TICKET_SYNC_FAILED: Final = "TicketSyncFailed"
 
     INCIDENT_CREATED: Final = "IncidentCreated"
     INCIDENT_UPDATED: Final = "IncidentUpdated"

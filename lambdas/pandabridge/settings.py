@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import cache
-from typing import TypeVar
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pandabridge.names import Env, Limits
 
@@ -41,6 +41,51 @@ class StorageSettings(BaseModel):
         return _load(cls, environ)
 
 
+TargetKind = Literal["http", "jira", "servicenow"]
+
+
+class TicketTargetSettings(BaseModel):
+    """Which service desk tickets go to, and how to reach it."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    target: TargetKind = Field(alias=Env.TICKET_TARGET)
+    base_url: str = Field(alias=Env.TICKET_BASE_URL, pattern=r"^https?://[^\s]+$")
+    secret_id: str = Field(alias=Env.TICKET_SECRET_ID, min_length=1)
+    timeout_seconds: float = Field(alias=Env.TICKET_TIMEOUT_SECONDS, default=10, gt=0, le=30)
+    priority_tag: str | None = Field(alias=Env.PRIORITY_TAG, default=None)
+    jira_project_key: str | None = Field(alias=Env.JIRA_PROJECT_KEY, default=None)
+    jira_issue_type: str = Field(alias=Env.JIRA_ISSUE_TYPE, default="Task")
+    jira_resolve_transition: str = Field(alias=Env.JIRA_RESOLVE_TRANSITION, default="Done")
+    jira_reopen_transition: str = Field(alias=Env.JIRA_REOPEN_TRANSITION, default="To Do")
+
+    @model_validator(mode="after")
+    def _jira_needs_a_project(self) -> TicketTargetSettings:
+        if self.target == "jira" and not self.jira_project_key:
+            raise ValueError(f"{Env.JIRA_PROJECT_KEY} is required when {Env.TICKET_TARGET}=jira")
+        return self
+
+    @property
+    def api_base(self) -> str:
+        return self.base_url.rstrip("/")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> TicketTargetSettings:
+        return _load(cls, environ)
+
+
+class TicketSyncSettings(StorageSettings):
+    """What the ticket-sync function needs besides the incident storage."""
+
+    tickets_table_name: str = Field(alias=Env.TICKETS_TABLE, min_length=1)
+    ticket_sync_dlq_url: str = Field(alias=Env.TICKET_SYNC_DLQ_URL, min_length=1)
+    callback_queue_url: str = Field(alias=Env.CALLBACK_QUEUE_URL, min_length=1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> TicketSyncSettings:
+        return _load(cls, environ)
+
+
 def _load(model: type[S], environ: Mapping[str, str]) -> S:
     names = {field.alias for field in model.model_fields.values() if field.alias}
     try:
@@ -48,6 +93,8 @@ def _load(model: type[S], environ: Mapping[str, str]) -> S:
     except ValidationError as exc:
         problems = "; ".join(
             f"environment variable {'.'.join(map(str, err['loc']))}: {err['msg']}"
+            if err["loc"]
+            else err["msg"].removeprefix("Value error, ")
             for err in exc.errors()
         )
         raise ConfigurationError(f"invalid function configuration: {problems}") from None
@@ -57,3 +104,13 @@ def _load(model: type[S], environ: Mapping[str, str]) -> S:
 def storage_settings() -> StorageSettings:
     """The storage settings of this process, read on first use."""
     return StorageSettings.from_env()
+
+
+@cache
+def ticket_sync_settings() -> TicketSyncSettings:
+    return TicketSyncSettings.from_env()
+
+
+@cache
+def ticket_target_settings() -> TicketTargetSettings:
+    return TicketTargetSettings.from_env()

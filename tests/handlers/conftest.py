@@ -29,7 +29,7 @@ def moto_server() -> Iterator[MotoServer]:
 def _aws_environment(moto_server: MotoServer) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in (
-            client_environment(moto_server.endpoint) | function_environment()
+            client_environment(moto_server.endpoint) | function_environment(moto_server.endpoint)
         ).items():
             patch.setenv(name, value)
         yield

@@ -1,0 +1,34 @@
+"""The messages between the functions, one model each, shared by producers and consumers."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class SyncNudge(BaseModel):
+    """Ticket-sync queue message: "incident X changed". The worker reads the latest state itself,
+    so a duplicate, late or reordered nudge converges on the same ticket.
+
+    ``version`` is the stored version key and ``sha256`` the content hash of the version that
+    triggered it (its archived payload carries that version's comment, if any).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    incident_id: str
+    version: str
+    sha256: str
+
+
+class CallbackRequest(BaseModel):
+    """Callback queue message: confirm to BigPanda that the incident's ticket exists.
+
+    ``received_at`` is when ingest accepted the version that created the ticket (ISO-8601), the
+    start of the webhook-to-confirmation latency.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    incident_id: str
+    ticket_ref: str
+    received_at: str

@@ -1,0 +1,84 @@
+"""What a ticket should look like, where it lives, and how a target can fail.
+
+Adapters translate these into one service desk's API; the reconciler never sees HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    """The ticket an incident's current state calls for (see ``pandabridge.tickets.mapping``)."""
+
+    incident_id: str
+    title: str
+    description: str
+    priority: str  # one of PRIORITIES; each adapter maps it onto its own scale
+    status: TicketStatus
+    incident_url: str | None = None
+    labels: tuple[str, ...] = ()
+
+
+PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    """Where the ticket lives in the target: its id and, when the target has one, a URL/key."""
+
+    id: str
+    key: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Assignee:
+    user_id: str | None
+    email: str | None
+    name: str | None
+
+
+class TicketTarget(Protocol):
+    """One service desk. Every call is safe to repeat after a timeout whose outcome is unknown:
+    ``create`` carries the incident id as correlation or idempotency key, and ``find`` looks
+    the ticket up by it.
+
+    Calls raise ``pandabridge.errors.RetryableError`` for 429, 5xx, timeouts and refused
+    connections (with the target's ``Retry-After``), and ``PermanentError`` naming the setting
+    to fix for other 4xx (401/403: the credentials secret; 400/404: the project or table).
+
+    ``find_is_consistent`` is False where a just-created ticket may be missing from ``find``
+    for a while (Jira's search), so the caller must not trust one empty answer right after a
+    create whose outcome it did not see.
+    """
+
+    name: str
+    supports_assignment: bool
+    find_is_consistent: bool
+
+    def find(self, incident_id: str) -> TicketRef | None:
+        """The ticket that carries this incident id, if the target has one."""
+        ...
+
+    def create(self, draft: TicketDraft) -> TicketRef: ...
+
+    def update(self, ref: TicketRef, draft: TicketDraft) -> None:
+        """Bring title, description and priority to the draft (not the status)."""
+        ...
+
+    def comment(self, ref: TicketRef, text: str) -> None: ...
+
+    def assign(self, ref: TicketRef, assignee: Assignee) -> None: ...
+
+    def resolve(self, ref: TicketRef, note: str) -> None: ...
+
+    def reopen(self, ref: TicketRef, note: str) -> None: ...
