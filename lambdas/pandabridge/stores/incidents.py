@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 
 from pandabridge.incidents import (
@@ -38,6 +37,7 @@ from pandabridge.incidents import (
 )
 from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, Limits
 from pandabridge.settings import storage_settings
+from pandabridge.stores.dynamo import from_attributes, to_attributes
 from pandabridge.versioning import Part, Version
 
 if TYPE_CHECKING:
@@ -54,9 +54,6 @@ AWS_CLIENT_CONFIG: Final = Config(
 )
 
 _PUT_CONDITION: Final = "attribute_not_exists(#id) OR #vk < :vk OR (#vk = :vk AND #hash <> :hash)"
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 def archive_key(incident_id: str, content_hash: str) -> str:
@@ -90,21 +87,21 @@ class IncidentStore:
         try:
             response = self.dynamodb.put_item(
                 TableName=self.table_name,
-                Item=_to_dynamo(item),
+                Item=to_attributes(item),
                 ConditionExpression=_PUT_CONDITION,
                 ExpressionAttributeNames={
                     "#id": KEY,
                     "#vk": "version_key",
                     "#hash": "content_hash",
                 },
-                ExpressionAttributeValues=_to_dynamo(
+                ExpressionAttributeValues=to_attributes(
                     {":vk": summary.version.key, ":hash": summary.content_hash}
                 ),
                 ReturnValues="ALL_OLD",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self.dynamodb.exceptions.ConditionalCheckFailedException as refused:
-            stored = _from_dynamo(refused.response.get("Item", {}))
+            stored = from_attributes(refused.response.get("Item", {}))
             result = outcome_of_write(
                 written=False,
                 replaced=True,
@@ -123,24 +120,38 @@ class IncidentStore:
     def get(self, incident_id: str) -> StoredIncident | None:
         response = self.dynamodb.get_item(
             TableName=self.table_name,
-            Key=_to_dynamo({KEY: incident_id}),
+            Key=to_attributes({KEY: incident_id}),
             ConsistentRead=True,
         )
         if "Item" not in response:
             return None
-        item = _from_dynamo(response["Item"])
+        item = from_attributes(response["Item"])
         inline = "payload" in item
-        if inline:
-            compressed = bytes(item["payload"])
-        else:
-            obj = self.s3.get_object(Bucket=self.bucket_name, Key=item["archive_key"])
-            compressed = obj["Body"].read()
+        compressed = bytes(item["payload"]) if inline else self._archived(item["archive_key"])
+        if compressed is None:
+            raise LookupError(
+                f"the payload of incident {incident_id} is no longer archived "
+                f"(s3://{self.bucket_name}/{item['archive_key']})"
+            )
         return StoredIncident(
             summary=_summary_from_item(item),
             payload=json.loads(gzip.decompress(compressed)),
             archive_key=item["archive_key"],
             payload_inline=inline,
         )
+
+    def archived_payload(self, incident_id: str, content_hash: str) -> dict[str, Any] | None:
+        """One archived version's payload, or None once the archive expired it."""
+        compressed = self._archived(archive_key(incident_id, content_hash))
+        return json.loads(gzip.decompress(compressed)) if compressed is not None else None
+
+    def _archived(self, key: str) -> bytes | None:
+        try:
+            obj = self.s3.get_object(Bucket=self.bucket_name, Key=key)
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        body: bytes = obj["Body"].read()
+        return body
 
 
 def _summary_item(summary: IncidentSummary) -> dict[str, Any]:
@@ -193,23 +204,6 @@ def _number(value: Any) -> Part:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
-
-
-def _to_dynamo(values: dict[str, Any]) -> dict[str, Any]:
-    """boto3 refuses Python floats; epoch timestamps may be floats, so they go as Decimal."""
-    return {name: _serializer.serialize(_decimals(value)) for name, value in values.items()}
-
-
-def _decimals(value: Any) -> Any:
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, list):
-        return [_decimals(v) for v in value]
-    return value
-
-
-def _from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
 @cache

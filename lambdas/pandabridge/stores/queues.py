@@ -1,0 +1,79 @@
+"""SQS calls the consumers make themselves: sending on, postponing, and dead-lettering.
+
+Lambda's event source mapping deletes what succeeded and returns what failed after the
+queue's visibility timeout (6x the function timeout). The consumers shorten that to their
+backoff, and send a message that can never succeed straight to the DLQ instead of letting it
+fail ``maxReceiveCount`` times against a system that will refuse it each time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+# SQS message attribute values are limited; a reason is one readable line.
+_MAX_REASON_CHARS: Final = 512
+
+
+@dataclass
+class SqsOutbox:
+    """A queue that one function sends messages on (e.g. ticket sync to the callback queue)."""
+
+    queue_url: str
+    sqs: SQSClient
+
+    def send(self, message: BaseModel) -> None:
+        self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message.model_dump_json())
+
+
+@dataclass
+class QueueControl:
+    """Visibility changes and dead-lettering for the queue an event came from."""
+
+    sqs: SQSClient
+    _urls: dict[str, str] = field(default_factory=dict)
+
+    def postpone(self, queue_arn: str, delays: Iterable[tuple[str, int]]) -> None:
+        """Make each (receipt handle, seconds) message visible again after its delay."""
+        entries = [
+            {"Id": str(n), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
+            for n, (handle, seconds) in enumerate(delays)
+        ]
+        url = self.queue_url(queue_arn)
+        for start in range(0, len(entries), 10):  # the API takes 10 entries per call
+            self.sqs.change_message_visibility_batch(
+                QueueUrl=url, Entries=entries[start : start + 10]
+            )
+
+    def dead_letter(self, dlq_url: str, record: dict[str, Any], reason: str) -> None:
+        """Copy a message to the DLQ with the reason; the caller then reports it processed."""
+        attributes = record.get("attributes", {})
+        fifo: dict[str, Any] = {}
+        if "MessageGroupId" in attributes:
+            fifo = {
+                "MessageGroupId": attributes["MessageGroupId"],
+                # A redelivered copy of the same message is deduplicated by the DLQ.
+                "MessageDeduplicationId": record["messageId"],
+            }
+        self.sqs.send_message(
+            QueueUrl=dlq_url,
+            MessageBody=record["body"],
+            MessageAttributes={
+                "reason": {"DataType": "String", "StringValue": reason[:_MAX_REASON_CHARS]}
+            },
+            **fifo,
+        )
+
+    def queue_url(self, queue_arn: str) -> str:
+        """The URL of the queue an event came from (events carry only its ARN); cached."""
+        if queue_arn not in self._urls:
+            _, _, _, _, account, name = queue_arn.split(":", 5)
+            answer = self.sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)
+            self._urls[queue_arn] = answer["QueueUrl"]
+        return self._urls[queue_arn]
