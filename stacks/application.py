@@ -20,7 +20,9 @@ from stacks.config import StackSettings
 from stacks.paths import CDK_JSON
 from stacks.webhook_stack import WebhookStack
 
-STACK_DESCRIPTION = "BigPanda Notifications Webhook receiver: API Gateway, ingest, storage"
+STACK_DESCRIPTION = (
+    "BigPanda Notifications Webhook receiver: API Gateway, ingest, storage, ticket sync"
+)
 
 
 def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:

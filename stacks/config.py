@@ -14,10 +14,17 @@ from typing import Annotated, Any, Final, Literal
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_logs as logs
 from constructs import Node
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pandabridge.names import Limits
-from pandabridge.settings import StorageSettings
+from pandabridge.settings import StorageSettings, TargetKind, TicketTargetSettings
 
 # The retention periods CloudWatch Logs accepts, in days, and the CDK enum member for each.
 RETENTION_DAYS: Final = {
@@ -48,6 +55,21 @@ RETENTION_DAYS: Final = {
 # The function enforces its own bounds on this value; the stack reuses them so that a value
 # the function would refuse at its first invocation already fails the synth.
 _INLINE_PAYLOAD_MAX_BYTES: Final = StorageSettings.model_fields["inline_payload_max_bytes"]
+_TICKET_TIMEOUT: Final = TicketTargetSettings.model_fields["timeout_seconds"]
+_JIRA_ISSUE_TYPE: Final = TicketTargetSettings.model_fields["jira_issue_type"]
+_JIRA_RESOLVE: Final = TicketTargetSettings.model_fields["jira_resolve_transition"]
+_JIRA_REOPEN: Final = TicketTargetSettings.model_fields["jira_reopen_transition"]
+
+# The address that ships in cdk.json: it synthesizes, and a deployment that keeps it is warned.
+PLACEHOLDER_TICKET_BASE_URL: Final = "https://tickets.example.com"
+
+# Keys whose value may be switched off from the command line (``-c key=`` or ``=none``).
+_OPTIONAL_KEYS: Final = (
+    "quota_limit_per_day",
+    "ticket_sync_max_concurrency",
+    "ticket_priority_tag",
+    "jira_project_key",
+)
 
 _REMOVAL_POLICIES: Final = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
 
@@ -114,7 +136,8 @@ class StackSettings(BaseModel):
         description="Ingest function timeout; below API Gateway's 29 s integration limit.",
     )
     table_deletion_protection: bool = Field(
-        default=True, description="DynamoDB deletion protection on the incidents table."
+        default=True,
+        description="DynamoDB deletion protection on the incidents and tickets tables.",
     )
     removal_policy: Literal["retain", "destroy"] = Field(
         default="retain",
@@ -127,11 +150,91 @@ class StackSettings(BaseModel):
         default=_INLINE_PAYLOAD_MAX_BYTES.default,
         description="Compressed payloads up to this size stay in the item; larger go to S3.",
     )
+    ticket_sync_memory_mb: int = Field(
+        default=512,
+        ge=128,
+        le=10240,
+        description="Ticket-sync function memory; it mostly waits on the ticket system's API.",
+    )
+    ticket_sync_max_receive_count: int = Field(
+        default=Limits.TICKET_SYNC_MAX_RECEIVE_COUNT,
+        ge=1,
+        le=1000,  # SQS's bounds of a redrive policy's maxReceiveCount
+        description=(
+            "Deliveries of a ticket-sync message before SQS moves it to the ticket-sync DLQ; "
+            "each failed attempt backs off, so this bounds how long a down ticket system is "
+            "retried."
+        ),
+    )
+    ticket_sync_max_concurrency: int | None = Field(
+        default=None,
+        ge=2,
+        le=1000,  # the bounds Lambda sets for an SQS event source
+        description=(
+            "Most ticket-sync invocations at once (2-1000), to spare the ticket system's rate "
+            "limits; none (null) lets Lambda scale with the number of incidents in flight."
+        ),
+    )
+    callback_max_receive_count: int = Field(
+        default=Limits.CALLBACK_MAX_RECEIVE_COUNT,
+        ge=1,
+        le=1000,  # SQS's bounds of a redrive policy's maxReceiveCount
+        description="Deliveries of a callback message before SQS moves it to the callback DLQ.",
+    )
+    ticket_target: TargetKind = Field(
+        default="http",
+        description=(
+            "Where tickets are created: 'http' (a generic JSON API), 'jira' (Jira Cloud) or "
+            "'servicenow' (the Table API's incident table)."
+        ),
+    )
+    ticket_base_url: str = Field(
+        default=PLACEHOLDER_TICKET_BASE_URL,
+        # Stricter than the function, which also accepts http:// for the local stack's demo
+        # targets: a deployed function sends the secret's credentials with every request.
+        pattern=r"^https://[^\s/]+(?:/[^\s]*)?$",
+        description=(
+            "HTTPS base URL of the ticket system (e.g. https://your-org.atlassian.net); the "
+            "shipped placeholder synthesizes with a warning and must be replaced."
+        ),
+    )
+    ticket_timeout_seconds: Annotated[float, *_TICKET_TIMEOUT.metadata] = Field(
+        default=_TICKET_TIMEOUT.default,
+        description="Timeout of each call to the ticket system, in seconds (up to 30).",
+    )
+    ticket_priority_tag: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "BigPanda incident tag whose value becomes the ticket priority; none (null) "
+            "leaves the ticket system's default priority."
+        ),
+    )
+    jira_project_key: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Key of the Jira project tickets are created in; required for 'jira'.",
+    )
+    jira_issue_type: str = Field(
+        default=_JIRA_ISSUE_TYPE.default,
+        min_length=1,
+        description="Jira issue type of created tickets.",
+    )
+    jira_resolve_transition: str = Field(
+        default=_JIRA_RESOLVE.default,
+        min_length=1,
+        description="Name of the Jira transition that resolves an issue (matched by name).",
+    )
+    jira_reopen_transition: str = Field(
+        default=_JIRA_REOPEN.default,
+        min_length=1,
+        description="Name of the Jira transition that reopens a resolved issue.",
+    )
 
-    @field_validator("quota_limit_per_day", mode="before")
+    @field_validator(*_OPTIONAL_KEYS, mode="before")
     @classmethod
-    def _blank_means_no_quota(cls, value: Any) -> Any:
-        """Let ``-c quota_limit_per_day=`` or ``=none`` switch a quota off from the CLI."""
+    def _blank_means_none(cls, value: Any) -> Any:
+        """Let ``-c quota_limit_per_day=`` or ``=none`` switch an optional setting off."""
         if isinstance(value, str) and value.strip().lower() in {"", "none", "null"}:
             return None
         return value
@@ -142,10 +245,10 @@ class StackSettings(BaseModel):
         """Accept ``info`` as well as ``INFO``: operators type both."""
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("removal_policy", mode="before")
+    @field_validator("removal_policy", "ticket_target", mode="before")
     @classmethod
     def _lower_case(cls, value: Any) -> Any:
-        """Accept ``RETAIN`` as well as ``retain``, the spelling of CDK's enum."""
+        """Accept ``RETAIN`` as well as ``retain`` (CDK's enum), ``Jira`` as well as ``jira``."""
         return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_retention_days")
@@ -155,6 +258,16 @@ class StackSettings(BaseModel):
             allowed = ", ".join(map(str, RETENTION_DAYS))
             raise ValueError(f"CloudWatch Logs accepts only these retention periods: {allowed}")
         return value
+
+    @model_validator(mode="after")
+    def _jira_needs_a_project(self) -> StackSettings:
+        """The function refuses Jira without a project; fail the synth instead of the sync."""
+        if self.ticket_target == "jira" and not self.jira_project_key:
+            raise ValueError(
+                "context key 'jira_project_key': required when ticket_target is 'jira' "
+                "(the key of the Jira project that tickets are created in)"
+            )
+        return self
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -171,6 +284,10 @@ class StackSettings(BaseModel):
     @property
     def ingest_timeout(self) -> Duration:
         return Duration.seconds(self.ingest_timeout_seconds)
+
+    @property
+    def uses_placeholder_ticket_url(self) -> bool:
+        return self.ticket_base_url == PLACEHOLDER_TICKET_BASE_URL
 
     @classmethod
     def context_keys(cls) -> tuple[str, ...]:
@@ -195,6 +312,9 @@ class StackSettings(BaseModel):
             problems = "; ".join(
                 f"context key '{'.'.join(map(str, err['loc']))}': {err['msg']} "
                 f"(got {err.get('input')!r})"
+                if err["loc"]
+                # A rule across keys names its keys in its own message.
+                else err["msg"].removeprefix("Value error, ")
                 for err in exc.errors()
             )
             raise ConfigurationError(

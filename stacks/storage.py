@@ -1,7 +1,9 @@
-"""Where accepted deliveries live: the incidents table and the raw-payload archive.
+"""Where accepted deliveries and their tickets live: the incidents table, the raw-payload
+archive and the tickets table.
 
-Both are the system of record (BigPanda documents no retries), so they are protected against
-loss by default: point-in-time recovery, deletion protection and a ``retain`` removal policy.
+The first two are the system of record (BigPanda documents no retries), and the tickets table
+is what stops a retry from opening a second ticket, so all are protected against loss by
+default: point-in-time recovery, deletion protection and a ``retain`` removal policy.
 """
 
 from __future__ import annotations
@@ -14,26 +16,41 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
+from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE, TableSpec
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
 
 # Parts of a multipart upload that never completed cost storage and are never read.
 _ABORT_INCOMPLETE_UPLOADS_AFTER = Duration.days(1)
 
+# What a reader of a DynamoDB stream calls: find the shards, iterate them, read the records.
+STREAM_READ_ACTIONS = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
+# Ticket sync reads a ticket's state and writes it back under an optimistic lock.
+TICKET_STATE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+
 
 class IncidentStorage(Construct):
-    """The incidents table, the payload bucket and the bucket for the latter's access logs.
+    """The incidents table, the payload bucket, the bucket for the latter's access logs, and
+    the tickets table.
 
     The grants are methods here so that the construct that owns a resource decides how narrow
-    access to it is; callers cannot ask for more than a write of one item or one object.
+    access to it is; callers cannot ask for more than the item, object or stream calls that
+    each grant names.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: StackSettings) -> None:
         super().__init__(scope, construct_id)
-        self.table = self._incidents_table(settings)
+        self.table = self._table("IncidentsTable", INCIDENTS_TABLE, settings)
         self.access_log_bucket = self._access_log_bucket(settings)
         self.payload_bucket = self._payload_bucket(settings)
+        # Apart from the incidents so that ticket sync's writes never reach the incidents
+        # stream and trigger another sync.
+        self.tickets_table = self._table("TicketsTable", TICKETS_TABLE, settings)
 
     def grant_put_incident(self, grantee: iam.IGrantable) -> iam.Grant:
         """The one conditional ``PutItem`` per delivery; it reads the old item from its answer."""
@@ -41,33 +58,70 @@ class IncidentStorage(Construct):
             grantee=grantee, actions=["dynamodb:PutItem"], resource_arns=[self.table.table_arn]
         )
 
+    def grant_read_incident(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Reading one incident's latest state by its key; no scans, queries or writes."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["dynamodb:GetItem"], resource_arns=[self.table.table_arn]
+        )
+
+    def grant_read_incident_stream(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Reading the incidents table's stream, and no other stream nor the table itself."""
+        stream_arn = self.table.table_stream_arn
+        if stream_arn is None:
+            raise ValueError("the incidents table has no stream: its TableSpec must name a view")
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(STREAM_READ_ACTIONS), resource_arns=[stream_arn]
+        )
+
+    def grant_track_tickets(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Reading and writing ticket state items by key; no scans, queries or deletes."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(TICKET_STATE_ACTIONS),
+            resource_arns=[self.tickets_table.table_arn],
+        )
+
     def grant_archive_payload(self, grantee: iam.IGrantable) -> iam.Grant:
         """Writing raw payloads under the archive prefix, and nowhere else in the bucket."""
+        return self._grant_on_archive(
+            grantee,
+            "s3:PutObject",
+            "Object keys are made of each delivery's incident id and content hash, unknown "
+            "in advance; the wildcard covers only the archive prefix and only s3:PutObject.",
+        )
+
+    def grant_read_archived_payload(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Reading raw payloads under the archive prefix, and nowhere else in the bucket."""
+        return self._grant_on_archive(
+            grantee,
+            "s3:GetObject",
+            "The key of the payload to read is the one stored in the incident item, known only "
+            "at run time; the wildcard covers only the archive prefix and only s3:GetObject.",
+        )
+
+    def _grant_on_archive(self, grantee: iam.IGrantable, action: str, reason: str) -> iam.Grant:
+        """One object action on the archive prefix, with the wildcard finding acknowledged."""
         objects = f"{PAYLOAD_BUCKET.key_prefix}*"
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
-            actions=["s3:PutObject"],
+            actions=[action],
             resource_arns=[self.payload_bucket.arn_for_objects(objects)],
         )
         principal = grantee.grant_principal
         if isinstance(principal, Construct):
             bucket_resource = cast(CfnElement, self.payload_bucket.node.default_child)
             bucket = Stack.of(self).get_logical_id(bucket_resource)
-            acknowledge(
-                principal,
-                f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{objects}]",
-                "Object keys are made of each delivery's incident id and content hash, unknown "
-                "in advance; the wildcard covers only the archive prefix and only s3:PutObject.",
-            )
+            acknowledge(principal, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{objects}]", reason)
         return grant
 
-    def _incidents_table(self, settings: StackSettings) -> dynamodb.Table:
-        view = INCIDENTS_TABLE.stream_view_type
+    def _table(self, construct_id: str, spec: TableSpec, settings: StackSettings) -> dynamodb.Table:
+        """An on-demand table keyed as its shared spec says, recoverable and protected."""
+        view = spec.stream_view_type
         return dynamodb.Table(
             self,
-            "IncidentsTable",
+            construct_id,
             partition_key=dynamodb.Attribute(
-                name=INCIDENTS_TABLE.partition_key, type=dynamodb.AttributeType.STRING
+                name=spec.partition_key, type=dynamodb.AttributeType.STRING
             ),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             stream=dynamodb.StreamViewType[view] if view else None,

@@ -10,11 +10,15 @@ from constructs import Construct
 from stacks.config import StackSettings
 from stacks.functions import FunctionDefaults
 from stacks.ingest_api import IngestApi
+from stacks.queues import WorkQueues
 from stacks.storage import IncidentStorage
+from stacks.stream_handoff import StreamHandoff
+from stacks.ticket_sync import TicketSync
 
 
 class WebhookStack(Stack):
-    """BigPanda webhook receiver: API, ingest function and incident storage.
+    """BigPanda webhook receiver: API, ingest function, incident storage, the hand-off from
+    the incidents stream to the ticket-sync queue, and ticket sync.
 
     Outputs are declared here, on the stack itself, so their logical ids stay fixed
     (``WebhookUrl``, ``ApiKeyId``, ...) whatever the constructs below are called. They are
@@ -30,6 +34,18 @@ class WebhookStack(Stack):
         self.storage = IncidentStorage(self, "Storage", settings=settings)
         self.ingest_api = IngestApi(
             self, "IngestApi", settings=settings, functions=self.functions, storage=self.storage
+        )
+        self.queues = WorkQueues(self, "Queues", settings=settings)
+        self.handoff = StreamHandoff(
+            self, "Handoff", settings=settings, storage=self.storage, queues=self.queues
+        )
+        self.ticket_sync = TicketSync(
+            self,
+            "TicketSync",
+            settings=settings,
+            functions=self.functions,
+            storage=self.storage,
+            queues=self.queues,
         )
 
         CfnOutput(
@@ -59,4 +75,37 @@ class WebhookStack(Stack):
             "PayloadBucketName",
             value=self.storage.payload_bucket.bucket_name,
             description="S3 bucket archiving raw webhook payloads",
+        )
+        CfnOutput(
+            self,
+            "TicketsTableName",
+            value=self.storage.tickets_table.table_name,
+            description="DynamoDB table holding the ticket of each incident and its sync state",
+        )
+        CfnOutput(
+            self,
+            "TicketSecretName",
+            value=self.ticket_sync.secret.secret_name,
+            description=(
+                "Secret with the ticket system's credentials; set them with `aws secretsmanager "
+                "put-secret-value --secret-id <TicketSecretName> --secret-string '{...}'`"
+            ),
+        )
+        CfnOutput(
+            self,
+            "TicketSyncQueueUrl",
+            value=self.queues.ticket_sync_queue.queue_url,
+            description="SQS FIFO queue of ticket-sync nudges, one message group per incident",
+        )
+        CfnOutput(
+            self,
+            "TicketSyncDlqUrl",
+            value=self.queues.ticket_sync_dlq.queue_url,
+            description="Dead-letter queue of ticket-sync nudges that failed for good",
+        )
+        CfnOutput(
+            self,
+            "CallbackQueueUrl",
+            value=self.queues.callback_queue.queue_url,
+            description="SQS queue of callbacks owed to BigPanda for newly created tickets",
         )

@@ -114,9 +114,11 @@ class Limits:
     TICKET_SYNC_VISIBILITY_SECONDS: Final = 6 * TICKET_SYNC_TIMEOUT_SECONDS
     TICKET_SYNC_MAX_RECEIVE_COUNT: Final = 20
     TICKET_SYNC_BATCH_SIZE: Final = 10
-    # Callback: a short function, retried with backoff; visibility is 6x its timeout.
+    # Callback: a short function, retried with backoff; visibility is 6x its timeout, and a
+    # message goes to the callback DLQ after this many failed deliveries.
     CALLBACK_TIMEOUT_SECONDS: Final = 30
     CALLBACK_VISIBILITY_SECONDS: Final = 6 * CALLBACK_TIMEOUT_SECONDS
+    CALLBACK_MAX_RECEIVE_COUNT: Final = 10
     # Backoff between retries of a failed message (exponential with jitter, capped), unless
     # the target's Retry-After asks for longer. SQS caps a visibility change at 12 hours.
     RETRY_BASE_SECONDS: Final = 2

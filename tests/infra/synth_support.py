@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,19 @@ OVERRIDES: dict[str, Any] = {
     "table_deletion_protection": False,
     "removal_policy": "destroy",
     "inline_payload_max_bytes": 32768,
+    "ticket_sync_memory_mb": 256,
+    "ticket_sync_max_receive_count": 7,
+    "ticket_sync_max_concurrency": 5,
+    "callback_max_receive_count": 4,
+    # Jira, so that every optional variable of the ticket target is set.
+    "ticket_target": "jira",
+    "ticket_base_url": "https://example.atlassian.net",
+    "ticket_timeout_seconds": 7.5,
+    "ticket_priority_tag": "priority",
+    "jira_project_key": "OPS",
+    "jira_issue_type": "Incident",
+    "jira_resolve_transition": "Resolve Issue",
+    "jira_reopen_transition": "Reopen Issue",
 }
 
 
@@ -51,6 +65,11 @@ class Synthesized:
     def settings(self) -> StackSettings:
         return self.stack.settings
 
+    @cached_property
+    def json(self) -> dict[str, Any]:
+        """The template as a dict, converted once (each conversion is a call into Node.js)."""
+        return dict(self.template.to_json())
+
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return dict(self.template.find_resources(resource_type))
 
@@ -62,6 +81,24 @@ class Synthesized:
 
     def properties(self, resource_type: str) -> dict[str, Any]:
         return self.only(resource_type)[1]["Properties"]
+
+    def resource(self, construct: IConstruct) -> dict[str, Any]:
+        """The template definition of an L2 construct's resource (or of an L1 itself)."""
+        return self.json["Resources"][self.logical_id(construct)]
+
+    def role_statements(self, role: IConstruct) -> list[dict[str, Any]]:
+        """Every statement of every policy attached to ``role``, which has no inline or
+        managed policies of its own."""
+        role_id = self.logical_id(role)
+        properties = self.resources("AWS::IAM::Role")[role_id]["Properties"]
+        assert "ManagedPolicyArns" not in properties
+        assert "Policies" not in properties
+        return [
+            statement
+            for policy in self.resources("AWS::IAM::Policy").values()
+            if {"Ref": role_id} in policy["Properties"]["Roles"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        ]
 
     def logical_id(self, construct: IConstruct) -> str:
         """The logical id of an L2 construct's resource (or of an L1 itself)."""
@@ -77,6 +114,47 @@ class Synthesized:
     def ingest_function(self) -> dict[str, Any]:
         """The ingest function's ``Properties``."""
         return self.resources("AWS::Lambda::Function")[self.ingest_function_id]["Properties"]
+
+    @property
+    def ticket_sync_function(self) -> dict[str, Any]:
+        """The ticket-sync function's ``Properties``."""
+        return self.resource(self.stack.ticket_sync.worker.function)["Properties"]
+
+
+def actions(statement: dict[str, Any]) -> set[str]:
+    """A statement's actions, whether the template lists one or several."""
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def resources_of(statement: dict[str, Any]) -> list[Any]:
+    """A statement's resources, whether the template lists one or several."""
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
+def arn_of(logical_id: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def allowed(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Each allowed action and the resources it is allowed on (as JSON, to compare tokens)."""
+    assert all(statement["Effect"] == "Allow" for statement in statements)
+    assert not any("NotAction" in s or "NotResource" in s for s in statements)
+    found: dict[str, set[str]] = {}
+    for statement in statements:
+        for action in actions(statement):
+            found.setdefault(action, set()).update(map(_dumps, resources_of(statement)))
+    return found
+
+
+def allowing(*resources: Any) -> set[str]:
+    """Resources as ``allowed`` renders them."""
+    return set(map(_dumps, resources))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> Synthesized:

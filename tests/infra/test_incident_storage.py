@@ -1,4 +1,5 @@
-"""The incidents table and the payload archive: durable, private, encrypted, expiring."""
+"""The incidents and tickets tables and the payload archive: durable, private, encrypted,
+expiring."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ from typing import Any
 import pytest
 from synth_support import Synthesized
 
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
+from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE
 
 
 @pytest.fixture(scope="module")
 def table(synthesized: Synthesized) -> dict[str, Any]:
-    return synthesized.only("AWS::DynamoDB::Table")[1]
+    return synthesized.resource(synthesized.stack.storage.table)
+
+
+@pytest.fixture(scope="module")
+def tickets_table(synthesized: Synthesized) -> dict[str, Any]:
+    return synthesized.resource(synthesized.stack.storage.tickets_table)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +75,53 @@ def test_table_is_protected_against_deletion_by_default(table: dict[str, Any]) -
     assert table["Properties"]["DeletionProtectionEnabled"] is True
     assert table["DeletionPolicy"] == "Retain"
     assert table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_the_stack_has_exactly_the_incidents_and_tickets_tables(synthesized: Synthesized) -> None:
+    # Given the synthesized stack / When its tables are listed
+    storage = synthesized.stack.storage
+    # Then there are the two the storage construct owns, and no other
+    assert set(synthesized.resources("AWS::DynamoDB::Table")) == {
+        synthesized.logical_id(storage.table),
+        synthesized.logical_id(storage.tickets_table),
+    }
+
+
+def test_tickets_table_is_keyed_by_incident_id_without_a_stream(
+    tickets_table: dict[str, Any],
+) -> None:
+    # Given the tickets table / When its key schema and stream are read
+    properties = tickets_table["Properties"]
+    # Then it is keyed like its shared spec, and its writes trigger nothing
+    assert TICKETS_TABLE.stream_view_type is None
+    assert properties["KeySchema"] == [
+        {"AttributeName": TICKETS_TABLE.partition_key, "KeyType": "HASH"}
+    ]
+    assert properties["AttributeDefinitions"] == [
+        {"AttributeName": TICKETS_TABLE.partition_key, "AttributeType": "S"}
+    ]
+    assert "StreamSpecification" not in properties
+
+
+def test_tickets_table_is_protected_like_the_incidents_table(
+    table: dict[str, Any], tickets_table: dict[str, Any]
+) -> None:
+    # Given both tables / When their billing, recovery, encryption and protections are read
+    def protections(resource: dict[str, Any]) -> dict[str, Any]:
+        properties = resource["Properties"]
+        return {
+            "billing": properties["BillingMode"],
+            "pitr": properties["PointInTimeRecoverySpecification"],
+            "sse": properties["SSESpecification"],
+            "deletion_protection": properties["DeletionProtectionEnabled"],
+            "deletion_policy": resource["DeletionPolicy"],
+            "update_replace_policy": resource["UpdateReplacePolicy"],
+        }
+
+    # Then the tickets table, which prevents double tickets, is kept as safely
+    assert protections(tickets_table) == protections(table)
+    assert protections(tickets_table)["pitr"] == {"PointInTimeRecoveryEnabled": True}
+    assert protections(tickets_table)["billing"] == "PAY_PER_REQUEST"
 
 
 def test_table_is_encrypted_with_a_kms_key(table: dict[str, Any]) -> None:

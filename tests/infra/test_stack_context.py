@@ -91,12 +91,13 @@ def test_overridden_retention_reaches_every_log_group(overridden: Synthesized) -
 
 def test_destroy_removal_policy_deletes_data_with_the_stack(overridden: Synthesized) -> None:
     # Given removal_policy=destroy and no deletion protection
-    table = overridden.only("AWS::DynamoDB::Table")[1]
+    tables = overridden.resources("AWS::DynamoDB::Table").values()
     buckets = overridden.resources("AWS::S3::Bucket").values()
     # When the stack's data resources are read
     # Then they are deleted with the stack, buckets emptied first by CDK's custom resource
-    assert table["Properties"]["DeletionProtectionEnabled"] is False
-    assert table["DeletionPolicy"] == "Delete"
+    assert len(tables) == 2
+    assert {table["Properties"]["DeletionProtectionEnabled"] for table in tables} == {False}
+    assert {table["DeletionPolicy"] for table in tables} == {"Delete"}
     assert {bucket["DeletionPolicy"] for bucket in buckets} == {"Delete"}
     assert len(overridden.resources("Custom::S3AutoDeleteObjects")) == len(buckets)
 
@@ -152,6 +153,18 @@ def test_command_line_strings_are_coerced() -> None:
         ("inline_payload_max_bytes", 10_000_000),
         ("stage_name", "v 1"),
         ("stack_name", "1-starts-with-a-digit"),
+        ("ticket_sync_memory_mb", 64),
+        ("ticket_sync_max_receive_count", 0),
+        ("callback_max_receive_count", 1001),
+        ("ticket_sync_max_concurrency", 1),
+        ("ticket_target", "email"),
+        ("ticket_base_url", "tickets.example.com"),
+        ("ticket_base_url", "http://tickets.example.com"),
+        ("ticket_timeout_seconds", 0),
+        ("ticket_timeout_seconds", 31),
+        ("jira_issue_type", ""),
+        ("jira_resolve_transition", ""),
+        ("jira_reopen_transition", ""),
     ],
 )
 def test_a_bad_context_value_fails_naming_the_key(key: str, value: object) -> None:
@@ -175,3 +188,39 @@ def test_every_retention_choice_renders_its_number_of_days() -> None:
     }
     # Then it is the number of days the setting names
     assert rendered == {days: days for days in RETENTION_DAYS}
+
+
+@pytest.mark.parametrize("project_key", [None, "", "none"])
+def test_jira_without_a_project_key_fails_naming_the_key(project_key: str | None) -> None:
+    # Given the Jira target and no project key (absent, or blanked on the command line)
+    context = {"ticket_target": "jira", "jira_project_key": project_key}
+    # When the app is built / Then the build stops with an error that names the missing key
+    with pytest.raises(ConfigurationError, match=r"context key 'jira_project_key'.*'jira'"):
+        build_app(context=context)
+
+
+def test_ticket_settings_from_the_command_line_are_coerced() -> None:
+    # Given ticket settings as `cdk deploy -c key=value` passes them
+    context = {
+        "ticket_target": "Jira",
+        "jira_project_key": "OPS",
+        "ticket_timeout_seconds": "2.5",
+        "ticket_priority_tag": "none",
+        "ticket_sync_max_concurrency": "",
+        "callback_max_receive_count": "5",
+    }
+    # When the settings are read
+    settings = _settings(context)
+    # Then they have their proper types and spellings, and blanks switch options off
+    assert settings.ticket_target == "jira"
+    assert settings.ticket_timeout_seconds == 2.5
+    assert settings.ticket_priority_tag is None
+    assert settings.ticket_sync_max_concurrency is None
+    assert settings.callback_max_receive_count == 5
+
+
+def test_a_project_key_is_not_needed_for_other_targets() -> None:
+    # Given the ServiceNow target without a Jira project key
+    settings = _settings({"ticket_target": "servicenow"})
+    # When the settings are read / Then they are valid
+    assert settings.jira_project_key is None

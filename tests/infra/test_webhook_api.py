@@ -119,9 +119,20 @@ def test_outputs_have_fixed_names_and_no_exports(synthesized: Synthesized) -> No
     # Given the synthesized template / When its outputs are read
     outputs = synthesized.template.to_json()["Outputs"]
     # Then exactly the documented outputs exist, none exported
-    assert set(outputs) == {"WebhookUrl", "ApiKeyId", "IncidentsTableName", "PayloadBucketName"}
+    assert set(outputs) == {
+        "WebhookUrl",
+        "ApiKeyId",
+        "IncidentsTableName",
+        "PayloadBucketName",
+        "TicketsTableName",
+        "TicketSecretName",
+        "TicketSyncQueueUrl",
+        "TicketSyncDlqUrl",
+        "CallbackQueueUrl",
+    }
     assert not any("Export" in output for output in outputs.values())
     assert "get-api-key" in outputs["ApiKeyId"]["Description"]
+    assert "put-secret-value" in outputs["TicketSecretName"]["Description"]
 
 
 def test_webhook_url_is_the_stage_url_of_the_webhook_path(synthesized: Synthesized) -> None:

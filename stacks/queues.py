@@ -1,0 +1,162 @@
+"""The work queues between the functions: ticket sync (FIFO) and callback, each with a DLQ.
+
+A message that keeps failing is moved to its queue's dead-letter queue after a configured
+number of deliveries, where it waits (longer than any message waits in its source queue) for an
+operator to inspect and redrive it. Every queue is encrypted with SQS-managed keys (SSE-SQS):
+the messages are nudges and ticket references, not secrets, and SSE-SQS leaves no key policy
+to manage nor KMS permissions to grant the pipe and the functions. Every queue refuses requests
+that do not use TLS.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from pandabridge.names import Limits
+from stacks.checks import acknowledge
+from stacks.config import StackSettings
+
+# SQS's default. A message older than this is lost, so a dead-letter queue keeps its messages
+# for SQS's maximum instead: a failure found after a long weekend can still be redriven.
+SOURCE_RETENTION = Duration.days(4)
+DLQ_RETENTION = Duration.days(14)
+
+# AWS asks for a visibility timeout of at least six times the consumer's function timeout, so
+# that Lambda can retry a throttled batch before its messages reappear to another poller.
+VISIBILITY_TO_TIMEOUT_RATIO = 6
+
+
+class VisibilityTimeoutError(ValueError):
+    """A queue's visibility timeout is too short for the function that consumes it."""
+
+
+def check_visibility(visibility_seconds: int, consumer_timeout_seconds: int, queue: str) -> None:
+    """Refuse a visibility timeout below six times its consumer's function timeout."""
+    minimum = VISIBILITY_TO_TIMEOUT_RATIO * consumer_timeout_seconds
+    if visibility_seconds < minimum:
+        raise VisibilityTimeoutError(
+            f"the {queue} queue's visibility timeout ({visibility_seconds} s) must be at least "
+            f"{VISIBILITY_TO_TIMEOUT_RATIO}x its consumer's timeout ({consumer_timeout_seconds} s)"
+        )
+
+
+class WorkQueues(Construct):
+    """The ticket-sync FIFO queue, the callback queue, and their dead-letter queues.
+
+    The grants are methods here, so callers get exactly one kind of access to one queue.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: StackSettings) -> None:
+        super().__init__(scope, construct_id)
+        check_visibility(
+            Limits.TICKET_SYNC_VISIBILITY_SECONDS, Limits.TICKET_SYNC_TIMEOUT_SECONDS, "ticket-sync"
+        )
+        check_visibility(
+            Limits.CALLBACK_VISIBILITY_SECONDS, Limits.CALLBACK_TIMEOUT_SECONDS, "callback"
+        )
+        # One message group per incident: one worker at a time per incident, in stream order.
+        # Deduplication is per group, so the pipe's deduplication id (the content hash) only
+        # needs to be unique within an incident; high throughput mode scales per group.
+        self.ticket_sync_dlq = dead_letter_queue(self, "TicketSyncDlq", fifo=True)
+        self.ticket_sync_queue = sqs.Queue(
+            self,
+            "TicketSyncQueue",
+            fifo=True,
+            content_based_deduplication=False,
+            deduplication_scope=sqs.DeduplicationScope.MESSAGE_GROUP,
+            fifo_throughput_limit=sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+            visibility_timeout=Duration.seconds(Limits.TICKET_SYNC_VISIBILITY_SECONDS),
+            retention_period=SOURCE_RETENTION,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.ticket_sync_dlq,
+                max_receive_count=settings.ticket_sync_max_receive_count,
+            ),
+        )
+        # Standard: callbacks of different incidents are independent, and each is recorded
+        # once confirmed, so a duplicate delivery is harmless.
+        self.callback_dlq = dead_letter_queue(self, "CallbackDlq")
+        self.callback_queue = sqs.Queue(
+            self,
+            "CallbackQueue",
+            visibility_timeout=Duration.seconds(Limits.CALLBACK_VISIBILITY_SECONDS),
+            retention_period=SOURCE_RETENTION,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.callback_dlq, max_receive_count=settings.callback_max_receive_count
+            ),
+        )
+
+    def grant_enqueue_sync(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Sending nudges to the ticket-sync queue (the pipe's only write)."""
+        return self._grant_send(grantee, self.ticket_sync_queue)
+
+    def grant_dead_letter_sync(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Sending a message straight to the ticket-sync DLQ: a failure that no retry fixes
+        (e.g. the ticket system refuses the ticket) is parked at once instead of retried."""
+        return self._grant_send(grantee, self.ticket_sync_dlq)
+
+    def grant_request_callback(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Sending callback requests; reading them is the callback function's alone."""
+        return self._grant_send(grantee, self.callback_queue)
+
+    def consume_ticket_sync(
+        self, function: lambda_.IFunction, *, max_concurrency: int | None
+    ) -> event_sources.SqsEventSource:
+        """Feed the ticket-sync queue to ``function``, reporting failures per message.
+
+        The event source grants the function what Lambda's poller calls on its behalf
+        (receive, delete, get attributes) and what the function calls itself to back off a
+        failed message before its retry (``sqs:GetQueueUrl`` for the URL of the queue named
+        by the event's ARN, ``sqs:ChangeMessageVisibility``), on this queue only.
+        """
+        source = event_sources.SqsEventSource(
+            self.ticket_sync_queue,
+            batch_size=Limits.TICKET_SYNC_BATCH_SIZE,
+            report_batch_item_failures=True,
+            max_concurrency=max_concurrency,
+        )
+        function.add_event_source(source)
+        acknowledge(
+            function,
+            "Serverless-LambdaEventSourceMappingDestination",
+            "Lambda supports no on-failure destination for SQS event sources; a message that "
+            "keeps failing is moved to the ticket-sync DLQ by the queue's redrive policy.",
+        )
+        return source
+
+    @staticmethod
+    def _grant_send(grantee: iam.IGrantable, queue: sqs.IQueue) -> iam.Grant:
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sqs:SendMessage"], resource_arns=[queue.queue_arn]
+        )
+
+
+def dead_letter_queue(scope: Construct, construct_id: str, *, fifo: bool = False) -> sqs.Queue:
+    """A DLQ with the hygiene of the work queues and the longest retention SQS allows.
+
+    A FIFO queue's DLQ must be FIFO too. The FIFO DLQ has no content-based deduplication:
+    whoever sends to it directly gives a deduplication id, as on the ticket-sync queue.
+    """
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        fifo=fifo or None,
+        retention_period=DLQ_RETENTION,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+    )
+    acknowledge(
+        queue,
+        "Serverless-SQSRedrivePolicy",
+        "This queue is a dead-letter queue, the end of the line for failed messages: nothing "
+        "consumes it, so nothing could fail to process a message and need its own DLQ.",
+    )
+    return queue

@@ -1,0 +1,139 @@
+"""Ticket sync: the function that brings each incident's ticket to the incident's stored state,
+and the secret holding the ticket system's credentials.
+
+The function is a reconciler fed by the ticket-sync FIFO queue: it reads the incident's latest
+state, finds or creates, updates or resolves its ticket, records the ticket state, and asks for
+a callback when it created a ticket. It retries a failed message itself, by changing its
+visibility (backoff), and parks a failure no retry can fix in the ticket-sync DLQ.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aws_cdk import Annotations, Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from pandabridge.names import Env, Limits
+from stacks.checks import acknowledge
+from stacks.config import StackSettings
+from stacks.functions import FunctionDefaults, ServiceFunction
+from stacks.queues import WorkQueues
+from stacks.storage import IncidentStorage
+
+TICKET_SYNC_HANDLER: Final = "ticket_sync.handler.handler"
+
+
+class TicketSync(Construct):
+    """The ticket-sync function, its event source and the ticket system's credentials."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: StackSettings,
+        functions: FunctionDefaults,
+        storage: IncidentStorage,
+        queues: WorkQueues,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.secret = self._credentials_secret()
+        self.worker = ServiceFunction(
+            self,
+            "Worker",
+            defaults=functions,
+            handler=TICKET_SYNC_HANDLER,
+            description="Creates, updates and resolves the service-desk ticket of an incident",
+            memory_size=settings.ticket_sync_memory_mb,
+            timeout=Duration.seconds(Limits.TICKET_SYNC_TIMEOUT_SECONDS),
+            environment={
+                Env.INCIDENTS_TABLE: storage.table.table_name,
+                Env.PAYLOAD_BUCKET: storage.payload_bucket.bucket_name,
+                Env.INLINE_PAYLOAD_MAX_BYTES: str(settings.inline_payload_max_bytes),
+                Env.TICKETS_TABLE: storage.tickets_table.table_name,
+                Env.TICKET_SYNC_DLQ_URL: queues.ticket_sync_dlq.queue_url,
+                Env.CALLBACK_QUEUE_URL: queues.callback_queue.queue_url,
+                Env.TICKET_SECRET_ID: self.secret.secret_arn,
+                **ticket_target_environment(settings),
+            },
+        )
+        function = self.worker.function
+        storage.grant_read_incident(function)
+        storage.grant_read_archived_payload(function)
+        storage.grant_track_tickets(function)
+        queues.grant_request_callback(function)
+        queues.grant_dead_letter_sync(function)
+        queues.consume_ticket_sync(function, max_concurrency=settings.ticket_sync_max_concurrency)
+        self.grant_read_credentials(function)
+
+        acknowledge(
+            function,
+            "Serverless-LambdaDLQ",
+            "Invoked only by its SQS event source, never asynchronously: a message that keeps "
+            "failing goes to the ticket-sync DLQ by the queue's redrive policy, and a function "
+            "dead-letter queue would only ever receive failed asynchronous invocations.",
+        )
+        if settings.uses_placeholder_ticket_url:
+            Annotations.of(self).add_warning_v2(
+                "pandabridge:placeholderTicketUrl",
+                f"ticket_base_url is the placeholder {settings.ticket_base_url}: no ticket can "
+                "be created until it is set to the ticket system's address (cdk.json or "
+                "-c ticket_base_url=https://...).",
+            )
+
+    def grant_read_credentials(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Reading the current value of the one credentials secret; not describing, listing
+        or changing it."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["secretsmanager:GetSecretValue"],
+            resource_arns=[self.secret.secret_arn],
+        )
+
+    def _credentials_secret(self) -> secretsmanager.Secret:
+        """A secret created with a generated placeholder, so no credential is in the template.
+
+        The operator writes the ticket system's credentials (JSON) with ``aws secretsmanager
+        put-secret-value``; the function reads the secret on use, so no redeploy is needed.
+        Deleting the stack deletes it whatever ``removal_policy`` says: it holds configuration
+        the operator can write again, not data, and a retained copy would be an orphaned
+        credential.
+        """
+        secret = secretsmanager.Secret(
+            self,
+            "TicketCredentials",
+            description=(
+                "Credentials of the service desk that BigPanda incidents become tickets in "
+                "(JSON; replace the generated placeholder with put-secret-value)"
+            ),
+        )
+        acknowledge(
+            secret,
+            "AwsSolutions-SMG4",
+            "The secret holds credentials issued by the third-party ticket system (an API "
+            "token or a service account's password); they are rotated there and written here "
+            "with put-secret-value, which no rotation function of this stack could do.",
+        )
+        return secret
+
+
+def ticket_target_environment(settings: StackSettings) -> dict[str, str]:
+    """The ticket target's environment variables; optional ones only when they apply."""
+    environment = {
+        Env.TICKET_TARGET: settings.ticket_target,
+        Env.TICKET_BASE_URL: settings.ticket_base_url,
+        Env.TICKET_TIMEOUT_SECONDS: f"{settings.ticket_timeout_seconds:g}",
+    }
+    if settings.ticket_priority_tag is not None:
+        environment[Env.PRIORITY_TAG] = settings.ticket_priority_tag
+    if settings.ticket_target == "jira" and settings.jira_project_key is not None:
+        environment |= {
+            Env.JIRA_PROJECT_KEY: settings.jira_project_key,
+            Env.JIRA_ISSUE_TYPE: settings.jira_issue_type,
+            Env.JIRA_RESOLVE_TRANSITION: settings.jira_resolve_transition,
+            Env.JIRA_REOPEN_TRANSITION: settings.jira_reopen_transition,
+        }
+    return environment
