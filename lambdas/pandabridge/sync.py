@@ -226,5 +226,7 @@ class _Run:
         if not identity or identity == self.state.assignee:
             return
         assignee = Assignee(user_id=person.userId, email=person.email, name=person.name)
-        self.owner.target.assign(self.ticket, assignee)
-        self.save(Action.ASSIGNED, assignee=identity, updated_at=self.now)
+        # An assignee the target does not know is recorded too: asking again on every update
+        # would not make the user exist.
+        assigned = self.owner.target.assign(self.ticket, assignee)
+        self.save(Action.ASSIGNED if assigned else None, assignee=identity, updated_at=self.now)

@@ -1,0 +1,303 @@
+"""How a BigPanda incident becomes a ticket draft: one mapping shared by every target.
+
+Title, like BigPanda's own ServiceNow integration:
+``BigPanda Incident: {priority} - {primary property value of the first alert} - {status}``.
+The primary property value is the value of the first alert's tag named by its
+``primaryProperty``, else the property name, else "unknown"; the status is the incident's
+(capitalised), or "Resolved" once the incident is resolved.
+
+Priority (P1..P5), first match wins:
+
+1. the incident tag named by the ``TICKET_PRIORITY_TAG`` setting, when set and present (a
+   list counts by its first element): the numbers 1..5; the strings "1".."5", "P1".."P5",
+   "sev1", "priority 1" and the like; or a word from ``PRIORITY_WORDS`` (critical, high,
+   medium, low, lowest, ...);
+2. otherwise the incident's severity (its status if it has none), by ``SEVERITY_PRIORITY``:
+   critical P1, warning P3, unknown P4, ok P5, anything else P3.
+
+A tag value that denotes no priority falls through to the severity. That includes numbers
+outside 1..5 such as the ``itd_priority_1: 1000`` of BigPanda's sample, which is an internal
+value, not a level: guessing a level from it could file a critical incident as P5.
+
+Description (plain text; the Jira adapter turns it into ADF): a header with the incident id,
+status, severity, start time and the BigPanda link (first, so that it survives any cut); then
+each alert's primary and secondary property values, status, source system, description and
+tags; then the incident tags; then the related changes (identifier, summary, status, ticket
+URL). It is capped at ``MAX_DESCRIPTION_CHARS``: incident tags and related changes each get a
+bounded share, alerts the rest, and the alerts that do not fit are counted in a
+"... N more alerts" line.
+
+Labels: ``correlation_label(incident_id)``, a deterministic label without spaces that the Jira
+adapter also searches for.
+
+To change the mapping, edit the tables and limits below; each adapter maps P1..P5 onto its own
+scale (``jira.PRIORITY_NAMES``, ``servicenow.IMPACT_URGENCY``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from pandabridge.models import Alert, RelatedChange, WebhookPayload
+from pandabridge.tickets.model import PRIORITIES, TicketDraft, TicketStatus
+
+TITLE_PREFIX: Final = "BigPanda Incident"
+# Jira's summary limit, the largest title any target accepts; adapters shorten further.
+MAX_TITLE_CHARS: Final = 255
+# Below Jira's 32,767-character limit for a description or a comment, with room to spare for
+# the truncation note; long enough for about a hundred typical alerts.
+MAX_DESCRIPTION_CHARS: Final = 30_000
+# Incident tags and related changes each get at most this much, so that alerts keep most of
+# the description even when an incident carries many tags or changes.
+MAX_SECTION_CHARS: Final = 5_000
+# One alert (a description of up to 2,048 characters plus properties and tags) is cut here,
+# so that one alert with huge tags cannot crowd out all the others.
+MAX_ALERT_CHARS: Final = 3_000
+# One tag value (any JSON) is cut here.
+MAX_VALUE_CHARS: Final = 500
+
+SEVERITY_PRIORITY: Final = {"critical": "P1", "warning": "P3", "unknown": "P4", "ok": "P5"}
+DEFAULT_PRIORITY: Final = "P3"
+PRIORITY_WORDS: Final = {
+    **dict.fromkeys(("critical", "highest", "blocker", "urgent", "emergency"), "P1"),
+    **dict.fromkeys(("high", "major"), "P2"),
+    **dict.fromkeys(("medium", "moderate", "normal", "warning"), "P3"),
+    **dict.fromkeys(("low", "minor"), "P4"),
+    **dict.fromkeys(("lowest", "trivial", "info", "informational", "planning"), "P5"),
+}
+_PRIORITY_LEVEL = re.compile(r"(?:p|priority|sev|severity)?[\s_-]*([1-5])", re.IGNORECASE)
+
+LABEL_PREFIX: Final = "bigpanda-"
+# Jira labels: at most 255 characters, no spaces. Keeping to this set also makes a label safe
+# to quote in JQL.
+MAX_LABEL_CHARS: Final = 255
+LABEL_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
+# A digest replaces ids that had to be altered to fit, so two ids never share a key.
+_DIGEST_CHARS: Final = 16
+
+TRUNCATION_NOTE: Final = "[... truncated: {count} more characters]"
+_SECTION_BREAK: Final = "\n\n"
+
+
+def draft_for(payload: WebhookPayload, *, priority_tag: str | None) -> TicketDraft:
+    """The ticket that the incident's current state calls for."""
+    incident = payload.incident
+    priority = priority_for(payload, priority_tag=priority_tag)
+    title = f"{TITLE_PREFIX}: {priority} - {_primary_value(incident.alerts)} - {_status(payload)}"
+    return TicketDraft(
+        incident_id=incident.id,
+        title=shorten(title, MAX_TITLE_CHARS),
+        description=describe(payload),
+        priority=priority,
+        status=TicketStatus.RESOLVED if incident.is_resolved else TicketStatus.OPEN,
+        incident_url=payload.landing_page,
+        labels=(correlation_label(incident.id),),
+    )
+
+
+def priority_for(payload: WebhookPayload, *, priority_tag: str | None) -> str:
+    """P1..P5 from the priority tag if it denotes one, else from the severity."""
+    if priority_tag:
+        level = priority_from_value(payload.incident_tag(priority_tag))
+        if level:
+            return level
+    severity = payload.incident.severity or payload.incident.status
+    return SEVERITY_PRIORITY.get(severity or "", DEFAULT_PRIORITY)
+
+
+def priority_from_value(value: Any) -> str | None:
+    """The priority an incident tag value denotes, or None if it denotes none."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return f"P{int(value)}" if value in range(1, len(PRIORITIES) + 1) else None
+    text = str(value).strip().lower()
+    match = _PRIORITY_LEVEL.fullmatch(text)
+    if match:
+        return f"P{match.group(1)}"
+    return PRIORITY_WORDS.get(text)
+
+
+def correlation_label(incident_id: str) -> str:
+    """The label that marks a ticket as this incident's: ``bigpanda-<id>`` for ids made of
+    letters, digits, ``_``, ``.`` and ``-`` (BigPanda's are hex), else a safe prefix of the id
+    plus a digest of it, within Jira's 255 characters."""
+    return correlation_key(
+        incident_id, max_chars=MAX_LABEL_CHARS, unsafe=LABEL_UNSAFE, prefix=LABEL_PREFIX
+    )
+
+
+def correlation_key(
+    incident_id: str, *, max_chars: int, unsafe: re.Pattern[str], prefix: str = ""
+) -> str:
+    """``prefix + incident_id`` when that fits ``max_chars`` and has no ``unsafe`` character;
+    otherwise the prefix, the id with unsafe characters replaced and cut to fit, and a digest
+    of the original id, so that distinct ids keep distinct keys."""
+    safe = unsafe.sub("_", incident_id)
+    if safe == incident_id and len(prefix) + len(safe) <= max_chars:
+        return prefix + safe
+    digest = hashlib.sha256(incident_id.encode()).hexdigest()[:_DIGEST_CHARS]
+    room = max_chars - len(prefix) - len(digest) - 1
+    return f"{prefix}{safe[:room]}-{digest}"
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis if needed."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a line break when there is one in the
+    last quarter, and ending in a note that says how much was cut."""
+    if len(text) <= limit:
+        return text
+    note = TRUNCATION_NOTE.format(count=len(text))  # longest the note can be
+    keep = text[: max(0, limit - len(note) - 1)]
+    cut = keep.rfind("\n")
+    if cut >= len(keep) * 3 // 4:
+        keep = keep[:cut]
+    return f"{keep}\n{TRUNCATION_NOTE.format(count=len(text) - len(keep))}"[:limit]
+
+
+def describe(payload: WebhookPayload, *, max_chars: int = MAX_DESCRIPTION_CHARS) -> str:
+    """The plain-text description (see the module docstring), at most ``max_chars`` long."""
+    header = _header(payload)
+    tags = _section("Incident tags", _incident_tag_lines(payload), "incident tags")
+    changes = _section(
+        "Related changes", [_change_line(c) for c in payload.relatedChanges or ()], "changes"
+    )
+    # The alerts get what the other sections and the blank lines between all four leave.
+    room = max_chars - len(header) - len(tags) - len(changes) - 3 * len(_SECTION_BREAK)
+    alerts = _alerts_section(payload.incident.alerts or [], room)
+    text = _SECTION_BREAK.join(part for part in (header, alerts, tags, changes) if part)
+    return truncate(text, max_chars)
+
+
+def _header(payload: WebhookPayload) -> str:
+    incident = payload.incident
+    lines = [f"BigPanda incident {incident.id}"]
+    lines.append(f"Status: {_status(payload)}")
+    if incident.severity:
+        lines.append(f"Severity: {incident.severity.capitalize()}")
+    if incident.startedOn is not None:
+        lines.append(f"Started: {_time(incident.startedOn)}")
+    if payload.landing_page:
+        lines.append(f"Incident link: {payload.landing_page}")
+    return "\n".join(lines)
+
+
+def _alerts_section(alerts: Sequence[Alert], room: int) -> str:
+    if not alerts:
+        return ""
+    title = f"Alerts ({len(alerts)}):"
+    blocks: list[str] = []
+    used = len(title)
+    for number, alert in enumerate(alerts, start=1):
+        block = truncate(_alert_block(number, alert), MAX_ALERT_CHARS)
+        rest = len(alerts) - number
+        gap = len(_SECTION_BREAK)
+        reserve = len(_more(rest, "alerts")) + gap if rest else 0
+        if used + gap + len(block) + reserve > room:
+            blocks.append(_more(len(alerts) - number + 1, "alerts"))
+            break
+        blocks.append(block)
+        used += gap + len(block)
+    return _SECTION_BREAK.join([title, *blocks])
+
+
+def _alert_block(number: int, alert: Alert) -> str:
+    properties = [
+        f"{name}: {_text(alert.tag(name)) if alert.tag(name) is not None else 'unknown'}"
+        for name in (alert.primaryProperty, alert.secondaryProperty)
+        if name
+    ]
+    lines = [f"[{number}] " + (" | ".join(properties) or f"alert {alert.id or ''}".strip())]
+    if alert.status:
+        lines.append(f"Status: {alert.status.capitalize()}")
+    if alert.sourceSystem:
+        lines.append(f"Source system: {alert.sourceSystem}")
+    if alert.description:
+        lines.append(f"Description: {alert.description}")
+    tags = [f"{t.name}={_text(t.value)}" for t in alert.tags or () if t.name]
+    if tags:
+        lines.append("Tags: " + "; ".join(tags))
+    return "\n".join(lines)
+
+
+def _incident_tag_lines(payload: WebhookPayload) -> list[str]:
+    return [f"- {t.id}: {_text(t.value)}" for t in payload.incidentTags or () if t.id]
+
+
+def _change_line(related: RelatedChange) -> str:
+    change = related.change
+    if change is None:
+        return f"- {related.id or 'unidentified change'}"
+    line = f"- {change.identifier or change.id or 'unidentified change'}"
+    if change.summary:
+        line += f": {change.summary}"
+    if change.status:
+        line += f" (status: {change.status})"
+    if change.ticket_url:
+        line += f" {change.ticket_url}"
+    return line
+
+
+def _section(title: str, lines: Iterable[str], noun: str) -> str:
+    """A titled list bounded by ``MAX_SECTION_CHARS``; lines that do not fit are counted."""
+    entries = list(lines)
+    if not entries:
+        return ""
+    kept = [f"{title}:"]
+    used = len(kept[0])
+    for index, line in enumerate(entries):
+        entry = shorten(line, MAX_VALUE_CHARS * 2)
+        reserve = len(_more(len(entries), noun)) + 1
+        if used + len(entry) + 1 + reserve > MAX_SECTION_CHARS:
+            kept.append(_more(len(entries) - index, noun))
+            break
+        kept.append(entry)
+        used += len(entry) + 1
+    return "\n".join(kept)
+
+
+def _more(count: int, noun: str) -> str:
+    return f"... {count} more {noun}"
+
+
+def _primary_value(alerts: Sequence[Alert] | None) -> str:
+    if not alerts:
+        return "unknown"
+    first = alerts[0]
+    if not first.primaryProperty:
+        return "unknown"
+    value = first.tag(first.primaryProperty)
+    return _text(value) if value is not None else first.primaryProperty
+
+
+def _status(payload: WebhookPayload) -> str:
+    if payload.incident.is_resolved:
+        return "Resolved"
+    return (payload.incident.status or "unknown").capitalize()
+
+
+def _text(value: Any) -> str:
+    """A tag value (any JSON) as short, single-line text."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return shorten(text, MAX_VALUE_CHARS)
+
+
+def _time(epoch: float) -> str:
+    """Epoch seconds as a UTC time; a value beyond the calendar (e.g. milliseconds sent as
+    seconds, which validation lets through) is shown as the number it is."""
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, ValueError, OSError):
+        return f"{epoch} (epoch)"
