@@ -146,6 +146,17 @@ def _session() -> boto3.session.Session:
     )
 
 
+def aws_client(service: str, endpoint: str) -> Any:
+    """A client on the moto server, from a session of its own: creating clients from one
+    shared session is not thread-safe, and the pipe and pollers each run in a thread."""
+    return _session().client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+
+
+def queue_arn(name: str) -> str:
+    """The ARN moto gives a queue, as Lambda's SQS events carry it in ``eventSourceARN``."""
+    return f"arn:aws:sqs:{LOCAL_REGION}:{DEFAULT_ACCOUNT_ID}:{name}"
+
+
 def _create_table(dynamodb: Any, spec: TableSpec) -> None:
     stream = (
         {"StreamEnabled": True, "StreamViewType": spec.stream_view_type}
@@ -161,7 +172,9 @@ def _create_table(dynamodb: Any, spec: TableSpec) -> None:
     )
 
 
-def _create_queue(sqs: Any, spec: QueueSpec, *, visibility_seconds: int) -> None:
+def _create_queue(
+    sqs: Any, spec: QueueSpec, *, visibility_seconds: int, max_receive_count: int
+) -> None:
     """The queue and its dead-letter queue, with the redrive policy the stack gives them."""
     fifo = {"FifoQueue": "true"} if spec.fifo else {}
     if spec.fifo:
@@ -173,10 +186,7 @@ def _create_queue(sqs: Any, spec: QueueSpec, *, visibility_seconds: int) -> None
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    redrive = {
-        "deadLetterTargetArn": dlq_arn,
-        "maxReceiveCount": Limits.TICKET_SYNC_MAX_RECEIVE_COUNT,
-    }
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
     sqs.create_queue(
         QueueName=spec.local_name,
         Attributes={
@@ -204,10 +214,18 @@ def create_resources(endpoint: str) -> None:
     queues = set(sqs.list_queues().get("QueueUrls", []))
     if queue_url(endpoint, TICKET_SYNC_QUEUE.local_name) not in queues:
         _create_queue(
-            sqs, TICKET_SYNC_QUEUE, visibility_seconds=Limits.TICKET_SYNC_VISIBILITY_SECONDS
+            sqs,
+            TICKET_SYNC_QUEUE,
+            visibility_seconds=Limits.TICKET_SYNC_VISIBILITY_SECONDS,
+            max_receive_count=Limits.TICKET_SYNC_MAX_RECEIVE_COUNT,
         )
     if queue_url(endpoint, CALLBACK_QUEUE.local_name) not in queues:
-        _create_queue(sqs, CALLBACK_QUEUE, visibility_seconds=Limits.CALLBACK_VISIBILITY_SECONDS)
+        _create_queue(
+            sqs,
+            CALLBACK_QUEUE,
+            visibility_seconds=Limits.CALLBACK_VISIBILITY_SECONDS,
+            max_receive_count=Limits.CALLBACK_MAX_RECEIVE_COUNT,
+        )
 
 
 def put_secret(endpoint: str, name: str, value: dict[str, Any]) -> str:

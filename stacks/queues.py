@@ -1,4 +1,4 @@
-"""The work queues between the functions: ticket sync (FIFO) and callback, each with a DLQ.
+"""The work queues between the functions: ticket sync and callback (both FIFO), with DLQs.
 
 A message that keeps failing is moved to its queue's dead-letter queue after a configured
 number of deliveries, where it waits (longer than any message waits in its source queue) for an
@@ -46,7 +46,7 @@ def check_visibility(visibility_seconds: int, consumer_timeout_seconds: int, que
 
 
 class WorkQueues(Construct):
-    """The ticket-sync FIFO queue, the callback queue, and their dead-letter queues.
+    """The ticket-sync and callback FIFO queues and their dead-letter queues.
 
     The grants are methods here, so callers get exactly one kind of access to one queue.
     """
@@ -60,38 +60,43 @@ class WorkQueues(Construct):
             Limits.CALLBACK_VISIBILITY_SECONDS, Limits.CALLBACK_TIMEOUT_SECONDS, "callback"
         )
         # One message group per incident: one worker at a time per incident, in stream order.
-        # Deduplication is per group, so the pipe's deduplication id (the content hash) only
-        # needs to be unique within an incident; high throughput mode scales per group.
         self.ticket_sync_dlq = dead_letter_queue(self, "TicketSyncDlq", fifo=True)
-        self.ticket_sync_queue = sqs.Queue(
-            self,
+        self.ticket_sync_queue = self._fifo_queue(
             "TicketSyncQueue",
+            visibility_seconds=Limits.TICKET_SYNC_VISIBILITY_SECONDS,
+            dlq=self.ticket_sync_dlq,
+            max_receive_count=settings.ticket_sync_max_receive_count,
+        )
+        # FIFO too, deduplicated per incident: two syncs that both saw a callback owed (a retry
+        # after a crash, or a redrive racing the original) enqueue one message, not two.
+        self.callback_dlq = dead_letter_queue(self, "CallbackDlq", fifo=True)
+        self.callback_queue = self._fifo_queue(
+            "CallbackQueue",
+            visibility_seconds=Limits.CALLBACK_VISIBILITY_SECONDS,
+            dlq=self.callback_dlq,
+            max_receive_count=settings.callback_max_receive_count,
+        )
+
+    def _fifo_queue(
+        self, construct_id: str, *, visibility_seconds: int, dlq: sqs.IQueue, max_receive_count: int
+    ) -> sqs.Queue:
+        """A FIFO queue grouped and deduplicated per incident, encrypted, TLS-only, with a DLQ.
+
+        Deduplication is per message group (the incident), so a deduplication id only needs to
+        be unique within an incident; high throughput mode scales per group.
+        """
+        return sqs.Queue(
+            self,
+            construct_id,
             fifo=True,
             content_based_deduplication=False,
             deduplication_scope=sqs.DeduplicationScope.MESSAGE_GROUP,
             fifo_throughput_limit=sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-            visibility_timeout=Duration.seconds(Limits.TICKET_SYNC_VISIBILITY_SECONDS),
+            visibility_timeout=Duration.seconds(visibility_seconds),
             retention_period=SOURCE_RETENTION,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.ticket_sync_dlq,
-                max_receive_count=settings.ticket_sync_max_receive_count,
-            ),
-        )
-        # Standard: callbacks of different incidents are independent, and each is recorded
-        # once confirmed, so a duplicate delivery is harmless.
-        self.callback_dlq = dead_letter_queue(self, "CallbackDlq")
-        self.callback_queue = sqs.Queue(
-            self,
-            "CallbackQueue",
-            visibility_timeout=Duration.seconds(Limits.CALLBACK_VISIBILITY_SECONDS),
-            retention_period=SOURCE_RETENTION,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.callback_dlq, max_receive_count=settings.callback_max_receive_count
-            ),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=max_receive_count),
         )
 
     def grant_enqueue_sync(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -14,7 +14,7 @@ from pandabridge.errors import PermanentError
 from pandabridge.names import Env
 from pandabridge.settings import TicketTargetSettings, ticket_sync_settings, ticket_target_settings
 from pandabridge.stores.incidents import AWS_CLIENT_CONFIG, default_store
-from pandabridge.stores.queues import QueueControl, SqsOutbox
+from pandabridge.stores.queues import CallbackQueue, QueueControl
 from pandabridge.stores.tickets import TicketStateStore
 from pandabridge.sync import Reconciler
 from pandabridge.tickets.factory import build_target
@@ -73,6 +73,6 @@ def reconciler() -> Reconciler:
         incidents=default_store(),
         states=_ticket_states(),
         target=ticket_target(),
-        callbacks=SqsOutbox(settings.callback_queue_url, _client("sqs")),
+        callbacks=CallbackQueue(settings.callback_queue_url, _client("sqs")),
         priority_tag=ticket_target_settings().priority_tag,
     )

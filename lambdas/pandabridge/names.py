@@ -81,10 +81,11 @@ class QueueSpec:
         return f"{base}-dlq.fifo" if self.fifo else f"{base}-dlq"
 
 
-# One FIFO group per incident: one worker at a time per incident, in stream order.
+# Both queues are FIFO with one message group per incident (one worker at a time per
+# incident, in order) and deduplication scoped to the group.
 TICKET_SYNC_QUEUE: Final = QueueSpec(local_name="bigpanda-ticket-sync.fifo", fifo=True)
-# Standard queue: callbacks of different incidents are independent, and each is recorded once.
-CALLBACK_QUEUE: Final = QueueSpec(local_name="bigpanda-callback", fifo=False)
+# FIFO, deduplicated per incident: syncs that race to queue one incident's callback send one.
+CALLBACK_QUEUE: Final = QueueSpec(local_name="bigpanda-callback.fifo", fifo=True)
 
 
 class Limits:

@@ -41,6 +41,7 @@ class Aws:
 
     dynamodb: Any
     s3: Any
+    sqs: Any
 
     def items(self) -> list[dict[str, Any]]:
         return self.dynamodb.scan(TableName=INCIDENTS_TABLE.local_name, ConsistentRead=True)[
@@ -66,7 +67,7 @@ class Aws:
 def aws(moto_server: MotoServer, _aws_environment: None) -> Aws:
     moto_server.reset()
     create_resources(moto_server.endpoint)
-    return Aws(dynamodb=boto3.client("dynamodb"), s3=boto3.client("s3"))
+    return Aws(dynamodb=boto3.client("dynamodb"), s3=boto3.client("s3"), sqs=boto3.client("sqs"))
 
 
 @dataclass(frozen=True)

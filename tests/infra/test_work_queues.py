@@ -23,13 +23,14 @@ def _queue(synthesized: Synthesized, construct: Any) -> dict[str, Any]:
     return synthesized.resource(construct)["Properties"]
 
 
-def test_ticket_sync_queue_is_fifo_deduplicated_per_incident(
-    synthesized: Synthesized, queues: WorkQueues
+@pytest.mark.parametrize("name", ["ticket_sync_queue", "callback_queue"])
+def test_work_queues_are_fifo_deduplicated_per_incident(
+    synthesized: Synthesized, queues: WorkQueues, name: str
 ) -> None:
-    # Given the ticket-sync queue / When its FIFO settings are read
-    queue = _queue(synthesized, queues.ticket_sync_queue)
+    # Given a work queue / When its FIFO settings are read
+    queue = _queue(synthesized, getattr(queues, name))
     # Then it orders and deduplicates per message group (incident), in high throughput mode,
-    # with the deduplication id the pipe sets rather than a hash of the body
+    # with the deduplication id its producer sets rather than a hash of the body
     assert queue["FifoQueue"] is True
     assert queue["DeduplicationScope"] == "messageGroup"
     assert queue["FifoThroughputLimit"] == "perMessageGroupId"
@@ -119,11 +120,9 @@ def test_dead_letter_queues_match_their_source_and_keep_messages_longer(
         assert "RedrivePolicy" not in dead_letters
 
 
-def test_callback_queue_is_a_standard_queue(synthesized: Synthesized, queues: WorkQueues) -> None:
-    # Given the callback queue / When its kind is read
-    # Then it is a standard queue: callbacks of different incidents are independent
-    assert "FifoQueue" not in _queue(synthesized, queues.callback_queue)
-    assert "FifoQueue" not in _queue(synthesized, queues.callback_dlq)
+def test_callback_dlq_is_fifo_like_its_source(synthesized: Synthesized, queues: WorkQueues) -> None:
+    # SQS only redrives a FIFO queue into a FIFO dead-letter queue
+    assert _queue(synthesized, queues.callback_dlq)["FifoQueue"] is True
 
 
 def test_every_queue_is_encrypted(synthesized: Synthesized) -> None:

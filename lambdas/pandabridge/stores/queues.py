@@ -8,28 +8,50 @@ fail ``maxReceiveCount`` times against a system that will refuse it each time.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from pydantic import BaseModel
+from pandabridge.messages import CallbackRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 # SQS message attribute values are limited; a reason is one readable line.
 _MAX_REASON_CHARS: Final = 512
+_MAX_FIFO_ID_CHARS: Final = 128
+
+
+def fifo_key(incident_id: str) -> str:
+    """A message group / deduplication id for an incident: SQS allows 128 characters of
+    ``[A-Za-z0-9!-~]``, an incident id may be longer or hold others."""
+    if len(incident_id) <= _MAX_FIFO_ID_CHARS and all("!" <= c <= "~" for c in incident_id):
+        return incident_id
+    return hashlib.sha256(incident_id.encode("utf-8")).hexdigest()
 
 
 @dataclass
-class SqsOutbox:
-    """A queue that one function sends messages on (e.g. ticket sync to the callback queue)."""
+class CallbackQueue:
+    """The callback queue, as ticket sync sends to it: one message per incident.
+
+    The deduplication id is the incident id, so the sends of two syncs that both found the
+    callback owed (a retry after a crash, a redrive racing the original) collapse into one
+    message within SQS's five-minute window; after it, the callback function's own record of
+    the confirmation stops a second call.
+    """
 
     queue_url: str
     sqs: SQSClient
 
-    def send(self, message: BaseModel) -> None:
-        self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message.model_dump_json())
+    def send(self, request: CallbackRequest) -> None:
+        key = fifo_key(request.incident_id)
+        self.sqs.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=request.model_dump_json(),
+            MessageGroupId=key,
+            MessageDeduplicationId=key,
+        )
 
 
 @dataclass

@@ -76,8 +76,10 @@ class TicketStateStore:
             if values[n] is not None
         }
         attribute_values[":next"] = {"N": str(state.revision + 1)}
+        names["#rev"] = "revision"
         if state.revision == 0:
             condition = "attribute_not_exists(#id)"
+            names["#id"] = KEY
         else:
             condition = "#rev = :expected"
             attribute_values[":expected"] = {"N": str(state.revision)}
@@ -87,7 +89,7 @@ class TicketStateStore:
                 Key={KEY: {"S": state.incident_id}},
                 UpdateExpression=expression,
                 ConditionExpression=condition,
-                ExpressionAttributeNames={**names, "#rev": "revision", "#id": KEY},
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=attribute_values,
             )
         except self.dynamodb.exceptions.ConditionalCheckFailedException:

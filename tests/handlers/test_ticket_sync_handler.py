@@ -1,0 +1,431 @@
+"""Ticket sync end to end on moto: stored incident → FIFO nudge → real handler → demo desk.
+
+The desk is the local stack's real HTTP service desk (the generic ``http`` contract), reached
+through the real adapter; the queues, tables and secret live on the moto server.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from local.aws import MotoServer, put_secret, queue_arn, queue_url
+from local.context import LambdaContext
+from local.poller import EventSource, QueuePoller
+from local.service_desk import DemoDesk
+from pandabridge import composition, settings
+from pandabridge.errors import RetryableError
+from pandabridge.handoff import render_message
+from pandabridge.incidents import ingest
+from pandabridge.messages import SyncNudge
+from pandabridge.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE, Env
+from pandabridge.parsing import parse_webhook
+from pandabridge.stores.incidents import default_store
+from pandabridge.tickets.state import TicketState
+from tests.handlers.conftest import Aws
+
+Payload = dict[str, Any]
+DESK_SECRET = "desk-shared-secret"
+SECRET_NAME = "local/ticket-target"
+
+
+class SlowDesk(DemoDesk):
+    """The demo desk, able to answer creates late: the ticket exists, the caller times out."""
+
+    slow_creates = 0
+    delay_seconds = 0.0
+
+    def answer(self, method: str, path: str, *args: Any) -> Any:
+        reply = super().answer(method, path, *args)
+        if method == "POST" and path == "/tickets" and self.slow_creates > 0:
+            self.slow_creates -= 1
+            time.sleep(self.delay_seconds)
+        return reply
+
+
+@pytest.fixture
+def desk(aws: Aws) -> Iterator[SlowDesk]:
+    server = SlowDesk(DESK_SECRET).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def target_env(
+    desk: SlowDesk, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., None]:
+    """Points ticket sync at the desk; call it again to change the secret's value or name."""
+
+    def configure(secret_name: str = SECRET_NAME, hmac_secret: str = DESK_SECRET) -> None:
+        put_secret(moto_server.endpoint, secret_name, {"hmac_secret": hmac_secret})
+        monkeypatch.setenv(Env.TICKET_TARGET, "http")
+        monkeypatch.setenv(Env.TICKET_BASE_URL, desk.url)
+        monkeypatch.setenv(Env.TICKET_SECRET_ID, secret_name)
+        monkeypatch.setenv(Env.TICKET_TIMEOUT_SECONDS, "1")
+        settings.ticket_target_settings.cache_clear()
+        settings.ticket_sync_settings.cache_clear()
+
+    configure()
+    return configure
+
+
+@pytest.fixture
+def poller(moto_server: MotoServer, target_env: Any) -> QueuePoller:
+    from ticket_sync.handler import handler
+
+    source = EventSource(
+        queue_url=queue_url(moto_server.endpoint, TICKET_SYNC_QUEUE.local_name),
+        queue_arn=queue_arn(TICKET_SYNC_QUEUE.local_name),
+    )
+    return QueuePoller(
+        "ticket-sync",
+        lambda event: handler(event, LambdaContext(function_name="ticket-sync")),
+        source,
+        endpoint=moto_server.endpoint,
+    )
+
+
+class Pipeline:
+    """Stores deliveries as ingest does and nudges ticket sync as the pipe does."""
+
+    def __init__(self, aws: Aws, endpoint: str, poller: QueuePoller) -> None:
+        self.aws = aws
+        self.endpoint = endpoint
+        self.poller = poller
+        self.sent = 0
+
+    def store(self, payload: Payload) -> SyncNudge:
+        webhook = parse_webhook(json.dumps(payload))
+        ingest(webhook, default_store())
+        return SyncNudge(
+            incident_id=webhook.incident_id,
+            version=webhook.version.key,
+            sha256=webhook.content_hash,
+        )
+
+    def nudge(self, nudge: SyncNudge) -> None:
+        """Send as the pipe does; each send is a new delivery (a redelivery, for duplicates)."""
+        self.sent += 1
+        self.aws.sqs.send_message(
+            QueueUrl=queue_url(self.endpoint, TICKET_SYNC_QUEUE.local_name),
+            MessageBody=render_message(nudge),
+            MessageGroupId=nudge.incident_id,
+            MessageDeduplicationId=f"{nudge.sha256[:40]}-{self.sent}",
+        )
+
+    def deliver(self, payload: Payload) -> SyncNudge:
+        nudge = self.store(payload)
+        self.nudge(nudge)
+        return nudge
+
+    def drain(self, timeout: float = 15.0) -> None:
+        """Run the consumer until the queue holds nothing, in flight or waiting."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.poller.poll_once() is None:
+                if self.queue_depth(TICKET_SYNC_QUEUE.local_name) == 0:
+                    return
+                time.sleep(0.2)
+        raise AssertionError("the ticket-sync queue did not drain")
+
+    def queue_depth(self, name: str) -> int:
+        attributes = self.aws.sqs.get_queue_attributes(
+            QueueUrl=queue_url(self.endpoint, name),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return sum(int(value) for value in attributes.values())
+
+    def messages(self, name: str) -> list[dict[str, Any]]:
+        answer = self.aws.sqs.receive_message(
+            QueueUrl=queue_url(self.endpoint, name),
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=0,
+        )
+        return answer.get("Messages", [])
+
+    def callbacks(self) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in self.messages(CALLBACK_QUEUE.local_name)]
+
+
+@pytest.fixture
+def pipeline(aws: Aws, moto_server: MotoServer, poller: QueuePoller) -> Pipeline:
+    return Pipeline(aws, moto_server.endpoint, poller)
+
+
+def tickets(desk: DemoDesk) -> list[dict[str, Any]]:
+    return desk.book.records()
+
+
+def history(desk: DemoDesk) -> list[str]:
+    [ticket] = tickets(desk)
+    return [change["kind"] for change in ticket["history"]]
+
+
+def later(payload: Payload, seconds: int = 60, **incident: Any) -> Payload:
+    changed = copy.deepcopy(payload)
+    changed["incident"]["updatedOn"] += seconds
+    changed["incident"].update(incident)
+    return changed
+
+
+def test_first_share_creates_one_ticket_and_queues_one_callback(
+    pipeline: Pipeline, desk: SlowDesk, sample: Payload
+) -> None:
+    pipeline.deliver(sample)
+    pipeline.drain()
+    [ticket] = tickets(desk)
+    assert ticket["incident_id"] == sample["incident"]["id"]
+    assert ticket["title"].startswith("BigPanda Incident: P1 - ")
+    [callback] = pipeline.callbacks()
+    assert callback["incident_id"] == sample["incident"]["id"]
+    assert callback["ticket_ref"] == ticket["id"]
+    assert datetime.fromisoformat(callback["received_at"]) <= datetime.now(UTC)
+
+
+def test_ticket_state_records_ticket_version_and_callback(
+    pipeline: Pipeline, sample: Payload, desk: SlowDesk
+) -> None:
+    nudge = pipeline.deliver(sample)
+    pipeline.drain()
+    state = composition._ticket_states().get(nudge.incident_id)
+    assert state is not None
+    assert state.ticket is not None
+    assert state.ticket.id == tickets(desk)[0]["id"]
+    assert (state.synced_hash, state.synced_version) == (nudge.sha256, nudge.version)
+    assert state.status == "open"
+    assert state.callback_enqueued_at is not None
+    assert state.created_at is not None
+
+
+def test_duplicate_nudges_create_no_second_ticket_and_no_second_callback(
+    pipeline: Pipeline, desk: SlowDesk, sample: Payload
+) -> None:
+    nudge = pipeline.deliver(sample)
+    for _ in range(3):
+        pipeline.nudge(nudge)
+    pipeline.drain()
+    assert len(tickets(desk)) == 1
+    assert len(pipeline.callbacks()) == 1
+    assert history(desk) == ["created"]
+
+
+def test_reordered_nudges_converge_on_the_newest_version(
+    pipeline: Pipeline, desk: SlowDesk, sample: Payload
+) -> None:
+    # Given two versions stored, the nudge of the newer one delivered first
+    old = pipeline.store(sample)
+    pipeline.deliver(later(sample, severity="Warning", status="Warning"))
+    pipeline.nudge(old)
+    # When ticket sync drains the queue
+    pipeline.drain()
+    # Then one ticket shows the newest version, and the late nudge changed nothing
+    [ticket] = tickets(desk)
+    assert ticket["title"].lower().endswith("- warning")
+    assert history(desk) == ["created"]
+
+
+def test_concurrent_syncs_of_one_incident_create_one_ticket_and_one_callback(
+    pipeline: Pipeline, desk: SlowDesk, sample: Payload
+) -> None:
+    # Given a stored incident, and 6 workers that each sync it at once (no FIFO serializing)
+    nudge = pipeline.store(sample)
+    start = threading.Barrier(6)
+
+    def sync_until_done() -> None:
+        start.wait(timeout=10)
+        for _ in range(10):
+            try:
+                composition.reconciler().sync(nudge)
+                return
+            except RetryableError:  # lost the race for the state; sync again
+                time.sleep(0.05)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda _: sync_until_done(), range(6)))
+    # Then the revision lock let exactly one of them create and queue the callback
+    assert len(tickets(desk)) == 1
+    assert len(pipeline.callbacks()) == 1
+
+
+def test_lifecycle_reaches_the_ticket_in_order(
+    pipeline: Pipeline, desk: SlowDesk, sample: Payload
+) -> None:
+    # Given new → severity update → comment → resolve → reopen, each synced before the next
+    commented = later(sample, 60, severity="Warning")
+    commented["metadata"]["comment"] = {"comment": "DB team is on it", "environment": "All"}
+    steps = [
+        sample,
+        later(sample, 30, severity="Warning"),
+        commented,
+        later(sample, 90, status="OK", active=False, severity="Warning"),
+        later(sample, 120, status="Critical", active=True, severity="Critical"),
+    ]
+    for step in steps:
+        pipeline.deliver(step)
+        pipeline.drain()
+    # Then the desk saw each change once, in order
+    [ticket] = tickets(desk)
+    events = [(change["kind"], change["detail"]) for change in ticket["history"]]
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "created"
+    assert kinds.count("created") == 1
+    commented = events.index(("commented", "DB team is on it"))
+    assert kinds.index("updated") < commented < kinds.index("resolved") < kinds.index("reopened")
+    assert ticket["status"] == "open"
+    assert [c["body"] for c in ticket["comments"]].count("DB team is on it") == 1
+    assert len(pipeline.callbacks()) == 1
+
+
+def test_same_comment_in_two_versions_is_added_once(
+    pipeline: Pipeline, desk: SlowDesk, sample: Payload
+) -> None:
+    sample["metadata"]["comment"] = "looking"
+    pipeline.deliver(sample)
+    pipeline.deliver(later(sample))
+    pipeline.drain()
+    [ticket] = tickets(desk)
+    assert [c["body"] for c in ticket["comments"]] == ["looking"]
+
+
+def test_comment_of_an_overtaken_version_is_still_added(
+    pipeline: Pipeline, desk: SlowDesk, sample: Payload
+) -> None:
+    # Given a version with a comment stored, then overtaken by a newer one before any sync
+    commented = copy.deepcopy(sample)
+    commented["metadata"]["comment"] = "first look"
+    pipeline.deliver(commented)
+    pipeline.deliver(later(sample))
+    # When both nudges are synced
+    pipeline.drain()
+    # Then the comment, read from that version's archive, reached the ticket
+    [ticket] = tickets(desk)
+    assert [c["body"] for c in ticket["comments"]] == ["first look"]
+
+
+def test_timeout_after_the_desk_created_the_ticket_still_gives_one_ticket(
+    pipeline: Pipeline, desk: SlowDesk, sample: Payload
+) -> None:
+    # Given the desk creates the ticket but answers after the client's 1 s timeout
+    desk.slow_creates, desk.delay_seconds = 1, 1.5
+    # When the nudge is retried after the timeout
+    pipeline.deliver(sample)
+    pipeline.drain(timeout=20)
+    # Then the retry found the ticket instead of creating another, and one callback went out
+    assert len(tickets(desk)) == 1
+    assert len(pipeline.callbacks()) == 1
+
+
+def test_503_then_success_gives_one_ticket(
+    pipeline: Pipeline, desk: SlowDesk, sample: Payload
+) -> None:
+    desk.failures.arm(503, 1)
+    pipeline.deliver(sample)
+    first = pipeline.poller.poll_once()
+    assert first is not None
+    assert first.failed  # the first attempt failed and was postponed, not lost
+    pipeline.drain(timeout=20)
+    assert len(tickets(desk)) == 1
+    assert len(pipeline.callbacks()) == 1
+
+
+def test_429_retry_after_is_honoured_as_the_message_visibility(
+    pipeline: Pipeline, desk: SlowDesk, sample: Payload
+) -> None:
+    desk.failures.arm(429, 1, retry_after=3)
+    pipeline.deliver(sample)
+    pipeline.poller.poll_once()
+    # The message stays invisible for the desk's Retry-After, then succeeds
+    assert pipeline.poller.poll_once() is None
+    time.sleep(1.5)
+    assert pipeline.poller.poll_once() is None
+    pipeline.drain(timeout=20)
+    assert len(tickets(desk)) == 1
+
+
+def test_bad_credentials_go_to_the_dlq_naming_the_secret_setting(
+    pipeline: Pipeline,
+    desk: SlowDesk,
+    sample: Payload,
+    target_env: Callable[..., None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given the secret holds a key the desk does not accept
+    target_env(secret_name="local/wrong-secret", hmac_secret="not-the-desk-secret")
+    # When a nudge is processed
+    pipeline.deliver(sample)
+    pipeline.drain()
+    # Then no ticket, the message is in the DLQ with its reason, and the log names the setting
+    assert tickets(desk) == []
+    [dead] = pipeline.messages(TICKET_SYNC_QUEUE.dlq_local_name)
+    reason = dead["MessageAttributes"]["reason"]["StringValue"]
+    assert Env.TICKET_SECRET_ID in reason
+    assert "not-the-desk-secret" not in reason
+    assert any(Env.TICKET_SECRET_ID in r.getMessage() + str(r.__dict__) for r in caplog.records)
+    assert pipeline.queue_depth(TICKET_SYNC_QUEUE.local_name) == 0
+
+
+def test_crash_before_the_callback_is_queued_still_queues_it_once(
+    pipeline: Pipeline, desk: SlowDesk, sample: Payload, aws: Aws, moto_server: MotoServer
+) -> None:
+    # Given the callback queue is unreachable when the ticket is created
+    callback_url = queue_url(moto_server.endpoint, CALLBACK_QUEUE.local_name)
+    attributes = aws.sqs.get_queue_attributes(QueueUrl=callback_url, AttributeNames=["All"])
+    aws.sqs.delete_queue(QueueUrl=callback_url)
+    pipeline.deliver(sample)
+    failed = pipeline.poller.poll_once()
+    assert failed is not None
+    assert failed.failed
+    assert len(tickets(desk)) == 1
+    # When the queue is back and the nudge is retried
+    kept = {"VisibilityTimeout", "FifoQueue", "DeduplicationScope", "FifoThroughputLimit"}
+    restored = {k: v for k, v in attributes["Attributes"].items() if k in kept}
+    aws.sqs.create_queue(QueueName=CALLBACK_QUEUE.local_name, Attributes=restored)
+    pipeline.drain(timeout=20)
+    # Then the owed callback is queued exactly once, and still one ticket
+    assert len(pipeline.callbacks()) == 1
+    assert len(tickets(desk)) == 1
+
+
+def test_unparseable_message_goes_to_the_dlq(
+    pipeline: Pipeline, aws: Aws, moto_server: MotoServer
+) -> None:
+    aws.sqs.send_message(
+        QueueUrl=queue_url(moto_server.endpoint, TICKET_SYNC_QUEUE.local_name),
+        MessageBody='{"not": "a nudge"}',
+        MessageGroupId="g",
+        MessageDeduplicationId="d",
+    )
+    pipeline.drain()
+    assert len(pipeline.messages(TICKET_SYNC_QUEUE.dlq_local_name)) == 1
+
+
+def test_search_lag_blocks_a_second_create_until_the_window_passes(
+    pipeline: Pipeline, desk: SlowDesk, sample: Payload
+) -> None:
+    # Given a target whose lookup may lag, and a create attempted a moment ago (outcome unseen)
+    nudge = pipeline.store(sample)
+    now = datetime.now(UTC)
+    clock = [now]
+    reconciler = composition.reconciler()
+    reconciler.clock = lambda: clock[0]
+    reconciler.target.find_is_consistent = False  # type: ignore[misc]
+    states = composition._ticket_states()
+    states.save(TicketState(incident_id=nudge.incident_id, target="http", create_attempted_at=now))
+    # When it syncs again within the window, Then it waits instead of creating
+    with pytest.raises(RetryableError, match="may not be searchable yet") as raised:
+        reconciler.sync(nudge)
+    assert 0 < (raised.value.retry_after or 0) <= 30
+    assert tickets(desk) == []
+    # When the window has passed, Then it creates the ticket
+    clock[0] = now + timedelta(seconds=31)
+    reconciler.sync(nudge)
+    assert len(tickets(desk)) == 1
