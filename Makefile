@@ -26,7 +26,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "pandabridge-dev.pth").write_text("$(CURDIR)\n$(CURDIR)/lambdas\n")'
 	@touch $(STAMP)
 
-run: $(STAMP) ## Start the local stack (moto server + local API gateway) and post the sample
+run: $(STAMP) ## Start the local stack (moto, local API gateway, ticket sync, demo service desk) and post the sample
 	$(BIN)/python -m local $(ARGS)
 
 send: $(STAMP) ## Post a JSON file to the running local stack (FILE=events/sample.json)

@@ -1,8 +1,10 @@
 """``python -m local`` (``make run``): the whole pipeline on this machine, no AWS account.
 
-Starts a moto server, creates the stack's resources on it, serves the webhook behind a local
-API gateway, posts ``events/sample.json`` once and reads it back. If a local stack already
-serves the port, it posts the sample to that one instead (the answer is then ``duplicate``).
+Starts a moto server, creates the stack's resources on it, starts the demo service desk,
+serves the webhook behind a local API gateway, and plays the pipe and the ticket-sync event
+source mapping. It posts ``events/sample.json`` once, reads it back and waits until it is a
+ticket. If a local stack already serves the port, it posts the sample to that one instead (the
+answer is then ``duplicate``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import json
+import os
 import shlex
 import signal
 import sys
@@ -20,22 +24,31 @@ from pathlib import Path
 from types import FrameType
 
 from aws_lambda_powertools.shared import constants as powertools
+from botocore.exceptions import BotoCoreError, ClientError
 
 from local import defaults
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
 from local.client import Answer, post_webhook, probe_stack
 from local.console import Console, configure_logging, seconds_since
+from local.journey import Journey
 from local.readback import describe_stored
-from local.stack import LocalStack, StackOptions
+from local.service_desk import FAIL_PATH
+from local.stack import LocalStack, StackOptions, TicketTargetOptions
 from pandabridge.names import INCIDENTS_TABLE
+from pandabridge.settings import TargetKind
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_TARGETS: tuple[TargetKind, ...] = ("http", "jira", "servicenow")
+_SIGNAL_CHECK_SECONDS = 0.2
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m local",
-        description="Run the webhook receiver locally: moto server + local API gateway.",
+        description=(
+            "Run the webhook receiver locally: moto server, local API gateway, ticket sync "
+            "and a demo service desk."
+        ),
     )
     parser.add_argument("--host", default=defaults.HOST, help="address to listen on")
     parser.add_argument(
@@ -45,7 +58,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--moto-port", type=int, default=defaults.MOTO_PORT, help="moto server port (0: any free)"
     )
     parser.add_argument(
+        "--desk-port",
+        type=int,
+        default=defaults.DESK_PORT,
+        help="demo service desk port (0: any free)",
+    )
+    parser.add_argument(
         "--api-key", default=defaults.API_KEY, help="the key that requests must carry"
+    )
+    parser.add_argument(
+        "--ticket-target",
+        default="http",
+        choices=_TARGETS,
+        help="the kind of service desk tickets go to (default: http, the demo desk)",
+    )
+    parser.add_argument(
+        "--ticket-url",
+        help=(
+            "a real service desk's base URL instead of the demo desk; its credentials come "
+            f"from ${defaults.TICKET_SECRET_ENV} (JSON)"
+        ),
     )
     parser.add_argument(
         "--log-level",
@@ -57,7 +89,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-sample", action="store_true", help="do not post events/sample.json at start-up"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.tickets = _ticket_target(parser, args)
+    return args
+
+
+def _ticket_target(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> TicketTargetOptions:
+    """The ticket target the flags ask for; a usage error if they do not add up."""
+    if args.ticket_url is None:
+        if args.ticket_target != "http":
+            parser.error(f"--ticket-target {args.ticket_target} needs --ticket-url")
+        return TicketTargetOptions()
+    raw = os.environ.get(defaults.TICKET_SECRET_ENV)
+    if not raw:
+        parser.error(f"--ticket-url needs the desk's credentials in ${defaults.TICKET_SECRET_ENV}")
+    try:
+        credentials = json.loads(raw)
+    except ValueError:
+        credentials = None
+    if not isinstance(credentials, dict):
+        parser.error(f"${defaults.TICKET_SECRET_ENV} is not a JSON object")
+    return TicketTargetOptions(args.ticket_target, args.ticket_url, credentials)
 
 
 def _display_path(path: Path) -> str:
@@ -114,6 +168,19 @@ def _read_back(console: Console, answer: Answer) -> None:
         step.detail = describe_stored(str(incident_id)) or f"{incident_id} is not in the store"
 
 
+def _await_ticket(console: Console, journey: Journey, answer: Answer, *, demo: bool) -> None:
+    """Wait (bounded) until ticket sync has handled the sample; the journey prints the ticket."""
+    result = answer.json() or {}
+    incident_id = str(result.get("incident_id", ""))
+    if result.get("result") not in ("created", "updated") or not incident_id:
+        return
+    if not journey.wait_for_sync(incident_id, defaults.SAMPLE_TICKET_WAIT_SECONDS):
+        wait = defaults.SAMPLE_TICKET_WAIT_SECONDS
+        console.warn("ticket", f"incident {incident_id} not synced after {wait:.0f} s", "see above")
+    elif demo and journey.ticket_of(incident_id) is None:
+        console.warn("ticket", f"no ticket for incident {incident_id}", "see the log above")
+
+
 def _use_running_stack(
     console: Console, health: dict[str, object], args: argparse.Namespace
 ) -> int:
@@ -121,6 +188,8 @@ def _use_running_stack(
     console.ok(
         "running", f"a local stack already serves {url}", f"aws {health.get('aws_endpoint')}"
     )
+    if health.get("ticket_url"):
+        console.ok("tickets", f"at {health['ticket_url']}")
     if args.no_sample:
         return 0
     answer = _post_sample(console, url, args.api_key)
@@ -150,11 +219,18 @@ def _start(console: Console, stack: LocalStack, args: argparse.Namespace) -> boo
             step.detail = f"moto server at {endpoint}"
         with console.step("resources") as step:
             step.detail = stack.create_resources()
+        with console.step("tickets") as step:
+            step.detail = _on_port(stack.start_tickets, "--desk-port", args.desk_port)
         with console.step("functions") as step:
             step.detail = f"{stack.load_functions()} loaded"
         with console.step("gateway") as step:
             step.detail = f"POST {_on_port(stack.start_gateway, '--port', args.port)}"
-    except (PortTakenError, OSError, ImportError):
+        with console.step("pipe") as step:
+            step.detail = stack.start_pipe()
+        with console.step("pollers") as step:
+            step.detail = stack.start_pollers()
+    # Each of these has printed its FAIL line; anything else is a bug and keeps its traceback.
+    except (PortTakenError, OSError, ImportError, RuntimeError, BotoCoreError, ClientError):
         return False
     return True
 
@@ -167,6 +243,18 @@ def _function_overrides(*, debug: bool) -> dict[str, str]:
     }
 
 
+def _ticket_rows(console: Console, stack: LocalStack) -> list[tuple[str, str]]:
+    if stack.desk is None:
+        target = stack.options.tickets
+        return [("Tickets", f"{target.kind} desk at {stack.ticket_url}")]
+    fail = f"{stack.desk.url.rstrip('/')}{FAIL_PATH}?status=503&count=2"
+    return [
+        ("Tickets", f"{stack.desk.url}  (demo service desk: open it in a browser)"),
+        ("", console.command(shlex.join(["curl", "-sS", "-X", "POST", fail]))),
+        ("", "  (makes the desk's next 2 calls fail: watch ticket sync retry)"),
+    ]
+
+
 def _print_banner(console: Console, stack: LocalStack, api_key: str) -> None:
     console.banner(
         "BigPanda webhook receiver, local stack",
@@ -176,12 +264,14 @@ def _print_banner(console: Console, stack: LocalStack, api_key: str) -> None:
             ("Try it", console.command(_curl(stack.webhook_url, api_key))),
             ("AWS", f"{stack.aws_endpoint}  (moto; the functions' tables and buckets)"),
             ("", console.command(_aws_scan(stack.aws_endpoint))),
+            *_ticket_rows(console, stack),
             ("Stop", "Ctrl-C"),
         ],
     )
 
 
-def _serve_until_signal() -> None:
+def _stop_on_signal() -> threading.Event:
+    """An event that SIGINT and SIGTERM set, installed before "serving" is announced."""
     stop = threading.Event()
 
     def request_stop(_signum: int, _frame: FrameType | None) -> None:
@@ -189,7 +279,14 @@ def _serve_until_signal() -> None:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    stop.wait()
+    return stop
+
+
+def _serve_until(stop: threading.Event) -> None:
+    # Wait in slices: the OS may deliver the signal to one of the stack's threads, and Python
+    # runs its handler only once the main thread wakes up; a wait without a timeout may never.
+    while not stop.wait(_SIGNAL_CHECK_SECONDS):
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -205,14 +302,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if running is not None:
         return _use_running_stack(console, running, args)
 
+    tickets: TicketTargetOptions = args.tickets
+    journey = Journey(console, target=None if tickets.demo else tickets.kind)
     stack = LocalStack(
         StackOptions(
             host=args.host,
             port=args.port,
             moto_port=args.moto_port,
+            desk_port=args.desk_port,
             api_key=args.api_key,
+            tickets=tickets,
             function_overrides=_function_overrides(debug=args.log_level == "DEBUG"),
-        )
+        ),
+        journey,
     )
     try:
         if not _start(console, stack, args):
@@ -222,15 +324,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             answer = _post_sample(console, stack.webhook_url, args.api_key)
             if answer is not None and answer.ok:
                 _read_back(console, answer)
+                _await_ticket(console, journey, answer, demo=tickets.demo)
+        stop = _stop_on_signal()
         console.ok("serving", f"until Ctrl-C or SIGTERM ({stack.webhook_url})")
-        _serve_until_signal()
+        _serve_until(stop)
     except KeyboardInterrupt:
         pass
     finally:
         started = time.monotonic()
         stopped = stack.stop()
         if stopped:
-            console.ok("stopped", " and ".join(stopped) + " closed", seconds_since(started))
+            console.ok("stopped", ", ".join(stopped), seconds_since(started))
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -43,6 +44,8 @@ class Console:
     def __init__(self, stream: TextIO | None = None, *, colour: bool | None = None) -> None:
         self.stream = stream or sys.stdout
         self.colour = _wants_colour(self.stream) if colour is None else colour
+        # Lines come from several threads (the pipe, the pollers, the desk): one at a time.
+        self._lock = threading.Lock()
 
     def paint(self, text: str, *codes: str) -> str:
         return f"{''.join(codes)}{text}{_RESET}" if self.colour and codes else text
@@ -57,7 +60,8 @@ class Console:
         ]
         if note:
             parts += ["  ", self.paint(f"({note})", _DIM)]
-        print("".join(parts), file=self.stream, flush=True)
+        with self._lock:
+            print("".join(parts), file=self.stream, flush=True)
 
     def ok(self, label: str, detail: str, note: str = "") -> None:
         self._line("ok", _GREEN, label, detail, note)
@@ -87,7 +91,8 @@ class Console:
         for label, value in rows:
             lines.append(f"  {self.paint(f'{label:<{_LABEL_WIDTH}}', _BOLD)}{value}")
         lines += [rule, ""]
-        print("\n".join(lines), file=self.stream, flush=True)
+        with self._lock:
+            print("\n".join(lines), file=self.stream, flush=True)
 
     def command(self, text: str) -> str:
         """A command meant to be copied."""
@@ -113,7 +118,8 @@ class _LineFormatter(logging.Formatter):
         if record.levelno >= logging.WARNING:
             colour = _RED if record.levelno >= logging.ERROR else _YELLOW
             message = self._console.paint(f"{record.levelname.lower()}: {message}", colour)
-        text = f"  {self._console.paint(stamp, _DIM)}  {source:<{_LABEL_WIDTH - 2}}{message}"
+        source = f"{source} ".ljust(_LABEL_WIDTH - 2)
+        text = f"  {self._console.paint(stamp, _DIM)}  {source}{message}"
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
         return text

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from pandabridge.names import WEBHOOK_PATH
+from pandabridge.names import SERVICE_NAME, WEBHOOK_PATH
 
 HOST: Final = "127.0.0.1"
 GATEWAY_PORT: Final = 8080
@@ -20,6 +20,16 @@ API_KEY_HEADER: Final = "x-api-key"
 # Served by the local gateway only: lets a second `make run` find a stack that is already up.
 HEALTH_PATH: Final = "/_local/health"
 STAGE: Final = "local"
+
+# The demo service desk, the default ticket target, and the secret it shares with ticket sync.
+DESK_PORT: Final = 8090
+DESK_SECRET: Final = "local-desk-secret"  # noqa: S105 - a local demo value, printed on purpose
+# The ticket target's credentials, in the moto server's Secrets Manager under this name.
+TICKET_SECRET_NAME: Final = f"{SERVICE_NAME}/ticket-target"
+# For a real desk (--ticket-url): its credentials as the JSON its adapter reads.
+TICKET_SECRET_ENV: Final = "LOCAL_TICKET_SECRET_JSON"  # noqa: S105 - a variable name
+# How long start-up waits for the sample to become a ticket before serving anyway.
+SAMPLE_TICKET_WAIT_SECONDS: Final = 10.0
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 SAMPLE_EVENT: Final = REPO_ROOT / "events" / "sample.json"

@@ -97,3 +97,8 @@ class LocalFunction:
 
 
 INGEST = LocalFunction(name=f"{SERVICE_NAME}-ingest", handler="ingest.handler.handler")
+TICKET_SYNC = LocalFunction(
+    name=f"{SERVICE_NAME}-ticket-sync",
+    handler="ticket_sync.handler.handler",
+    timeout_seconds=Limits.TICKET_SYNC_TIMEOUT_SECONDS,
+)

@@ -1,4 +1,5 @@
-"""The local stack as one object: AWS on a moto server, the functions, the local gateway.
+"""The local stack as one object: AWS on a moto server, the functions, the local gateway, the
+pipe and queue pollers that play what Lambda and EventBridge do, and the ticket target.
 
 Each part starts with its own method, so that the caller can time and report every step,
 and ``stop`` takes down whatever has started, last started first.
@@ -8,13 +9,49 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from local import defaults
-from local.aws import MotoServer, client_environment, create_resources, function_environment
-from local.functions import INGEST
+from local.aws import (
+    MotoServer,
+    client_environment,
+    create_resources,
+    function_environment,
+    put_secret,
+    queue_arn,
+    queue_url,
+)
+from local.functions import INGEST, TICKET_SYNC
 from local.gateway import LocalGateway, Route
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, WEBHOOK_PATH
+from local.journey import Journey
+from local.pipe import StreamPipe
+from local.poller import EventSource, QueuePoller
+from local.service_desk import DemoDesk
+from pandabridge.names import (
+    CALLBACK_QUEUE,
+    INCIDENTS_TABLE,
+    PAYLOAD_BUCKET,
+    TICKET_SYNC_QUEUE,
+    TICKETS_TABLE,
+    WEBHOOK_PATH,
+    Env,
+    Limits,
+)
+from pandabridge.settings import TargetKind
+
+
+@dataclass(frozen=True)
+class TicketTargetOptions:
+    """Where tickets go: the demo desk (no ``url``), or a real desk and its credentials."""
+
+    kind: TargetKind = "http"
+    url: str | None = None
+    credentials: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def demo(self) -> bool:
+        return self.url is None
 
 
 @dataclass(frozen=True)
@@ -24,7 +61,9 @@ class StackOptions:
     host: str = defaults.HOST
     port: int = defaults.GATEWAY_PORT
     moto_port: int = defaults.MOTO_PORT
+    desk_port: int = defaults.DESK_PORT
     api_key: str = defaults.API_KEY
+    tickets: TicketTargetOptions = field(default_factory=TicketTargetOptions)
     # Extra environment for the functions (log level, metrics output); a value that is
     # already set in the environment wins, so a developer can override any of them.
     function_overrides: Mapping[str, str] | None = None
@@ -33,10 +72,12 @@ class StackOptions:
 class LocalStack:
     """Starts and stops the parts of the local stack in order."""
 
-    def __init__(self, options: StackOptions) -> None:
+    def __init__(self, options: StackOptions, journey: Journey | None = None) -> None:
         self.options = options
+        self.journey = journey
         self.moto: MotoServer | None = None
         self.gateway: LocalGateway | None = None
+        self.desk: DemoDesk | None = None
         self._stops: list[tuple[str, Callable[[], None]]] = []
 
     @property
@@ -51,6 +92,15 @@ class LocalStack:
             raise RuntimeError("the gateway is not started")
         return self.gateway.url(WEBHOOK_PATH)
 
+    @property
+    def ticket_url(self) -> str:
+        """The ticket target's base URL: the demo desk's once started, or the real desk's."""
+        if self.options.tickets.url is not None:
+            return self.options.tickets.url
+        if self.desk is None:
+            raise RuntimeError("the demo desk is not started")
+        return self.desk.url
+
     def start_aws(self) -> str:
         """Start the moto server and point boto3 and the functions at it; returns its URL."""
         self.moto = MotoServer(host=self.options.host, port=self.options.moto_port).start()
@@ -62,26 +112,86 @@ class LocalStack:
         return self.moto.endpoint
 
     def create_resources(self) -> str:
-        """Create the table and the bucket; returns what was created, for the step line."""
+        """Create the tables, bucket and queues; returns what was created, for the step line."""
         create_resources(self.aws_endpoint)
-        return f"table {INCIDENTS_TABLE.local_name}, bucket {PAYLOAD_BUCKET.local_name}"
+        tables = f"{INCIDENTS_TABLE.local_name}, {TICKETS_TABLE.local_name}"
+        queues = f"{TICKET_SYNC_QUEUE.local_name}, {CALLBACK_QUEUE.local_name} (+ DLQs)"
+        return f"tables {tables}; bucket {PAYLOAD_BUCKET.local_name}; queues {queues}"
+
+    def start_tickets(self) -> str:
+        """Start the demo desk unless a real one is the target; store the target's credentials
+        and point ticket sync at it. Returns the target, for the step line."""
+        tickets = self.options.tickets
+        credentials = dict(tickets.credentials)
+        if tickets.demo:
+            on_change = self.journey.ticket_changed if self.journey else None
+            self.desk = DemoDesk(
+                defaults.DESK_SECRET,
+                host=self.options.host,
+                port=self.options.desk_port,
+                on_change=on_change,
+            ).start()
+            self._stops.append(("demo desk", self.desk.stop))
+            credentials = {"hmac_secret": defaults.DESK_SECRET}
+        put_secret(self.aws_endpoint, defaults.TICKET_SECRET_NAME, credentials)
+        os.environ.update(
+            {
+                Env.TICKET_TARGET: tickets.kind,
+                Env.TICKET_BASE_URL: self.ticket_url,
+                Env.TICKET_SECRET_ID: defaults.TICKET_SECRET_NAME,
+            }
+        )
+        where = "demo service desk" if tickets.demo else f"{tickets.kind} desk"
+        return f"{where} at {self.ticket_url}"
 
     def load_functions(self) -> str:
         """Import the handlers now (cold start), so an import error stops the start-up."""
-        INGEST.load()
-        return INGEST.handler
+        for function in (INGEST, TICKET_SYNC):
+            function.load()
+        return f"{INGEST.handler}, {TICKET_SYNC.handler}"
 
     def start_gateway(self) -> str:
         """Serve the API; returns the webhook URL."""
+        invoke = self.journey.observe(INGEST.invoke) if self.journey else INGEST.invoke
         self.gateway = LocalGateway(
-            [Route("POST", WEBHOOK_PATH, INGEST.invoke)],
+            [Route("POST", WEBHOOK_PATH, invoke)],
             self.options.api_key,
             host=self.options.host,
             port=self.options.port,
-            health={"aws_endpoint": self.aws_endpoint},
+            health={"aws_endpoint": self.aws_endpoint, "ticket_url": self.ticket_url},
         ).start()
         self._stops.append(("gateway", self.gateway.stop))
         return self.webhook_url
+
+    def start_pipe(self) -> str:
+        """Follow the incidents table's stream into the ticket-sync queue, as the pipe does."""
+        pipe = StreamPipe(
+            self.aws_endpoint,
+            table_name=INCIDENTS_TABLE.local_name,
+            queue_url=queue_url(self.aws_endpoint, TICKET_SYNC_QUEUE.local_name),
+            on_queued=self.journey.queued if self.journey else None,
+        ).start()
+        self._stops.append(("stream pipe", pipe.stop))
+        return f"{INCIDENTS_TABLE.local_name} stream -> {TICKET_SYNC_QUEUE.local_name}"
+
+    def start_pollers(self) -> str:
+        """Feed the ticket-sync queue to its function, as the event source mapping does."""
+        source = EventSource(
+            queue_url=queue_url(self.aws_endpoint, TICKET_SYNC_QUEUE.local_name),
+            queue_arn=queue_arn(TICKET_SYNC_QUEUE.local_name),
+            batch_size=Limits.TICKET_SYNC_BATCH_SIZE,
+        )
+        poller = QueuePoller(
+            TICKET_SYNC.name,
+            TICKET_SYNC.invoke,
+            source,
+            endpoint=self.aws_endpoint,
+            on_batch=self.journey.batch_done if self.journey else None,
+        ).start()
+        self._stops.append(("ticket-sync poller", poller.stop))
+        return (
+            f"{TICKET_SYNC_QUEUE.local_name} -> {TICKET_SYNC.name} (batches of {source.batch_size})"
+        )
 
     def stop(self) -> list[str]:
         """Stop what has started, in reverse order; returns the names of what was stopped."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from local.aws import MotoServer, create_resources
 from tests.e2e.harness import SERVING_MARK, StackProcess, aws_client
 
 
@@ -28,8 +29,8 @@ def start_stack() -> Iterator[Callable[..., StackProcess]]:
     """Starts stacks of the test's own (for tests that stop them); all are stopped after."""
     started: list[StackProcess] = []
 
-    def start(*extra: str) -> StackProcess:
-        started.append(StackProcess.start(*extra))
+    def start(*extra: str, env: dict[str, str] | None = None) -> StackProcess:
+        started.append(StackProcess.start(*extra, env=env))
         return started[-1]
 
     yield start
@@ -47,3 +48,19 @@ def dynamodb(stack: StackProcess) -> Any:
 @pytest.fixture(scope="module")
 def s3(stack: StackProcess) -> Any:
     return aws_client("s3", stack.aws_endpoint)
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[MotoServer]:
+    """A moto server of the module's own, for the tests of one part of the stack."""
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def resources(moto: MotoServer) -> str:
+    """The stack's tables, bucket and queues, created afresh on ``moto``; its endpoint."""
+    moto.reset()
+    create_resources(moto.endpoint)
+    return moto.endpoint

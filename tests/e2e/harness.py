@@ -71,22 +71,23 @@ class StackProcess:
     process: subprocess.Popen[str]
     port: int
     moto_port: int
+    desk_port: int
     api_key: str
     lines: list[str] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     @classmethod
-    def start(cls, *extra: str) -> StackProcess:
-        port, moto_port = free_port(), free_port()
+    def start(cls, *extra: str, env: dict[str, str] | None = None) -> StackProcess:
+        port, moto_port, desk_port = free_port(), free_port(), free_port()
         process = subprocess.Popen(  # noqa: S603 - this interpreter, this repository's module
-            local_command(port, moto_port, *extra),
+            local_command(port, moto_port, "--desk-port", str(desk_port), *extra),
             cwd=defaults.REPO_ROOT,
-            env=plain_environment(),
+            env={**plain_environment(), **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        stack = cls(process, port, moto_port, API_KEY)
+        stack = cls(process, port, moto_port, desk_port, API_KEY)
         threading.Thread(target=stack._collect, daemon=True).start()
         return stack
 
@@ -101,6 +102,21 @@ class StackProcess:
     @property
     def aws_endpoint(self) -> str:
         return f"http://{defaults.HOST}:{self.moto_port}"
+
+    @property
+    def desk_url(self) -> str:
+        """The demo service desk's base URL (when the stack runs it)."""
+        return f"http://{defaults.HOST}:{self.desk_port}/"
+
+    def post_webhook(self, body: bytes) -> HttpAnswer:
+        """POST a body to the webhook as BigPanda does, with the stack's API key."""
+        headers = {"Content-Type": "application/json", defaults.API_KEY_HEADER: self.api_key}
+        return http_request("POST", self.webhook_url, body, headers)
+
+    def desk_tickets(self, incident_id: str) -> list[dict[str, Any]]:
+        """The demo desk's records of an incident's tickets, with their history."""
+        records = http_request("GET", f"{self.desk_url}_desk/tickets").json()["tickets"]
+        return [record for record in records if record["incident_id"] == incident_id]
 
     @property
     def output(self) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from local import defaults
+from local.__main__ import parse_args
 from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, SERVICE_NAME, Limits
 from tests.e2e.harness import (
     API_KEY,
@@ -94,12 +95,13 @@ def test_stack_posts_the_sample_itself_and_reports_created(stack: StackProcess) 
 def test_health_path_identifies_the_stack(stack: StackProcess) -> None:
     # When the health path is asked
     answer = http_request("GET", f"{stack.base_url}{defaults.HEALTH_PATH}")
-    # Then it answers as a local stack, naming its AWS endpoint
+    # Then it answers as a local stack, naming its AWS endpoint and its ticket target
     assert answer.status == 200
     assert answer.json() == {
         "status": "ok",
         "service": SERVICE_NAME,
         "aws_endpoint": stack.aws_endpoint,
+        "ticket_url": stack.desk_url,
     }
 
 
@@ -174,6 +176,7 @@ def test_a_second_make_run_posts_to_the_running_stack_and_reports_duplicate(
     # Then it posts the sample to the running stack, reports duplicate and exits 0
     assert second.returncode == 0, second.stdout + second.stderr
     assert f"already serves {stack.webhook_url}" in second.stdout
+    assert f"tickets    at {stack.desk_url}" in second.stdout
     assert f"duplicate incident {SAMPLE_ID}" in second.stdout
 
 
@@ -209,10 +212,42 @@ def test_signal_stops_the_stack_cleanly_within_5_seconds(
     started = time.monotonic()
     code = stack.stop(signum)
     elapsed = time.monotonic() - started
-    # Then it exits 0 within 5 s, having closed both ports
+    # Then it exits 0 within 5 s, having closed every port
     assert code == 0, stack.output
     assert elapsed < 5, stack.output
     assert "stopped" in stack.output
-    for port in (stack.port, stack.moto_port):
+    for port in (stack.port, stack.moto_port, stack.desk_port):
         with pytest.raises(ConnectionRefusedError):
             http_request("GET", f"http://{defaults.HOST}:{port}{defaults.HEALTH_PATH}")
+
+
+@pytest.mark.parametrize(
+    ("flags", "environment", "message"),
+    [
+        (["--ticket-target", "jira"], {}, "--ticket-target jira needs --ticket-url"),
+        (["--ticket-url", "https://desk.example.com"], {}, "needs the desk's credentials"),
+        (
+            ["--ticket-url", "https://desk.example.com"],
+            {defaults.TICKET_SECRET_ENV: "[1, 2]"},
+            "is not a JSON object",
+        ),
+    ],
+    ids=["target without url", "url without credentials", "credentials not an object"],
+)
+def test_ticket_flags_that_do_not_add_up_are_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    environment: dict[str, str],
+    message: str,
+) -> None:
+    # Given ticket flags that cannot work together
+    monkeypatch.delenv(defaults.TICKET_SECRET_ENV, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    # When they are parsed
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(flags)
+    # Then it is a usage error (exit 2) that says what is missing
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
