@@ -48,64 +48,46 @@ class WebhookStack(Stack):
             queues=self.queues,
         )
 
-        CfnOutput(
-            self,
-            "WebhookUrl",
-            value=self.ingest_api.webhook_url,
-            description="The URL to give BigPanda: POST deliveries here with the x-api-key header",
-        )
-        CfnOutput(
-            self,
-            "ApiKeyId",
-            value=self.ingest_api.api_key.key_id,
-            description=(
+        outputs = {
+            "WebhookUrl": (
+                self.ingest_api.webhook_url,
+                "The URL to give BigPanda: POST deliveries here with the x-api-key header",
+            ),
+            "ApiKeyId": (
+                self.ingest_api.api_key.key_id,
                 "Id of the API key BigPanda must send; read its value with "
                 "`aws apigateway get-api-key --api-key <ApiKeyId> --include-value "
-                "--query value --output text`"
+                "--query value --output text`",
             ),
-        )
-        CfnOutput(
-            self,
-            "IncidentsTableName",
-            value=self.storage.table.table_name,
-            description="DynamoDB table holding the latest state of each incident",
-        )
-        CfnOutput(
-            self,
-            "PayloadBucketName",
-            value=self.storage.payload_bucket.bucket_name,
-            description="S3 bucket archiving raw webhook payloads",
-        )
-        CfnOutput(
-            self,
-            "TicketsTableName",
-            value=self.storage.tickets_table.table_name,
-            description="DynamoDB table holding the ticket of each incident and its sync state",
-        )
-        CfnOutput(
-            self,
-            "TicketSecretName",
-            value=self.ticket_sync.secret.secret_name,
-            description=(
+            "IncidentsTableName": (
+                self.storage.table.table_name,
+                "DynamoDB table holding the latest state of each incident",
+            ),
+            "PayloadBucketName": (
+                self.storage.payload_bucket.bucket_name,
+                "S3 bucket archiving raw webhook payloads",
+            ),
+            "TicketsTableName": (
+                self.storage.tickets_table.table_name,
+                "DynamoDB table holding the ticket of each incident and its sync state",
+            ),
+            "TicketSecretName": (
+                self.ticket_sync.secret.secret_name,
                 "Secret with the ticket system's credentials; set them with `aws secretsmanager "
-                "put-secret-value --secret-id <TicketSecretName> --secret-string '{...}'`"
+                "put-secret-value --secret-id <TicketSecretName> --secret-string '{...}'`",
             ),
-        )
-        CfnOutput(
-            self,
-            "TicketSyncQueueUrl",
-            value=self.queues.ticket_sync_queue.queue_url,
-            description="SQS FIFO queue of ticket-sync nudges, one message group per incident",
-        )
-        CfnOutput(
-            self,
-            "TicketSyncDlqUrl",
-            value=self.queues.ticket_sync_dlq.queue_url,
-            description="Dead-letter queue of ticket-sync nudges that failed for good",
-        )
-        CfnOutput(
-            self,
-            "CallbackQueueUrl",
-            value=self.queues.callback_queue.queue_url,
-            description="SQS queue of callbacks owed to BigPanda for newly created tickets",
-        )
+            "TicketSyncQueueUrl": (
+                self.queues.ticket_sync_queue.queue_url,
+                "SQS FIFO queue of ticket-sync nudges, one message group per incident",
+            ),
+            "TicketSyncDlqUrl": (
+                self.queues.ticket_sync_dlq.queue_url,
+                "Dead-letter queue of ticket-sync nudges that failed for good",
+            ),
+            "CallbackQueueUrl": (
+                self.queues.callback_queue.queue_url,
+                "SQS FIFO queue of callbacks owed to BigPanda for newly created tickets",
+            ),
+        }
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=description)
