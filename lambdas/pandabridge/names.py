@@ -35,6 +35,13 @@ class Env:
     JIRA_ISSUE_TYPE: Final = "JIRA_ISSUE_TYPE"
     JIRA_RESOLVE_TRANSITION: Final = "JIRA_RESOLVE_TRANSITION"
     JIRA_REOPEN_TRANSITION: Final = "JIRA_REOPEN_TRANSITION"
+    # The callback function: BigPanda's API, the integration's app key, and the secret holding
+    # the User API key (the key itself as the secret string).
+    CALLBACK_DLQ_URL: Final = "CALLBACK_DLQ_URL"
+    BIGPANDA_API_BASE: Final = "BIGPANDA_API_BASE"
+    BIGPANDA_APP_KEY: Final = "BIGPANDA_APP_KEY"
+    BIGPANDA_SECRET_ID: Final = "BIGPANDA_SECRET_ID"  # noqa: S105 - a variable name
+    BIGPANDA_TIMEOUT_SECONDS: Final = "BIGPANDA_TIMEOUT_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,10 @@ TICKET_SYNC_QUEUE: Final = QueueSpec(local_name="bigpanda-ticket-sync.fifo", fif
 CALLBACK_QUEUE: Final = QueueSpec(local_name="bigpanda-callback.fifo", fifo=True)
 
 
+BIGPANDA_API_BASE: Final = "https://api.bigpanda.io"  # EU accounts: https://eu-api.bigpanda.io
+BIGPANDA_CALLBACK_PATH: Final = "/resources/v2.1/outbound/callback"
+
+
 class Limits:
     """Input and storage limits, with the reason for each number."""
 
@@ -119,6 +130,11 @@ class Limits:
     # message goes to the callback DLQ after this many failed deliveries.
     CALLBACK_TIMEOUT_SECONDS: Final = 30
     CALLBACK_VISIBILITY_SECONDS: Final = 6 * CALLBACK_TIMEOUT_SECONDS
+    CALLBACK_BATCH_SIZE: Final = 10
+    # BigPanda's documented API rate is 150 requests a minute; two concurrent consumers of
+    # sub-second calls stay near it (and 2 is the lowest cap an SQS event source accepts).
+    CALLBACK_MAX_CONCURRENCY: Final = 2
+    BIGPANDA_TIMEOUT_SECONDS: Final = 5
     CALLBACK_MAX_RECEIVE_COUNT: Final = 10
     # Backoff between retries of a failed message (exponential with jitter, capped), unless
     # the target's Retry-After asks for longer. SQS caps a visibility change at 12 hours.
@@ -139,6 +155,12 @@ class Metric:
     TICKET_COMMENTED: Final = "TicketCommented"
     TICKET_SYNC_RETRIED: Final = "TicketSyncRetried"
     TICKET_SYNC_FAILED: Final = "TicketSyncFailed"
+    CALLBACK_CONFIRMED: Final = "CallbackConfirmed"
+    CALLBACK_RETRIED: Final = "CallbackRetried"
+    CALLBACK_FAILED: Final = "CallbackFailed"
+    # Ingest receipt of the version that created the ticket → BigPanda confirmed the callback:
+    # the delay users feel, since BigPanda holds the incident's updates until then.
+    CALLBACK_LATENCY: Final = "WebhookToCallbackLatency"
 
     INCIDENT_CREATED: Final = "IncidentCreated"
     INCIDENT_UPDATED: Final = "IncidentUpdated"

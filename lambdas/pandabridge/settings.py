@@ -13,7 +13,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pandabridge.names import Env, Limits
+from pandabridge.names import BIGPANDA_API_BASE, Env, Limits
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -86,6 +86,27 @@ class TicketSyncSettings(StorageSettings):
         return _load(cls, environ)
 
 
+class CallbackSettings(BaseModel):
+    """What the callback function needs: where to record confirmations, and BigPanda's API."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    tickets_table_name: str = Field(alias=Env.TICKETS_TABLE, min_length=1)
+    callback_dlq_url: str = Field(alias=Env.CALLBACK_DLQ_URL, min_length=1)
+    api_base: str = Field(
+        alias=Env.BIGPANDA_API_BASE, default=BIGPANDA_API_BASE, pattern=r"^https?://[^\s]+$"
+    )
+    app_key: str = Field(alias=Env.BIGPANDA_APP_KEY, min_length=1)
+    secret_id: str = Field(alias=Env.BIGPANDA_SECRET_ID, min_length=1)
+    timeout_seconds: float = Field(
+        alias=Env.BIGPANDA_TIMEOUT_SECONDS, default=Limits.BIGPANDA_TIMEOUT_SECONDS, gt=0, le=20
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> CallbackSettings:
+        return _load(cls, environ)
+
+
 def _load(model: type[S], environ: Mapping[str, str]) -> S:
     names = {field.alias for field in model.model_fields.values() if field.alias}
     try:
@@ -114,3 +135,8 @@ def ticket_sync_settings() -> TicketSyncSettings:
 @cache
 def ticket_target_settings() -> TicketTargetSettings:
     return TicketTargetSettings.from_env()
+
+
+@cache
+def callback_settings() -> CallbackSettings:
+    return CallbackSettings.from_env()
