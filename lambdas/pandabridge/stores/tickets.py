@@ -99,6 +99,41 @@ class TicketStateStore:
         return state.but(revision=state.revision + 1)
 
 
+@dataclass
+class CallbackLedger:
+    """The callback function's view of the tickets table: one attribute it reads and writes.
+
+    Implements ``pandabridge.callbacks.ConfirmationLedger``.
+    """
+
+    table_name: str
+    dynamodb: DynamoDBClient
+
+    def confirmed_at(self, incident_id: str) -> datetime | None:
+        item = self.dynamodb.get_item(
+            TableName=self.table_name,
+            Key={KEY: {"S": incident_id}},
+            ProjectionExpression="#at",
+            ExpressionAttributeNames={"#at": CALLBACK_CONFIRMED_AT},
+            ConsistentRead=True,
+        ).get("Item", {})
+        return _time(item.get(CALLBACK_CONFIRMED_AT, {}).get("S"))
+
+    def record_confirmed(self, incident_id: str, at: datetime) -> bool:
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key={KEY: {"S": incident_id}},
+                UpdateExpression="SET #at = :at",
+                ConditionExpression="attribute_exists(#id) AND attribute_not_exists(#at)",
+                ExpressionAttributeNames={"#at": CALLBACK_CONFIRMED_AT, "#id": KEY},
+                ExpressionAttributeValues={":at": {"S": _iso(at) or ""}},
+            )
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+
 def _owned_values(state: TicketState) -> dict[str, Any]:
     ticket = state.ticket
     return {

@@ -1,0 +1,70 @@
+"""Callback queue consumer: confirm each newly created ticket to BigPanda, once.
+
+The failure policy (backoff honouring Retry-After, DLQ for permanent refusals, FIFO partial
+batches) is ``pandabridge.consumer``'s; the work is ``pandabridge.callbacks``'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from pandabridge import composition
+from pandabridge.consumer import QueueWorker
+from pandabridge.errors import PermanentError
+from pandabridge.messages import CallbackRequest
+from pandabridge.names import Metric
+from pandabridge.settings import callback_settings
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+worker = QueueWorker(
+    logger=logger,
+    metrics=metrics,
+    queue_control=composition.queue_control,
+    dlq_url=lambda: callback_settings().callback_dlq_url,
+    retried_metric=Metric.CALLBACK_RETRIED,
+    failed_metric=Metric.CALLBACK_FAILED,
+)
+
+
+@tracer.capture_method
+def confirm_record(record: SQSRecord) -> None:
+    logger.remove_keys(["incident_id"])
+    with worker.failure_policy(record):
+        request = _request(record)
+        logger.append_keys(incident_id=request.incident_id)
+        outcome = composition.confirmer().confirm(request)
+        if not outcome.sent:
+            logger.info("callback already confirmed; nothing sent")
+            return
+        metrics.add_metric(Metric.CALLBACK_CONFIRMED, MetricUnit.Count, 1)
+        latency_ms = outcome.latency.total_seconds() * 1000 if outcome.latency else None
+        if latency_ms is not None:
+            metrics.add_metric(Metric.CALLBACK_LATENCY, MetricUnit.Milliseconds, latency_ms)
+        logger.info(
+            "callback confirmed",
+            extra={"ticket": request.ticket_ref, "webhook_to_callback_ms": latency_ms},
+        )
+
+
+def _request(record: SQSRecord) -> CallbackRequest:
+    try:
+        return CallbackRequest.model_validate_json(record.body)
+    except ValidationError:
+        raise PermanentError(
+            "the message is not a callback request", setting="the callback queue's producer"
+        ) from None
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return worker.run(event, context, confirm_record)

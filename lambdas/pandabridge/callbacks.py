@@ -1,0 +1,50 @@
+"""Confirming a created ticket to BigPanda once, and measuring how long users waited for it.
+
+The confirmation is recorded on the ticket state after BigPanda accepted it, with a write that
+succeeds only once; a message delivered again after that finds it recorded and calls nobody.
+The callback queue is FIFO per incident, so one incident's messages are never handled at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from pandabridge.messages import CallbackRequest
+
+
+class ConfirmationLedger(Protocol):
+    def confirmed_at(self, incident_id: str) -> datetime | None: ...
+
+    def record_confirmed(self, incident_id: str, at: datetime) -> bool:
+        """Record the confirmation; False if one was already recorded."""
+        ...
+
+
+class TicketConfirmations(Protocol):
+    def confirm_ticket(self, incident_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    sent: bool
+    # Ingest receipt of the version that created the ticket → BigPanda's acceptance.
+    latency: timedelta | None = None
+
+
+@dataclass
+class Confirmer:
+    ledger: ConfirmationLedger
+    bigpanda: TicketConfirmations
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def confirm(self, request: CallbackRequest) -> CallbackOutcome:
+        if self.ledger.confirmed_at(request.incident_id) is not None:
+            return CallbackOutcome(sent=False)
+        self.bigpanda.confirm_ticket(request.incident_id)
+        confirmed = self.clock()
+        self.ledger.record_confirmed(request.incident_id, confirmed)
+        received = datetime.fromisoformat(request.received_at)
+        return CallbackOutcome(sent=True, latency=confirmed - received)

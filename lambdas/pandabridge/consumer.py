@@ -1,0 +1,113 @@
+"""The failure policy both queue consumers (ticket sync, callback) share.
+
+- A ``RetryableError`` fails the record; after the batch, each failed record (and the records
+  of its message group held back behind it) is postponed by a backoff, or by the other side's
+  ``Retry-After`` when that is longer, instead of the queue's 6x-timeout visibility.
+- A ``PermanentError`` sends the record straight to the DLQ with the reason, logs the setting
+  to fix, and reports the record processed: retrying would only repeat the refusal.
+- Anything else (a bug, an AWS outage) fails the record and is postponed like a retryable one;
+  after ``maxReceiveCount`` deliveries the queue's redrive moves it to the DLQ.
+
+Batches are FIFO with partial failures: a failed record holds back only the later records of
+its own message group (its incident), never other incidents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pandabridge.errors import PermanentError, RetryableError
+from pandabridge.retry import backoff_seconds
+from pandabridge.stores.queues import QueueControl
+
+
+class QueueWorker:
+    def __init__(
+        self,
+        *,
+        logger: Logger,
+        metrics: Metrics,
+        queue_control: Callable[[], QueueControl],
+        dlq_url: Callable[[], str],
+        retried_metric: str,
+        failed_metric: str,
+    ) -> None:
+        self._logger = logger
+        self._metrics = metrics
+        self._queue_control = queue_control
+        self._dlq_url = dlq_url
+        self._retried_metric = retried_metric
+        self._failed_metric = failed_metric
+        self._processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        # Report a batch whose every record failed as partial failures too (the FIFO processor
+        # has no constructor flag for it), so those failures are postponed by their backoff
+        # instead of the invocation failing.
+        self._processor.raise_on_entire_batch_failure = False
+        self._retry_after: dict[str, float | None] = {}
+
+    def run(
+        self,
+        event: dict[str, Any],
+        context: LambdaContext,
+        record_handler: Callable[[SQSRecord], None],
+    ) -> dict[str, Any]:
+        """Process a batch and return Lambda's partial batch response."""
+        self._retry_after.clear()
+        response: dict[str, Any] = dict(
+            process_partial_response(
+                event=event,
+                record_handler=record_handler,
+                processor=self._processor,
+                context=context,
+            )
+        )
+        self._postpone_failures(event, response)
+        return response
+
+    @contextmanager
+    def failure_policy(self, record: SQSRecord) -> Iterator[None]:
+        """Wrap one record's work in the policy of the module docstring."""
+        try:
+            yield
+        except PermanentError as error:
+            self._logger.error(
+                "failed for good; message sent to the DLQ",
+                extra={"reason": str(error), "setting": error.setting, "status": error.status},
+            )
+            self._queue_control().dead_letter(self._dlq_url(), record.raw_event, str(error))
+            self._metrics.add_metric(self._failed_metric, MetricUnit.Count, 1)
+        except RetryableError as error:
+            self._retry_after[record.message_id] = error.retry_after
+            self._metrics.add_metric(self._retried_metric, MetricUnit.Count, 1)
+            self._logger.warning("will be retried", extra={"reason": str(error)})
+            raise
+
+    def _postpone_failures(self, event: dict[str, Any], response: dict[str, Any]) -> None:
+        """Give each failed message its backoff, and the held-back messages of its group the
+        same, so the group resumes together as soon as the failed one is due."""
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        records = [r for r in event.get("Records", []) if r["messageId"] in failed]
+        if not records:
+            return
+        delay_of_group: dict[str, int] = {}
+        delays: list[tuple[str, int]] = []
+        for record in records:
+            attributes = record.get("attributes", {})
+            group = attributes.get("MessageGroupId", record["messageId"])
+            if group not in delay_of_group:
+                count = int(attributes.get("ApproximateReceiveCount", "1"))
+                retry_after = self._retry_after.get(record["messageId"])
+                delay_of_group[group] = backoff_seconds(count, retry_after)
+            delays.append((record["receiptHandle"], delay_of_group[group]))
+        try:
+            self._queue_control().postpone(records[0]["eventSourceARN"], delays)
+        except Exception:  # the messages then return after the queue's own visibility timeout
+            self._logger.exception("could not postpone the failed messages")
