@@ -21,7 +21,7 @@ from stacks.paths import CDK_JSON
 from stacks.webhook_stack import WebhookStack
 
 STACK_DESCRIPTION = (
-    "BigPanda Notifications Webhook receiver: API Gateway, ingest, storage, ticket sync"
+    "BigPanda Notifications Webhook receiver: API Gateway, ingest, storage, ticket sync, callback"
 )
 
 

@@ -23,8 +23,13 @@ from pydantic import (
     model_validator,
 )
 
-from pandabridge.names import Limits
-from pandabridge.settings import StorageSettings, TargetKind, TicketTargetSettings
+from pandabridge.names import BIGPANDA_API_BASE, Limits
+from pandabridge.settings import (
+    CallbackSettings,
+    StorageSettings,
+    TargetKind,
+    TicketTargetSettings,
+)
 
 # The retention periods CloudWatch Logs accepts, in days, and the CDK enum member for each.
 RETENTION_DAYS: Final = {
@@ -59,6 +64,12 @@ _TICKET_TIMEOUT: Final = TicketTargetSettings.model_fields["timeout_seconds"]
 _JIRA_ISSUE_TYPE: Final = TicketTargetSettings.model_fields["jira_issue_type"]
 _JIRA_RESOLVE: Final = TicketTargetSettings.model_fields["jira_resolve_transition"]
 _JIRA_REOPEN: Final = TicketTargetSettings.model_fields["jira_reopen_transition"]
+_BIGPANDA_TIMEOUT: Final = CallbackSettings.model_fields["timeout_seconds"]
+
+# An HTTPS base URL: scheme, host and an optional path. Stricter than the functions, which
+# also accept http:// for the local stack's demo targets: a deployed function sends
+# credentials with every request.
+_HTTPS_BASE_URL: Final = r"^https://[^\s/]+(?:/[^\s]*)?$"
 
 # The address that ships in cdk.json: it synthesizes, and a deployment that keeps it is warned.
 PLACEHOLDER_TICKET_BASE_URL: Final = "https://tickets.example.com"
@@ -69,6 +80,7 @@ _OPTIONAL_KEYS: Final = (
     "ticket_sync_max_concurrency",
     "ticket_priority_tag",
     "jira_project_key",
+    "bigpanda_app_key",
 )
 
 _REMOVAL_POLICIES: Final = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
@@ -181,6 +193,42 @@ class StackSettings(BaseModel):
         le=1000,  # SQS's bounds of a redrive policy's maxReceiveCount
         description="Deliveries of a callback message before SQS moves it to the callback DLQ.",
     )
+    callback_memory_mb: int = Field(
+        default=256,
+        ge=128,
+        le=10240,
+        description="Callback function memory; it makes one short HTTPS call per message.",
+    )
+    callback_max_concurrency: int = Field(
+        default=Limits.CALLBACK_MAX_CONCURRENCY,
+        ge=2,
+        le=1000,  # the bounds Lambda sets for an SQS event source
+        description=(
+            "Most callback invocations at once (2-1000): the cap that keeps the callbacks "
+            "within BigPanda's API rate limit; a 429 is still retried with backoff."
+        ),
+    )
+    bigpanda_api_base: str = Field(
+        default=BIGPANDA_API_BASE,
+        pattern=_HTTPS_BASE_URL,
+        description=(
+            "HTTPS base URL of BigPanda's API that callbacks are sent to; EU accounts use "
+            "https://eu-api.bigpanda.io."
+        ),
+    )
+    bigpanda_app_key: str | None = Field(
+        default=None,
+        pattern=r"^\S+$",
+        description=(
+            "App key of the BigPanda integration that shares incidents with this stack (not "
+            "a secret); none (null) synthesizes with a warning, and no callback is sent "
+            "until it is set."
+        ),
+    )
+    bigpanda_timeout_seconds: Annotated[float, *_BIGPANDA_TIMEOUT.metadata] = Field(
+        default=_BIGPANDA_TIMEOUT.default,
+        description="Timeout of each callback request to BigPanda, in seconds (up to 20).",
+    )
     ticket_target: TargetKind = Field(
         default="http",
         description=(
@@ -190,9 +238,7 @@ class StackSettings(BaseModel):
     )
     ticket_base_url: str = Field(
         default=PLACEHOLDER_TICKET_BASE_URL,
-        # Stricter than the function, which also accepts http:// for the local stack's demo
-        # targets: a deployed function sends the secret's credentials with every request.
-        pattern=r"^https://[^\s/]+(?:/[^\s]*)?$",
+        pattern=_HTTPS_BASE_URL,
         description=(
             "HTTPS base URL of the ticket system (e.g. https://your-org.atlassian.net); the "
             "shipped placeholder synthesizes with a warning and must be replaced."
@@ -288,6 +334,10 @@ class StackSettings(BaseModel):
     @property
     def uses_placeholder_ticket_url(self) -> bool:
         return self.ticket_base_url == PLACEHOLDER_TICKET_BASE_URL
+
+    @property
+    def lacks_bigpanda_app_key(self) -> bool:
+        return self.bigpanda_app_key is None
 
     @classmethod
     def context_keys(cls) -> tuple[str, ...]:

@@ -2,15 +2,16 @@
 
 A message that keeps failing is moved to its queue's dead-letter queue after a configured
 number of deliveries, where it waits (longer than any message waits in its source queue) for an
-operator to inspect and redrive it. Every queue is encrypted with SQS-managed keys (SSE-SQS):
-the messages are nudges and ticket references, not secrets, and SSE-SQS leaves no key policy
-to manage nor KMS permissions to grant the pipe and the functions. Every queue refuses requests
-that do not use TLS.
+operator to inspect and redrive it; an alarm on each dead-letter queue says that one is
+waiting. Every queue is encrypted with SQS-managed keys (SSE-SQS): the messages are nudges and
+ticket references, not secrets, and SSE-SQS leaves no key policy to manage nor KMS permissions
+to grant the pipe and the functions. Every queue refuses requests that do not use TLS.
 """
 
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -29,6 +30,11 @@ DLQ_RETENTION = Duration.days(14)
 # AWS asks for a visibility timeout of at least six times the consumer's function timeout, so
 # that Lambda can retry a throttled batch before its messages reappear to another poller.
 VISIBILITY_TO_TIMEOUT_RATIO = 6
+
+# SQS publishes queue metrics every minute; one message in a dead-letter queue is already a
+# delivery that failed for good, so the alarm fires on the first one.
+DEAD_LETTER_ALARM_PERIOD = Duration.minutes(1)
+DEAD_LETTER_ALARM_THRESHOLD = 1
 
 
 class VisibilityTimeoutError(ValueError):
@@ -76,6 +82,20 @@ class WorkQueues(Construct):
             dlq=self.callback_dlq,
             max_receive_count=settings.callback_max_receive_count,
         )
+        self.ticket_sync_dlq_alarm = dead_letter_alarm(
+            self,
+            "TicketSyncDlqAlarm",
+            self.ticket_sync_dlq,
+            "Ticket-sync nudges failed for good: these incidents' tickets are not in sync. "
+            "Inspect the messages in the ticket-sync DLQ and redrive them once the cause is fixed.",
+        )
+        self.callback_dlq_alarm = dead_letter_alarm(
+            self,
+            "CallbackDlqAlarm",
+            self.callback_dlq,
+            "Callbacks failed for good: BigPanda was not told of these tickets and released "
+            "their incidents' shares after 5 minutes. Inspect the messages in the callback DLQ.",
+        )
 
     def _fifo_queue(
         self, construct_id: str, *, visibility_seconds: int, dlq: sqs.IQueue, max_receive_count: int
@@ -112,6 +132,11 @@ class WorkQueues(Construct):
         """Sending callback requests; reading them is the callback function's alone."""
         return self._grant_send(grantee, self.callback_queue)
 
+    def grant_dead_letter_callback(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Sending a message straight to the callback DLQ: a callback that BigPanda refuses
+        for good (e.g. an unknown incident or a bad app key) is parked at once, not retried."""
+        return self._grant_send(grantee, self.callback_dlq)
+
     def consume_ticket_sync(
         self, function: lambda_.IFunction, *, max_concurrency: int | None
     ) -> event_sources.SqsEventSource:
@@ -122,9 +147,43 @@ class WorkQueues(Construct):
         failed message before its retry (``sqs:GetQueueUrl`` for the URL of the queue named
         by the event's ARN, ``sqs:ChangeMessageVisibility``), on this queue only.
         """
-        source = event_sources.SqsEventSource(
+        return self._consume(
             self.ticket_sync_queue,
+            function,
             batch_size=Limits.TICKET_SYNC_BATCH_SIZE,
+            max_concurrency=max_concurrency,
+            dead_letter_queue="ticket-sync DLQ",
+        )
+
+    def consume_callback(
+        self, function: lambda_.IFunction, *, max_concurrency: int
+    ) -> event_sources.SqsEventSource:
+        """Feed the callback queue to ``function``, reporting failures per message.
+
+        The same access as ``consume_ticket_sync`` (the poller's calls, and the function's own
+        visibility changes for backoff), on the callback queue only. ``max_concurrency`` caps
+        the invocations at once, and so the calls to BigPanda at once.
+        """
+        return self._consume(
+            self.callback_queue,
+            function,
+            batch_size=Limits.CALLBACK_BATCH_SIZE,
+            max_concurrency=max_concurrency,
+            dead_letter_queue="callback DLQ",
+        )
+
+    @staticmethod
+    def _consume(
+        queue: sqs.IQueue,
+        function: lambda_.IFunction,
+        *,
+        batch_size: int,
+        max_concurrency: int | None,
+        dead_letter_queue: str,
+    ) -> event_sources.SqsEventSource:
+        source = event_sources.SqsEventSource(
+            queue,
+            batch_size=batch_size,
             report_batch_item_failures=True,
             max_concurrency=max_concurrency,
         )
@@ -133,7 +192,7 @@ class WorkQueues(Construct):
             function,
             "Serverless-LambdaEventSourceMappingDestination",
             "Lambda supports no on-failure destination for SQS event sources; a message that "
-            "keeps failing is moved to the ticket-sync DLQ by the queue's redrive policy.",
+            f"keeps failing is moved to the {dead_letter_queue} by the queue's redrive policy.",
         )
         return source
 
@@ -165,3 +224,30 @@ def dead_letter_queue(scope: Construct, construct_id: str, *, fifo: bool = False
         "consumes it, so nothing could fail to process a message and need its own DLQ.",
     )
     return queue
+
+
+def dead_letter_alarm(
+    scope: Construct, construct_id: str, queue: sqs.IQueue, description: str
+) -> cloudwatch.Alarm:
+    """An alarm while ``queue`` (a dead-letter queue) holds any message, with no action yet.
+
+    It fires on the first message, within a minute, and stays in alarm until the queue is
+    emptied (redriven or purged). No data counts as no message: SQS may stop publishing the
+    metrics of a queue that sits empty and idle. The alarm is the queue's sibling, not its
+    child, so that the queue's acknowledged findings do not spread to it; whoever adds
+    notifications (a topic's action) adds them to the alarm that the queue's owner exposes.
+    """
+    metric = queue.metric_approximate_number_of_messages_visible(
+        period=DEAD_LETTER_ALARM_PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+    )
+    return cloudwatch.Alarm(
+        scope,
+        construct_id,
+        metric=metric,
+        alarm_description=description,
+        threshold=DEAD_LETTER_ALARM_THRESHOLD,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )

@@ -17,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE, TableSpec
+from pandabridge.stores.tickets import CALLBACK_CONFIRMED_AT
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
 
@@ -32,6 +33,12 @@ STREAM_READ_ACTIONS = (
 )
 # Ticket sync reads a ticket's state and writes it back under an optimistic lock.
 TICKET_STATE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+# The only attributes of a ticket item that the callback function may name in a request: the
+# key (DynamoDB counts it among a request's attributes) and the one attribute it owns.
+CALLBACK_ATTRIBUTES = (TICKETS_TABLE.partition_key, CALLBACK_CONFIRMED_AT)
+# What an update may return: nothing, or only the attributes it updated (which are the allowed
+# ones); ALL_OLD and ALL_NEW would return the whole item.
+CALLBACK_RETURN_VALUES = ("NONE", "UPDATED_OLD", "UPDATED_NEW")
 
 
 class IncidentStorage(Construct):
@@ -79,6 +86,46 @@ class IncidentStorage(Construct):
             grantee=grantee,
             actions=list(TICKET_STATE_ACTIONS),
             resource_arns=[self.tickets_table.table_arn],
+        )
+
+    def grant_read_callback_confirmation(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Reading whether an incident's callback was confirmed, and nothing else of its item.
+
+        ``GetItem`` is allowed only while every top-level attribute the request names is the
+        key or ``callback_confirmed_at`` (``ForAllValues:StringEquals`` on
+        ``dynamodb:Attributes``), and ``dynamodb:Select``, where a request sets it, asks for
+        the projected attributes only; so a read projects ``callback_confirmed_at`` instead of
+        returning the ticket state.
+        """
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:GetItem"],
+            resource_arns=[self.tickets_table.table_arn],
+            conditions={
+                "ForAllValues:StringEquals": {"dynamodb:Attributes": list(CALLBACK_ATTRIBUTES)},
+                "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+            },
+        )
+
+    def grant_confirm_callback(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Recording that BigPanda confirmed an incident's callback, and writing nothing else.
+
+        ``UpdateItem`` is allowed only while every top-level attribute the request names (in
+        its key, update and condition expressions) is the key or ``callback_confirmed_at``
+        (``ForAllValues:StringEquals`` on ``dynamodb:Attributes``; the key must be listed, or
+        no request could pass). So the callback function cannot touch the ticket state that
+        ticket sync owns and guards with its revision, and, with no ``PutItem``, cannot replace
+        the item. ``dynamodb:ReturnValues``, where a request sets it, returns at most the
+        updated attributes.
+        """
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:UpdateItem"],
+            resource_arns=[self.tickets_table.table_arn],
+            conditions={
+                "ForAllValues:StringEquals": {"dynamodb:Attributes": list(CALLBACK_ATTRIBUTES)},
+                "StringEqualsIfExists": {"dynamodb:ReturnValues": list(CALLBACK_RETURN_VALUES)},
+            },
         )
 
     def grant_archive_payload(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -19,7 +19,7 @@ from constructs import Construct
 from pandabridge.handoff import DEDUP_ID_PATH, FILTER_PATTERN, GROUP_ID_PATH, INPUT_TEMPLATE
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
-from stacks.queues import WorkQueues, dead_letter_queue
+from stacks.queues import WorkQueues, dead_letter_alarm, dead_letter_queue
 from stacks.storage import IncidentStorage
 
 # TRIM_HORIZON: a pipe created on an incidents table that already holds deliveries also nudges
@@ -53,6 +53,13 @@ class StreamHandoff(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = dead_letter_queue(self, "PipeDlq")
+        self.dead_letter_alarm = dead_letter_alarm(
+            self,
+            "PipeDlqAlarm",
+            self.dead_letter_queue,
+            "Stored incident versions the pipe could not hand to ticket sync: each message "
+            "names stream records (kept 24 hours by the stream) whose tickets were not synced.",
+        )
         self.log_group = logs.LogGroup(
             self,
             "PipeLogs",

@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from stacks.callback import Callback
 from stacks.config import StackSettings
 from stacks.functions import FunctionDefaults
 from stacks.ingest_api import IngestApi
@@ -18,7 +19,7 @@ from stacks.ticket_sync import TicketSync
 
 class WebhookStack(Stack):
     """BigPanda webhook receiver: API, ingest function, incident storage, the hand-off from
-    the incidents stream to the ticket-sync queue, and ticket sync.
+    the incidents stream to the ticket-sync queue, ticket sync, and the callback to BigPanda.
 
     Outputs are declared here, on the stack itself, so their logical ids stay fixed
     (``WebhookUrl``, ``ApiKeyId``, ...) whatever the constructs below are called. They are
@@ -42,6 +43,14 @@ class WebhookStack(Stack):
         self.ticket_sync = TicketSync(
             self,
             "TicketSync",
+            settings=settings,
+            functions=self.functions,
+            storage=self.storage,
+            queues=self.queues,
+        )
+        self.callback = Callback(
+            self,
+            "Callback",
             settings=settings,
             functions=self.functions,
             storage=self.storage,
@@ -87,6 +96,16 @@ class WebhookStack(Stack):
             "CallbackQueueUrl": (
                 self.queues.callback_queue.queue_url,
                 "SQS FIFO queue of callbacks owed to BigPanda for newly created tickets",
+            ),
+            "CallbackDlqUrl": (
+                self.queues.callback_dlq.queue_url,
+                "Dead-letter queue of callbacks that BigPanda refused or that failed for good",
+            ),
+            "BigPandaSecretName": (
+                self.callback.secret.secret_name,
+                "Secret with BigPanda's User API key; set it with `aws secretsmanager "
+                "put-secret-value --secret-id <BigPandaSecretName> --secret-string "
+                "'<User API key>'`",
             ),
         }
         for name, (value, description) in outputs.items():

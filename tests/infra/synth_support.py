@@ -40,6 +40,11 @@ OVERRIDES: dict[str, Any] = {
     "ticket_sync_max_receive_count": 7,
     "ticket_sync_max_concurrency": 5,
     "callback_max_receive_count": 4,
+    "callback_memory_mb": 512,
+    "callback_max_concurrency": 3,
+    "bigpanda_api_base": "https://eu-api.bigpanda.io",
+    "bigpanda_app_key": "0123456789abcdef0123456789abcdef",
+    "bigpanda_timeout_seconds": 2.5,
     # Jira, so that every optional variable of the ticket target is set.
     "ticket_target": "jira",
     "ticket_base_url": "https://example.atlassian.net",
@@ -119,6 +124,22 @@ class Synthesized:
     def ticket_sync_function(self) -> dict[str, Any]:
         """The ticket-sync function's ``Properties``."""
         return self.resource(self.stack.ticket_sync.worker.function)["Properties"]
+
+    @property
+    def callback_function(self) -> dict[str, Any]:
+        """The callback function's ``Properties``."""
+        return self.resource(self.stack.callback.confirmer.function)["Properties"]
+
+    def event_source_mapping(self, queue: IConstruct) -> dict[str, Any]:
+        """The ``Properties`` of the one event source mapping that reads ``queue``."""
+        source = {"Fn::GetAtt": [self.logical_id(queue), "Arn"]}
+        found = [
+            mapping["Properties"]
+            for mapping in self.resources("AWS::Lambda::EventSourceMapping").values()
+            if mapping["Properties"]["EventSourceArn"] == source
+        ]
+        assert len(found) == 1, f"expected one event source mapping on {queue.node.path}"
+        return found[0]
 
 
 def actions(statement: dict[str, Any]) -> set[str]:

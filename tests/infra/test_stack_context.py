@@ -165,6 +165,15 @@ def test_command_line_strings_are_coerced() -> None:
         ("jira_issue_type", ""),
         ("jira_resolve_transition", ""),
         ("jira_reopen_transition", ""),
+        ("callback_memory_mb", 64),
+        ("callback_max_concurrency", 1),
+        ("callback_max_concurrency", 1001),
+        ("callback_max_concurrency", ""),
+        ("bigpanda_api_base", "api.bigpanda.io"),
+        ("bigpanda_api_base", "http://api.bigpanda.io"),
+        ("bigpanda_app_key", "two words"),
+        ("bigpanda_timeout_seconds", 0),
+        ("bigpanda_timeout_seconds", 21),
     ],
 )
 def test_a_bad_context_value_fails_naming_the_key(key: str, value: object) -> None:
@@ -224,3 +233,27 @@ def test_a_project_key_is_not_needed_for_other_targets() -> None:
     settings = _settings({"ticket_target": "servicenow"})
     # When the settings are read / Then they are valid
     assert settings.jira_project_key is None
+
+
+def test_callback_settings_from_the_command_line_are_coerced() -> None:
+    # Given callback settings as `cdk deploy -c key=value` passes them
+    context = {
+        "callback_memory_mb": "512",
+        "callback_max_concurrency": "4",
+        "bigpanda_timeout_seconds": "2.5",
+        "bigpanda_app_key": "",
+    }
+    # When the settings are read
+    settings = _settings(context)
+    # Then they have their proper types, and a blank app key means none
+    assert settings.callback_memory_mb == 512
+    assert settings.callback_max_concurrency == 4
+    assert settings.bigpanda_timeout_seconds == 2.5
+    assert settings.bigpanda_app_key is None
+
+
+def test_the_eu_api_base_is_accepted() -> None:
+    # Given an EU BigPanda account's API base / When the settings are read
+    settings = _settings({"bigpanda_api_base": "https://eu-api.bigpanda.io"})
+    # Then it is kept as given
+    assert settings.bigpanda_api_base == "https://eu-api.bigpanda.io"

@@ -46,7 +46,7 @@ def variables(worker: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def mapping(synthesized: Synthesized) -> dict[str, Any]:
-    return synthesized.properties("AWS::Lambda::EventSourceMapping")
+    return synthesized.event_source_mapping(synthesized.stack.queues.ticket_sync_queue)
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ def test_the_ticket_sync_queue_feeds_the_worker_with_partial_failures(
 
 def test_a_maximum_concurrency_caps_the_event_source(overridden: Synthesized) -> None:
     # Given a maximum concurrency in the context / When the event source mapping is read
-    mapping = overridden.properties("AWS::Lambda::EventSourceMapping")
+    mapping = overridden.event_source_mapping(overridden.stack.queues.ticket_sync_queue)
     # Then Lambda runs at most that many invocations at once
     assert mapping["ScalingConfig"] == {
         "MaximumConcurrency": OVERRIDES["ticket_sync_max_concurrency"]

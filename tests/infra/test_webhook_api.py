@@ -129,6 +129,8 @@ def test_outputs_have_fixed_names_and_no_exports(synthesized: Synthesized) -> No
         "TicketSyncQueueUrl",
         "TicketSyncDlqUrl",
         "CallbackQueueUrl",
+        "CallbackDlqUrl",
+        "BigPandaSecretName",
     }
     assert not any("Export" in output for output in outputs.values())
     assert "get-api-key" in outputs["ApiKeyId"]["Description"]

@@ -1,0 +1,138 @@
+"""Callback: the function that confirms each newly created ticket to BigPanda, and the secret
+holding BigPanda's User API key.
+
+BigPanda locks an incident's share until it gets the callback (up to 5 minutes), so this is the
+delay users feel. The function is fed by the callback FIFO queue: it posts the callback to
+BigPanda's outbound callback service and records ``callback_confirmed_at`` on the incident's
+ticket item, the one attribute of that item it may read or write. It retries a failed callback
+itself, by changing its message's visibility (backoff), and parks a callback that BigPanda
+refuses for good in the callback DLQ.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aws_cdk import Annotations, Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from pandabridge.names import Env, Limits
+from stacks.checks import acknowledge
+from stacks.config import StackSettings
+from stacks.functions import FunctionDefaults, ServiceFunction
+from stacks.queues import WorkQueues
+from stacks.storage import IncidentStorage
+
+CALLBACK_HANDLER: Final = "callback.handler.handler"
+
+
+class Callback(Construct):
+    """The callback function, its event source and BigPanda's User API key.
+
+    The event source runs at most ``callback_max_concurrency`` invocations at once. That cap,
+    not the queue, is what keeps the calls to BigPanda within its API rate limit when many
+    tickets are created at once (an incident storm); a 429 that still happens is retried with
+    backoff like any other retryable failure.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: StackSettings,
+        functions: FunctionDefaults,
+        storage: IncidentStorage,
+        queues: WorkQueues,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.secret = self._api_key_secret()
+        self.confirmer = ServiceFunction(
+            self,
+            "Confirmer",
+            defaults=functions,
+            handler=CALLBACK_HANDLER,
+            description="Confirms each newly created ticket to BigPanda (outbound callback)",
+            memory_size=settings.callback_memory_mb,
+            timeout=Duration.seconds(Limits.CALLBACK_TIMEOUT_SECONDS),
+            environment={
+                Env.TICKETS_TABLE: storage.tickets_table.table_name,
+                Env.CALLBACK_DLQ_URL: queues.callback_dlq.queue_url,
+                Env.BIGPANDA_SECRET_ID: self.secret.secret_arn,
+                **bigpanda_environment(settings),
+            },
+        )
+        function = self.confirmer.function
+        storage.grant_read_callback_confirmation(function)
+        storage.grant_confirm_callback(function)
+        queues.grant_dead_letter_callback(function)
+        queues.consume_callback(function, max_concurrency=settings.callback_max_concurrency)
+        self.grant_read_api_key(function)
+
+        acknowledge(
+            function,
+            "Serverless-LambdaDLQ",
+            "Invoked only by its SQS event source, never asynchronously: a message that keeps "
+            "failing goes to the callback DLQ by the queue's redrive policy, and a function "
+            "dead-letter queue would only ever receive failed asynchronous invocations.",
+        )
+        if settings.lacks_bigpanda_app_key:
+            Annotations.of(self).add_warning_v2(
+                "pandabridge:missingBigPandaAppKey",
+                "bigpanda_app_key is not set: no callback can be sent to BigPanda, which then "
+                "holds each new incident's updates for 5 minutes. Set it to the app key of the "
+                "BigPanda integration (cdk.json or -c bigpanda_app_key=...).",
+            )
+
+    def grant_read_api_key(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Reading the current value of the one API key secret; not describing, listing or
+        changing it."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["secretsmanager:GetSecretValue"],
+            resource_arns=[self.secret.secret_arn],
+        )
+
+    def _api_key_secret(self) -> secretsmanager.Secret:
+        """A secret created with a generated placeholder, so no key is in the template.
+
+        The operator writes BigPanda's User API key, as the plain secret string, with ``aws
+        secretsmanager put-secret-value``; the function reads the secret on use, so no
+        redeploy is needed. Deleting the stack deletes it whatever ``removal_policy`` says, as
+        for the ticket credentials: it holds configuration, not data.
+        """
+        secret = secretsmanager.Secret(
+            self,
+            "BigPandaApiKey",
+            description=(
+                "BigPanda User API key that confirms tickets to BigPanda (the key itself as "
+                "the secret string; replace the generated placeholder with put-secret-value)"
+            ),
+        )
+        acknowledge(
+            secret,
+            "AwsSolutions-SMG4",
+            "The secret holds a User API key issued by BigPanda; it is rotated in BigPanda's "
+            "settings and written here with put-secret-value, which no rotation function of "
+            "this stack could do.",
+        )
+        return secret
+
+
+def bigpanda_environment(settings: StackSettings) -> dict[str, str]:
+    """BigPanda's API settings as the function reads them.
+
+    Without an app key the variable is left out rather than filled with a made-up value: the
+    function then refuses to run, naming ``BIGPANDA_APP_KEY``, and its messages wait in the
+    queue and then the callback DLQ to be redriven once the key is deployed, instead of being
+    sent to BigPanda with a key that BigPanda would refuse for good.
+    """
+    environment = {
+        Env.BIGPANDA_API_BASE: settings.bigpanda_api_base,
+        Env.BIGPANDA_TIMEOUT_SECONDS: f"{settings.bigpanda_timeout_seconds:g}",
+    }
+    if settings.bigpanda_app_key is not None:
+        environment[Env.BIGPANDA_APP_KEY] = settings.bigpanda_app_key
+    return environment

@@ -1,0 +1,294 @@
+"""The callback function on moto, with a real HTTP server standing in for BigPanda."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Response
+
+from local.aws import MotoServer, queue_arn, queue_url
+from local.context import LambdaContext
+from local.poller import EventSource, QueuePoller
+from pandabridge import settings
+from pandabridge.messages import CallbackRequest
+from pandabridge.names import BIGPANDA_CALLBACK_PATH, CALLBACK_QUEUE, TICKETS_TABLE, Env
+from pandabridge.stores.queues import CallbackQueue
+from pandabridge.stores.tickets import CallbackLedger, TicketStateStore
+from pandabridge.tickets.model import TicketRef
+from pandabridge.tickets.state import TicketState
+from tests.handlers.conftest import Aws
+
+INCIDENT = "5555370aabc20a001145d6g9"
+API_KEY = "bp-user-api-key-0123456789"
+APP_KEY = "app-key-abc"
+EXPECTED_BODY = {"event_type": "incident#new", "incident_id": INCIDENT, "app_key": APP_KEY}
+EXPECTED_HEADERS = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+CONFIRMED = {"status": 200, "data": {}}
+
+
+@pytest.fixture
+def bigpanda_env(
+    aws: Aws, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str], None]]:
+    """BigPanda's settings for the function; call it with another base URL to move BigPanda."""
+    secret_name = f"bigpanda/{uuid.uuid4()}"  # Powertools caches secrets by name
+    boto3.client("secretsmanager").create_secret(Name=secret_name, SecretString=API_KEY)
+
+    def point_at(base_url: str) -> None:
+        monkeypatch.setenv(Env.BIGPANDA_API_BASE, base_url)
+        monkeypatch.setenv(Env.BIGPANDA_APP_KEY, APP_KEY)
+        monkeypatch.setenv(Env.BIGPANDA_SECRET_ID, secret_name)
+        monkeypatch.setenv(Env.BIGPANDA_TIMEOUT_SECONDS, "1")
+        settings.callback_settings.cache_clear()
+
+    point_at(httpserver.url_for("/").rstrip("/"))
+    yield point_at
+    settings.callback_settings.cache_clear()
+
+
+@pytest.fixture
+def ticket(aws: Aws) -> TicketState:
+    """The ticket state ticket sync left behind: a ticket whose callback is owed."""
+    store = TicketStateStore(TICKETS_TABLE.local_name, aws.dynamodb)
+    now = datetime.now(UTC)
+    return store.save(
+        TicketState(
+            incident_id=INCIDENT,
+            target="http",
+            ticket=TicketRef(id="T-1"),
+            created_at=now,
+            callback_enqueued_at=now,
+        )
+    )
+
+
+@pytest.fixture
+def ledger(aws: Aws) -> CallbackLedger:
+    return CallbackLedger(TICKETS_TABLE.local_name, aws.dynamodb)
+
+
+class Callbacks:
+    """The callback queue as ticket sync fills it, and the function as Lambda would run it."""
+
+    def __init__(self, aws: Aws, endpoint: str) -> None:
+        from callback.handler import handler
+
+        self.aws = aws
+        self.endpoint = endpoint
+        self.url = queue_url(endpoint, CALLBACK_QUEUE.local_name)
+        self.poller = QueuePoller(
+            "callback",
+            lambda event: handler(event, LambdaContext(function_name="callback")),
+            EventSource(queue_url=self.url, queue_arn=queue_arn(CALLBACK_QUEUE.local_name)),
+            endpoint=endpoint,
+        )
+
+    def request(self, received_at: datetime | None = None) -> None:
+        received = received_at or datetime.now(UTC)
+        CallbackQueue(self.url, self.aws.sqs).send(
+            CallbackRequest(
+                incident_id=INCIDENT, ticket_ref="T-1", received_at=received.isoformat()
+            )
+        )
+
+    def redeliver(self) -> None:
+        """The same request again, past SQS deduplication (as after its five-minute window)."""
+        self.aws.sqs.send_message(
+            QueueUrl=self.url,
+            MessageBody=CallbackRequest(
+                incident_id=INCIDENT, ticket_ref="T-1", received_at=datetime.now(UTC).isoformat()
+            ).model_dump_json(),
+            MessageGroupId=INCIDENT,
+            MessageDeduplicationId=str(uuid.uuid4()),
+        )
+
+    def drain(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.poller.poll_once() is None:
+                if self.depth(CALLBACK_QUEUE.local_name) == 0:
+                    return
+                time.sleep(0.2)
+        raise AssertionError("the callback queue did not drain")
+
+    def depth(self, name: str) -> int:
+        attributes = self.aws.sqs.get_queue_attributes(
+            QueueUrl=queue_url(self.endpoint, name),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return sum(int(value) for value in attributes.values())
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        answer = self.aws.sqs.receive_message(
+            QueueUrl=queue_url(self.endpoint, CALLBACK_QUEUE.dlq_local_name),
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+        )
+        return answer.get("Messages", [])
+
+
+@pytest.fixture
+def callbacks(
+    aws: Aws, moto_server: MotoServer, bigpanda_env: Any, ticket: TicketState
+) -> Callbacks:
+    return Callbacks(aws, moto_server.endpoint)
+
+
+@pytest.fixture
+def callback_logs() -> Iterator[io.StringIO]:
+    from callback.handler import logger
+
+    stream = io.StringIO()
+    sink = logging.StreamHandler(stream)
+    sink.setFormatter(logger.registered_formatter)
+    target = logging.getLogger(logger.name)
+    target.addHandler(sink)
+    yield stream
+    target.removeHandler(sink)
+
+
+def expect_callback(httpserver: HTTPServer, status: int = 200, **reply: Any) -> None:
+    handler = httpserver.expect_ordered_request(
+        BIGPANDA_CALLBACK_PATH, method="POST", headers=EXPECTED_HEADERS, json=EXPECTED_BODY
+    )
+    if status == 200:
+        handler.respond_with_json(CONFIRMED)
+    else:
+        handler.respond_with_response(
+            Response(json.dumps({"status": status}), status=status, headers=reply)
+        )
+
+
+def test_confirmation_sends_the_exact_request_and_records_it(
+    callbacks: Callbacks, httpserver: HTTPServer, ledger: CallbackLedger
+) -> None:
+    expect_callback(httpserver)
+    callbacks.request()
+    callbacks.drain()
+    httpserver.check_assertions()
+    assert len(httpserver.log) == 1
+    assert ledger.confirmed_at(INCIDENT) is not None
+
+
+def test_503_503_200_gives_one_confirmation_after_three_calls(
+    callbacks: Callbacks, httpserver: HTTPServer, ledger: CallbackLedger
+) -> None:
+    expect_callback(httpserver, 503)
+    expect_callback(httpserver, 503)
+    expect_callback(httpserver)
+    callbacks.request()
+    callbacks.drain(timeout=30)
+    httpserver.check_assertions()
+    assert len(httpserver.log) == 3
+    assert ledger.confirmed_at(INCIDENT) is not None
+    assert callbacks.dead_letters() == []
+
+
+def test_429_retry_after_is_honoured(callbacks: Callbacks, httpserver: HTTPServer) -> None:
+    # Given BigPanda asks to come back in 3 seconds
+    expect_callback(httpserver, 429, **{"Retry-After": "3"})
+    expect_callback(httpserver)
+    callbacks.request()
+    first = callbacks.poller.poll_once()
+    assert first is not None
+    assert first.failed
+    failed_at = time.monotonic()
+    # When the consumer keeps polling, Then the message stays away for those 3 seconds
+    while callbacks.depth(CALLBACK_QUEUE.local_name) and callbacks.poller.poll_once() is None:
+        time.sleep(0.1)
+    assert time.monotonic() - failed_at >= 2.9
+    assert len(httpserver.log) == 2
+
+
+def test_401_is_not_retried_goes_to_the_dlq_and_names_the_secret(
+    callbacks: Callbacks,
+    httpserver: HTTPServer,
+    ledger: CallbackLedger,
+    callback_logs: io.StringIO,
+) -> None:
+    expect_callback(httpserver, 401)
+    callbacks.request()
+    callbacks.drain()
+    assert len(httpserver.log) == 1
+    [dead] = callbacks.dead_letters()
+    assert Env.BIGPANDA_SECRET_ID in dead["MessageAttributes"]["reason"]["StringValue"]
+    assert ledger.confirmed_at(INCIDENT) is None
+    assert Env.BIGPANDA_SECRET_ID in callback_logs.getvalue()
+
+
+def test_400_names_the_app_key(callbacks: Callbacks, httpserver: HTTPServer) -> None:
+    expect_callback(httpserver, 400)
+    callbacks.request()
+    callbacks.drain()
+    [dead] = callbacks.dead_letters()
+    assert Env.BIGPANDA_APP_KEY in dead["MessageAttributes"]["reason"]["StringValue"]
+
+
+def test_redelivery_after_confirmation_calls_nobody(
+    callbacks: Callbacks, httpserver: HTTPServer
+) -> None:
+    expect_callback(httpserver)
+    callbacks.request()
+    callbacks.drain()
+    callbacks.redeliver()
+    callbacks.drain()
+    assert len(httpserver.log) == 1
+
+
+def test_connection_refused_is_retried_not_dead_lettered(
+    callbacks: Callbacks, httpserver: HTTPServer, bigpanda_env: Callable[[str], None]
+) -> None:
+    # Given BigPanda's address refuses connections
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    bigpanda_env(f"http://127.0.0.1:{closed_port}")
+    callbacks.request()
+    outcome = callbacks.poller.poll_once()
+    assert outcome is not None
+    assert outcome.failed
+    assert callbacks.dead_letters() == []
+    # When BigPanda is reachable again, Then the postponed message is confirmed
+    bigpanda_env(httpserver.url_for("/").rstrip("/"))
+    expect_callback(httpserver)
+    callbacks.drain()
+    assert len(httpserver.log) == 1
+
+
+def test_the_api_key_never_appears_in_logs_or_dead_letters(
+    callbacks: Callbacks, httpserver: HTTPServer, callback_logs: io.StringIO
+) -> None:
+    # Given BigPanda refuses the key and echoes it back in its answer
+    httpserver.expect_request(BIGPANDA_CALLBACK_PATH).respond_with_response(
+        Response(json.dumps({"error": f"bad token {API_KEY}"}), status=401)
+    )
+    callbacks.request()
+    callbacks.drain()
+    [dead] = callbacks.dead_letters()
+    assert API_KEY not in json.dumps(dead)
+    assert API_KEY not in callback_logs.getvalue()
+    assert "bad token" in dead["MessageAttributes"]["reason"]["StringValue"]
+
+
+def test_latency_from_webhook_receipt_to_confirmation_is_a_metric(
+    callbacks: Callbacks, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expect_callback(httpserver)
+    callbacks.request(received_at=datetime.now(UTC) - timedelta(seconds=2))
+    callbacks.drain()
+    metrics = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    [latency] = [m["WebhookToCallbackLatency"] for m in metrics if "WebhookToCallbackLatency" in m]
+    assert 2000 <= latency[0] < 10_000
