@@ -1,10 +1,11 @@
 """``python -m local`` (``make run``): the whole pipeline on this machine, no AWS account.
 
-Starts a moto server, creates the stack's resources on it, starts the demo service desk,
-serves the webhook behind a local API gateway, and plays the pipe and the ticket-sync event
-source mapping. It posts ``events/sample.json`` once, reads it back and waits until it is a
-ticket. If a local stack already serves the port, it posts the sample to that one instead (the
-answer is then ``duplicate``).
+Starts a moto server, creates the stack's resources on it, starts the demo service desk and a
+stand-in for BigPanda's API, serves the webhook behind a local API gateway, and plays the pipe
+and the ticket-sync and callback event source mappings. It posts ``events/sample.json`` once,
+reads it back and waits until it is a ticket and BigPanda has confirmed it. If a local stack
+already serves the port, it posts the sample to that one instead (the answer is then
+``duplicate``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from local.console import Console, configure_logging, seconds_since
 from local.journey import Journey
 from local.readback import describe_stored
 from local.service_desk import FAIL_PATH
-from local.stack import LocalStack, StackOptions, TicketTargetOptions
+from local.stack import BigPandaOptions, LocalStack, StackOptions, TicketTargetOptions
 from pandabridge.names import INCIDENTS_TABLE
 from pandabridge.settings import TargetKind
 
@@ -46,8 +47,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m local",
         description=(
-            "Run the webhook receiver locally: moto server, local API gateway, ticket sync "
-            "and a demo service desk."
+            "Run the webhook receiver locally: moto server, local API gateway, ticket sync, "
+            "a demo service desk, the callback and a BigPanda API stand-in."
         ),
     )
     parser.add_argument("--host", default=defaults.HOST, help="address to listen on")
@@ -80,6 +81,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ),
     )
     parser.add_argument(
+        "--bigpanda-port",
+        type=int,
+        default=defaults.BIGPANDA_PORT,
+        help="BigPanda API stand-in port (0: any free)",
+    )
+    parser.add_argument(
+        "--bigpanda-url",
+        help=(
+            "another BigPanda API base URL for the callback instead of the stand-in (e.g. "
+            f"https://api.bigpanda.io); its User API key comes from ${defaults.BIGPANDA_KEY_ENV}"
+        ),
+    )
+    parser.add_argument(
+        "--app-key",
+        default=defaults.BIGPANDA_APP_KEY,
+        help="the BigPanda integration's app key that callbacks carry",
+    )
+    parser.add_argument(
         "--log-level",
         default="INFO",
         type=str.upper,
@@ -91,6 +110,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.tickets = _ticket_target(parser, args)
+    args.bigpanda = _bigpanda_target(parser, args)
     return args
 
 
@@ -112,6 +132,20 @@ def _ticket_target(
     if not isinstance(credentials, dict):
         parser.error(f"${defaults.TICKET_SECRET_ENV} is not a JSON object")
     return TicketTargetOptions(args.ticket_target, args.ticket_url, credentials)
+
+
+def _bigpanda_target(parser: argparse.ArgumentParser, args: argparse.Namespace) -> BigPandaOptions:
+    """Where callbacks go: the stand-in, or the API ``--bigpanda-url`` names with its key."""
+    if not args.app_key:
+        parser.error("--app-key must not be empty")
+    if args.bigpanda_url is None:
+        return BigPandaOptions(app_key=args.app_key)
+    if not args.bigpanda_url.startswith(("http://", "https://")):
+        parser.error("--bigpanda-url must be an http:// or https:// URL")
+    api_key = os.environ.get(defaults.BIGPANDA_KEY_ENV, "").strip()
+    if not api_key:
+        parser.error(f"--bigpanda-url needs the User API key in ${defaults.BIGPANDA_KEY_ENV}")
+    return BigPandaOptions(args.bigpanda_url, api_key, args.app_key)
 
 
 def _display_path(path: Path) -> str:
@@ -168,17 +202,29 @@ def _read_back(console: Console, answer: Answer) -> None:
         step.detail = describe_stored(str(incident_id)) or f"{incident_id} is not in the store"
 
 
-def _await_ticket(console: Console, journey: Journey, answer: Answer, *, demo: bool) -> None:
-    """Wait (bounded) until ticket sync has handled the sample; the journey prints the ticket."""
+def _await_ticket(console: Console, journey: Journey, answer: Answer, *, demo: bool) -> str | None:
+    """Wait (bounded) until ticket sync has handled the sample; the journey prints the ticket.
+    Returns the incident once it has a ticket (or, for a real desk, once it is synced)."""
     result = answer.json() or {}
     incident_id = str(result.get("incident_id", ""))
     if result.get("result") not in ("created", "updated") or not incident_id:
-        return
+        return None
     if not journey.wait_for_sync(incident_id, defaults.SAMPLE_TICKET_WAIT_SECONDS):
         wait = defaults.SAMPLE_TICKET_WAIT_SECONDS
         console.warn("ticket", f"incident {incident_id} not synced after {wait:.0f} s", "see above")
-    elif demo and journey.ticket_of(incident_id) is None:
+        return None
+    if demo and journey.ticket_of(incident_id) is None:
         console.warn("ticket", f"no ticket for incident {incident_id}", "see the log above")
+        return None
+    return incident_id
+
+
+def _await_callback(console: Console, journey: Journey, incident_id: str) -> None:
+    """Wait (bounded) for BigPanda's confirmation of the ticket; the journey prints it."""
+    wait = defaults.SAMPLE_CALLBACK_WAIT_SECONDS
+    if not journey.wait_for_callback(incident_id, wait):
+        detail = f"incident {incident_id} not confirmed to BigPanda after {wait:.0f} s"
+        console.warn("callback", detail, "see above")
 
 
 def _use_running_stack(
@@ -190,6 +236,8 @@ def _use_running_stack(
     )
     if health.get("ticket_url"):
         console.ok("tickets", f"at {health['ticket_url']}")
+    if health.get("bigpanda_url"):
+        console.ok("bigpanda", f"callbacks to {health['bigpanda_url']}")
     if args.no_sample:
         return 0
     answer = _post_sample(console, url, args.api_key)
@@ -221,6 +269,8 @@ def _start(console: Console, stack: LocalStack, args: argparse.Namespace) -> boo
             step.detail = stack.create_resources()
         with console.step("tickets") as step:
             step.detail = _on_port(stack.start_tickets, "--desk-port", args.desk_port)
+        with console.step("bigpanda") as step:
+            step.detail = _on_port(stack.start_bigpanda, "--bigpanda-port", args.bigpanda_port)
         with console.step("functions") as step:
             step.detail = f"{stack.load_functions()} loaded"
         with console.step("gateway") as step:
@@ -255,6 +305,20 @@ def _ticket_rows(console: Console, stack: LocalStack) -> list[tuple[str, str]]:
     ]
 
 
+def _bigpanda_rows(console: Console, stack: LocalStack) -> list[tuple[str, str]]:
+    app_key = stack.options.bigpanda.app_key
+    if stack.bigpanda is None:
+        return [("BigPanda", f"callbacks go to {stack.bigpanda_url}  (app key {app_key})")]
+    stand_in = stack.bigpanda
+    fail = f"{stand_in.fail_url}?status=503&count=2"
+    return [
+        ("BigPanda", f"{stand_in.api_base}  (API stand-in; app key {app_key})"),
+        ("", f"{stand_in.callbacks_url}  (the callbacks it got, as JSON)"),
+        ("", console.command(shlex.join(["curl", "-sS", "-X", "POST", fail]))),
+        ("", "  (makes the next 2 callbacks fail: watch the callback retry)"),
+    ]
+
+
 def _print_banner(console: Console, stack: LocalStack, api_key: str) -> None:
     console.banner(
         "BigPanda webhook receiver, local stack",
@@ -265,6 +329,7 @@ def _print_banner(console: Console, stack: LocalStack, api_key: str) -> None:
             ("AWS", f"{stack.aws_endpoint}  (moto; the functions' tables and buckets)"),
             ("", console.command(_aws_scan(stack.aws_endpoint))),
             *_ticket_rows(console, stack),
+            *_bigpanda_rows(console, stack),
             ("Stop", "Ctrl-C"),
         ],
     )
@@ -310,8 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             moto_port=args.moto_port,
             desk_port=args.desk_port,
+            bigpanda_port=args.bigpanda_port,
             api_key=args.api_key,
             tickets=tickets,
+            bigpanda=args.bigpanda,
             function_overrides=_function_overrides(debug=args.log_level == "DEBUG"),
         ),
         journey,
@@ -324,7 +391,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             answer = _post_sample(console, stack.webhook_url, args.api_key)
             if answer is not None and answer.ok:
                 _read_back(console, answer)
-                _await_ticket(console, journey, answer, demo=tickets.demo)
+                incident_id = _await_ticket(console, journey, answer, demo=tickets.demo)
+                if incident_id is not None:
+                    _await_callback(console, journey, incident_id)
         stop = _stop_on_signal()
         console.ok("serving", f"until Ctrl-C or SIGTERM ({stack.webhook_url})")
         _serve_until(stop)

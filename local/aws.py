@@ -132,6 +132,7 @@ def function_environment(endpoint: str) -> dict[str, str]:
         Env.TICKETS_TABLE: TICKETS_TABLE.local_name,
         Env.TICKET_SYNC_DLQ_URL: queue_url(endpoint, TICKET_SYNC_QUEUE.dlq_local_name),
         Env.CALLBACK_QUEUE_URL: queue_url(endpoint, CALLBACK_QUEUE.local_name),
+        Env.CALLBACK_DLQ_URL: queue_url(endpoint, CALLBACK_QUEUE.dlq_local_name),
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -230,8 +231,13 @@ def create_resources(endpoint: str) -> None:
 
 def put_secret(endpoint: str, name: str, value: dict[str, Any]) -> str:
     """Create or overwrite a JSON secret in the moto server's Secrets Manager; returns its ARN."""
+    return put_secret_string(endpoint, name, json.dumps(value))
+
+
+def put_secret_string(endpoint: str, name: str, value: str) -> str:
+    """Create or overwrite a secret whose value is ``value`` itself (an API key, not JSON)."""
     secrets = _session().client("secretsmanager", endpoint_url=endpoint)
     try:
-        return str(secrets.create_secret(Name=name, SecretString=json.dumps(value))["ARN"])
+        return str(secrets.create_secret(Name=name, SecretString=value)["ARN"])
     except secrets.exceptions.ResourceExistsException:
-        return str(secrets.put_secret_value(SecretId=name, SecretString=json.dumps(value))["ARN"])
+        return str(secrets.put_secret_value(SecretId=name, SecretString=value)["ARN"])

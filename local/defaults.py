@@ -31,6 +31,17 @@ TICKET_SECRET_ENV: Final = "LOCAL_TICKET_SECRET_JSON"  # noqa: S105 - a variable
 # How long start-up waits for the sample to become a ticket before serving anyway.
 SAMPLE_TICKET_WAIT_SECONDS: Final = 10.0
 
+# The BigPanda API stand-in that the callback function calls, and the keys it is called with.
+BIGPANDA_PORT: Final = 8091
+BIGPANDA_API_KEY: Final = "local-bigpanda-key"  # a local demo value, printed on purpose
+BIGPANDA_APP_KEY: Final = "local-app-key"
+# The User API key, in the moto server's Secrets Manager under this name (a plain string).
+BIGPANDA_SECRET_NAME: Final = f"{SERVICE_NAME}/bigpanda-api-key"
+# For a real BigPanda API (--bigpanda-url): the User API key.
+BIGPANDA_KEY_ENV: Final = "LOCAL_BIGPANDA_API_KEY"
+# How long start-up waits, once the sample is a ticket, for BigPanda's confirmation of it.
+SAMPLE_CALLBACK_WAIT_SECONDS: Final = 10.0
+
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 SAMPLE_EVENT: Final = REPO_ROOT / "events" / "sample.json"
 

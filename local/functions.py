@@ -102,3 +102,8 @@ TICKET_SYNC = LocalFunction(
     handler="ticket_sync.handler.handler",
     timeout_seconds=Limits.TICKET_SYNC_TIMEOUT_SECONDS,
 )
+CALLBACK = LocalFunction(
+    name=f"{SERVICE_NAME}-callback",
+    handler="callback.handler.handler",
+    timeout_seconds=Limits.CALLBACK_TIMEOUT_SECONDS,
+)

@@ -1,10 +1,16 @@
 """An incident's way through the stack after its webhook, one console line per step.
 
-Each line says how long after the webhook it happened: webhook-to-ticket is the latency that a
-BigPanda user waits on. The lines come from the parts that see each step: the gateway (the
-webhook stored a new version), the pipe (``queued``), the demo desk (``ticket created``,
-``updated``, ``resolved``, ``reopened``...) and the ticket-sync poller (failures, and for a real
-desk, which the stack cannot watch, ``synced``).
+Each line says how long after the webhook it happened. The lines come from the parts that see
+each step: the gateway (the webhook stored a new version), the pipe (``queued``), the demo desk
+(``ticket created``, ``updated``, ``resolved``, ``reopened``...), the ticket-sync poller
+(failures, and for a real desk, which the stack cannot watch, ``synced``) and the callback
+poller (``callback confirmed``, failures).
+
+The last line is the latency that BigPanda users feel: BigPanda holds an incident's updates
+until the callback confirms its ticket. It is measured as the callback function measures it,
+from the stored timestamps (ingest's receipt, the recorded confirmation), not from this
+process's clock; so on a cold start, where ingest stores its receipt a while after the gateway
+got the request, it can be lower than the ticket line's figure.
 """
 
 from __future__ import annotations
@@ -13,18 +19,40 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from local.console import Console
 from local.poller import BatchOutcome
 from local.ticket_book import Change
-from pandabridge.messages import SyncNudge
+from pandabridge.messages import CallbackRequest, SyncNudge
 
 Invoke = Callable[[dict[str, Any]], Any]
+# When the callback function recorded an incident's confirmation (``None``: it has not).
+ConfirmedAt = Callable[[str], datetime | None]
 
 # Ingest results that write a new version, and so reach the stream and ticket sync.
 _CHANGING_RESULTS = frozenset({"created", "updated"})
 _HASH_CHARS = 12
+
+
+def _callback_of(record: Mapping[str, Any]) -> CallbackRequest | None:
+    try:
+        return CallbackRequest.model_validate_json(record["body"])
+    except ValueError:
+        return None
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _latency_ms(received_at: str, confirmed_at: datetime) -> float | None:
+    try:
+        received = datetime.fromisoformat(received_at)
+    except ValueError:
+        return None
+    return (_utc(confirmed_at) - _utc(received)).total_seconds() * 1000
 
 
 def _incident_of(record: Mapping[str, Any]) -> str | None:
@@ -46,6 +74,9 @@ class Journey:
         self._received: dict[str, float] = {}
         self._synced: set[str] = set()
         self._tickets: dict[str, str] = {}
+        # Callbacks handled for good (confirmed, or refused and dead-lettered), and confirmed.
+        self._settled: set[str] = set()
+        self._confirmed: set[str] = set()
 
     def observe(self, invoke: Invoke) -> Invoke:
         """Wrap the ingest function to note when each new version of an incident arrived."""
@@ -95,10 +126,7 @@ class Journey:
         for record in outcome.records:
             incident_id = _incident_of(record) or record["messageId"]
             if record["messageId"] in outcome.failed:
-                attempt = record["attributes"].get("ApproximateReceiveCount", "?")
-                why = outcome.error or "the function reported it failed"
-                detail = f"incident {incident_id}: attempt {attempt} failed, will be retried"
-                self._console.warn("sync", detail, why)
+                self._will_retry("sync", incident_id, record, outcome)
                 continue
             if self._target is not None:
                 detail = f"incident {incident_id} synced with {self._target}"
@@ -106,6 +134,46 @@ class Journey:
             with self._changed:
                 self._synced.add(incident_id)
                 self._changed.notify_all()
+
+    def callback_done(self, outcome: BatchOutcome, confirmed_at: ConfirmedAt) -> None:
+        """The callback poller finished a batch; ``confirmed_at`` reads the tickets table."""
+        for record in outcome.records:
+            request = _callback_of(record)
+            if record["messageId"] in outcome.failed:
+                incident_id = request.incident_id if request else record["messageId"]
+                self._will_retry("callback", incident_id, record, outcome)
+            elif request is None:
+                detail = f"message {record['messageId']} is not a callback request"
+                self._console.warn("callback", detail, "moved to the callback DLQ, see above")
+            else:
+                self._called_back(request, confirmed_at)
+
+    def _called_back(self, request: CallbackRequest, confirmed_at: ConfirmedAt) -> None:
+        incident_id = request.incident_id
+        with self._changed:
+            if incident_id in self._confirmed:
+                return  # a redelivery, which the function drops: reported already
+        confirmed = confirmed_at(incident_id)
+        if confirmed is None:
+            detail = f"incident {incident_id} not confirmed: BigPanda refused it"
+            self._console.warn("callback", detail, "moved to the callback DLQ, see above")
+        else:
+            latency = _latency_ms(request.received_at, confirmed)
+            note = f"{latency:.0f} ms after the webhook" if latency is not None else ""
+            self._console.ok("callback", f"confirmed for incident {incident_id}", note)
+        with self._changed:
+            self._settled.add(incident_id)
+            if confirmed is not None:
+                self._confirmed.add(incident_id)
+            self._changed.notify_all()
+
+    def _will_retry(
+        self, label: str, incident_id: str, record: Mapping[str, Any], outcome: BatchOutcome
+    ) -> None:
+        attempt = record["attributes"].get("ApproximateReceiveCount", "?")
+        why = outcome.error or "the function reported it failed"
+        detail = f"incident {incident_id}: attempt {attempt} failed, will be retried"
+        self._console.warn(label, detail, why)
 
     def ticket_of(self, incident_id: str) -> str | None:
         """The demo desk's ticket for the incident, once there is one."""
@@ -116,3 +184,9 @@ class Journey:
         """Wait until ticket sync has handled a nudge of the incident (``False`` on timeout)."""
         with self._changed:
             return self._changed.wait_for(lambda: incident_id in self._synced, timeout)
+
+    def wait_for_callback(self, incident_id: str, timeout: float) -> bool:
+        """Wait until the callback poller has confirmed the incident's ticket to BigPanda, or
+        seen BigPanda refuse it for good (``False`` on timeout)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: incident_id in self._settled, timeout)

@@ -1,8 +1,12 @@
-"""Reads an incident back through the store, to show what a delivery left behind."""
+"""Reads back through the stores what the functions left behind, for the console."""
 
 from __future__ import annotations
 
-from pandabridge.names import PAYLOAD_BUCKET
+from datetime import datetime
+
+from local.aws import aws_client
+from pandabridge.names import PAYLOAD_BUCKET, TICKETS_TABLE
+from pandabridge.stores.tickets import TicketStateStore
 
 
 def describe_stored(incident_id: str) -> str | None:
@@ -26,3 +30,15 @@ def describe_stored(incident_id: str) -> str | None:
             f"archived at s3://{PAYLOAD_BUCKET.local_name}/{stored.archive_key}",
         ]
     )
+
+
+class CallbackConfirmations:
+    """When the callback function recorded BigPanda's confirmation of each incident's ticket,
+    read from the tickets table as the function wrote it."""
+
+    def __init__(self, endpoint: str) -> None:
+        self._store = TicketStateStore(TICKETS_TABLE.local_name, aws_client("dynamodb", endpoint))
+
+    def confirmed_at(self, incident_id: str) -> datetime | None:
+        state = self._store.get(incident_id)
+        return state.callback_confirmed_at if state else None

@@ -1,5 +1,6 @@
 """The local stack as one object: AWS on a moto server, the functions, the local gateway, the
-pipe and queue pollers that play what Lambda and EventBridge do, and the ticket target.
+pipe and queue pollers that play what Lambda and EventBridge do, the ticket target and BigPanda's
+API (a stand-in unless another URL is given).
 
 Each part starts with its own method, so that the caller can time and report every step,
 and ``stop`` takes down whatever has started, last started first.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from local import defaults
@@ -19,24 +21,29 @@ from local.aws import (
     create_resources,
     function_environment,
     put_secret,
+    put_secret_string,
     queue_arn,
     queue_url,
 )
-from local.functions import INGEST, TICKET_SYNC
+from local.bigpanda import BigPandaStandIn
+from local.functions import CALLBACK, INGEST, TICKET_SYNC, LocalFunction
 from local.gateway import LocalGateway, Route
 from local.journey import Journey
 from local.pipe import StreamPipe
-from local.poller import EventSource, QueuePoller
+from local.poller import EventSource, OnBatch, QueuePoller
+from local.readback import CallbackConfirmations
 from local.service_desk import DemoDesk
 from pandabridge.names import (
     CALLBACK_QUEUE,
     INCIDENTS_TABLE,
     PAYLOAD_BUCKET,
+    SERVICE_NAME,
     TICKET_SYNC_QUEUE,
     TICKETS_TABLE,
     WEBHOOK_PATH,
     Env,
     Limits,
+    QueueSpec,
 )
 from pandabridge.settings import TargetKind
 
@@ -55,6 +62,19 @@ class TicketTargetOptions:
 
 
 @dataclass(frozen=True)
+class BigPandaOptions:
+    """Where callbacks go: the stand-in (no ``url``), or another BigPanda API; and the keys."""
+
+    url: str | None = None
+    api_key: str = defaults.BIGPANDA_API_KEY
+    app_key: str = defaults.BIGPANDA_APP_KEY
+
+    @property
+    def stand_in(self) -> bool:
+        return self.url is None
+
+
+@dataclass(frozen=True)
 class StackOptions:
     """Where the stack listens and how it talks."""
 
@@ -62,8 +82,10 @@ class StackOptions:
     port: int = defaults.GATEWAY_PORT
     moto_port: int = defaults.MOTO_PORT
     desk_port: int = defaults.DESK_PORT
+    bigpanda_port: int = defaults.BIGPANDA_PORT
     api_key: str = defaults.API_KEY
     tickets: TicketTargetOptions = field(default_factory=TicketTargetOptions)
+    bigpanda: BigPandaOptions = field(default_factory=BigPandaOptions)
     # Extra environment for the functions (log level, metrics output); a value that is
     # already set in the environment wins, so a developer can override any of them.
     function_overrides: Mapping[str, str] | None = None
@@ -78,6 +100,7 @@ class LocalStack:
         self.moto: MotoServer | None = None
         self.gateway: LocalGateway | None = None
         self.desk: DemoDesk | None = None
+        self.bigpanda: BigPandaStandIn | None = None
         self._stops: list[tuple[str, Callable[[], None]]] = []
 
     @property
@@ -100,6 +123,15 @@ class LocalStack:
         if self.desk is None:
             raise RuntimeError("the demo desk is not started")
         return self.desk.url
+
+    @property
+    def bigpanda_url(self) -> str:
+        """BigPanda's API base for the callback function: the stand-in's, or the one given."""
+        if self.options.bigpanda.url is not None:
+            return self.options.bigpanda.url
+        if self.bigpanda is None:
+            raise RuntimeError("the BigPanda stand-in is not started")
+        return self.bigpanda.api_base
 
     def start_aws(self) -> str:
         """Start the moto server and point boto3 and the functions at it; returns its URL."""
@@ -144,11 +176,32 @@ class LocalStack:
         where = "demo service desk" if tickets.demo else f"{tickets.kind} desk"
         return f"{where} at {self.ticket_url}"
 
+    def start_bigpanda(self) -> str:
+        """Start the BigPanda stand-in unless another API is the target; store the User API key
+        and point the callback function at the API. Returns the target, for the step line."""
+        options = self.options.bigpanda
+        if options.stand_in:
+            self.bigpanda = BigPandaStandIn(
+                options.api_key, host=self.options.host, port=self.options.bigpanda_port
+            ).start()
+            self._stops.append(("bigpanda stand-in", self.bigpanda.stop))
+        put_secret_string(self.aws_endpoint, defaults.BIGPANDA_SECRET_NAME, options.api_key)
+        os.environ.update(
+            {
+                Env.BIGPANDA_API_BASE: self.bigpanda_url,
+                Env.BIGPANDA_APP_KEY: options.app_key,
+                Env.BIGPANDA_SECRET_ID: defaults.BIGPANDA_SECRET_NAME,
+            }
+        )
+        where = "API stand-in" if options.stand_in else "API"
+        return f"callbacks to the BigPanda {where} at {self.bigpanda_url}"
+
     def load_functions(self) -> str:
         """Import the handlers now (cold start), so an import error stops the start-up."""
-        for function in (INGEST, TICKET_SYNC):
+        functions = (INGEST, TICKET_SYNC, CALLBACK)
+        for function in functions:
             function.load()
-        return f"{INGEST.handler}, {TICKET_SYNC.handler}"
+        return ", ".join(function.handler for function in functions)
 
     def start_gateway(self) -> str:
         """Serve the API; returns the webhook URL."""
@@ -158,7 +211,11 @@ class LocalStack:
             self.options.api_key,
             host=self.options.host,
             port=self.options.port,
-            health={"aws_endpoint": self.aws_endpoint, "ticket_url": self.ticket_url},
+            health={
+                "aws_endpoint": self.aws_endpoint,
+                "ticket_url": self.ticket_url,
+                "bigpanda_url": self.bigpanda_url,
+            },
         ).start()
         self._stops.append(("gateway", self.gateway.stop))
         return self.webhook_url
@@ -175,23 +232,33 @@ class LocalStack:
         return f"{INCIDENTS_TABLE.local_name} stream -> {TICKET_SYNC_QUEUE.local_name}"
 
     def start_pollers(self) -> str:
-        """Feed the ticket-sync queue to its function, as the event source mapping does."""
+        """Feed each queue to its function, as the event source mappings do."""
+        on_sync: OnBatch | None = None
+        on_callback: OnBatch | None = None
+        if self.journey is not None:
+            confirmed_at = CallbackConfirmations(self.aws_endpoint).confirmed_at
+            on_sync = self.journey.batch_done
+            on_callback = partial(self.journey.callback_done, confirmed_at=confirmed_at)
+        sync = self._poll(TICKET_SYNC_QUEUE, TICKET_SYNC, Limits.TICKET_SYNC_BATCH_SIZE, on_sync)
+        callback = self._poll(CALLBACK_QUEUE, CALLBACK, Limits.CALLBACK_BATCH_SIZE, on_callback)
+        return f"{sync}; {callback}"
+
+    def _poll(
+        self, queue: QueueSpec, function: LocalFunction, batch_size: int, on_batch: OnBatch | None
+    ) -> str:
+        # One poller, so one execution environment, per queue: the deployed concurrency caps
+        # matter for BigPanda's rate limit, not for a local run.
         source = EventSource(
-            queue_url=queue_url(self.aws_endpoint, TICKET_SYNC_QUEUE.local_name),
-            queue_arn=queue_arn(TICKET_SYNC_QUEUE.local_name),
-            batch_size=Limits.TICKET_SYNC_BATCH_SIZE,
+            queue_url=queue_url(self.aws_endpoint, queue.local_name),
+            queue_arn=queue_arn(queue.local_name),
+            batch_size=batch_size,
         )
         poller = QueuePoller(
-            TICKET_SYNC.name,
-            TICKET_SYNC.invoke,
-            source,
-            endpoint=self.aws_endpoint,
-            on_batch=self.journey.batch_done if self.journey else None,
+            function.name, function.invoke, source, endpoint=self.aws_endpoint, on_batch=on_batch
         ).start()
-        self._stops.append(("ticket-sync poller", poller.stop))
-        return (
-            f"{TICKET_SYNC_QUEUE.local_name} -> {TICKET_SYNC.name} (batches of {source.batch_size})"
-        )
+        label = function.name.removeprefix(f"{SERVICE_NAME}-")
+        self._stops.append((f"{label} poller", poller.stop))
+        return f"{queue.local_name} -> {function.name} (batches of {batch_size})"
 
     def stop(self) -> list[str]:
         """Stop what has started, in reverse order; returns the names of what was stopped."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -39,6 +40,13 @@ def start_stack() -> Iterator[Callable[..., StackProcess]]:
             running.stop(signal.SIGKILL)
 
 
+@pytest.fixture
+def fresh(sample: dict[str, Any]) -> dict[str, Any]:
+    """The sample as a new incident, never sent before."""
+    sample["incident"]["id"] = f"e2e-{uuid.uuid4().hex[:12]}"
+    return sample
+
+
 @pytest.fixture(scope="module")
 def dynamodb(stack: StackProcess) -> Any:
     """A DynamoDB client on the stack's moto server, as the printed ``aws`` example uses it."""
@@ -48,6 +56,11 @@ def dynamodb(stack: StackProcess) -> Any:
 @pytest.fixture(scope="module")
 def s3(stack: StackProcess) -> Any:
     return aws_client("s3", stack.aws_endpoint)
+
+
+@pytest.fixture(scope="module")
+def sqs(stack: StackProcess) -> Any:
+    return aws_client("sqs", stack.aws_endpoint)
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,8 @@ from pandabridge.names import WEBHOOK_PATH
 STARTUP_SECONDS = 60.0
 # A key other than the default, so the tests see that --api-key is what the gateway checks.
 API_KEY = "e2e-key-3f9c"
+# Likewise for the integration's app key that callbacks carry.
+APP_KEY = "e2e-app-key-8d1a"
 # The line that `python -m local` prints once the sample is posted and it serves.
 SERVING_MARK = "serving"
 
@@ -72,22 +74,24 @@ class StackProcess:
     port: int
     moto_port: int
     desk_port: int
+    bigpanda_port: int
     api_key: str
     lines: list[str] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     @classmethod
     def start(cls, *extra: str, env: dict[str, str] | None = None) -> StackProcess:
-        port, moto_port, desk_port = free_port(), free_port(), free_port()
+        port, moto_port, desk_port, bigpanda_port = (free_port() for _ in range(4))
+        ports = ("--desk-port", str(desk_port), "--bigpanda-port", str(bigpanda_port))
         process = subprocess.Popen(  # noqa: S603 - this interpreter, this repository's module
-            local_command(port, moto_port, "--desk-port", str(desk_port), *extra),
+            local_command(port, moto_port, *ports, *extra),
             cwd=defaults.REPO_ROOT,
             env={**plain_environment(), **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        stack = cls(process, port, moto_port, desk_port, API_KEY)
+        stack = cls(process, port, moto_port, desk_port, bigpanda_port, API_KEY)
         threading.Thread(target=stack._collect, daemon=True).start()
         return stack
 
@@ -108,6 +112,11 @@ class StackProcess:
         """The demo service desk's base URL (when the stack runs it)."""
         return f"http://{defaults.HOST}:{self.desk_port}/"
 
+    @property
+    def bigpanda_url(self) -> str:
+        """The BigPanda API stand-in's base URL (when the stack runs it)."""
+        return f"http://{defaults.HOST}:{self.bigpanda_port}"
+
     def post_webhook(self, body: bytes) -> HttpAnswer:
         """POST a body to the webhook as BigPanda does, with the stack's API key."""
         headers = {"Content-Type": "application/json", defaults.API_KEY_HEADER: self.api_key}
@@ -117,6 +126,12 @@ class StackProcess:
         """The demo desk's records of an incident's tickets, with their history."""
         records = http_request("GET", f"{self.desk_url}_desk/tickets").json()["tickets"]
         return [record for record in records if record["incident_id"] == incident_id]
+
+    def callbacks(self, incident_id: str) -> list[dict[str, Any]]:
+        """The stand-in's records of the calls about an incident, oldest first."""
+        url = f"{self.bigpanda_url}/_bigpanda/callbacks?incident_id={incident_id}"
+        records: list[dict[str, Any]] = http_request("GET", url).json()["callbacks"]
+        return records
 
     @property
     def output(self) -> str:
@@ -168,10 +183,11 @@ class StackProcess:
 
 
 def local_command(port: int, moto_port: int, *extra: str) -> list[str]:
-    """``python -m local`` on the given ports, with the tests' API key."""
+    """``python -m local`` on the given ports, with the tests' API and app keys."""
     return [
         sys.executable, "-m", "local",
-        "--port", str(port), "--moto-port", str(moto_port), "--api-key", API_KEY, *extra,
+        "--port", str(port), "--moto-port", str(moto_port),
+        "--api-key", API_KEY, "--app-key", APP_KEY, *extra,
     ]  # fmt: skip
 
 

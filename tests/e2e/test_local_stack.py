@@ -95,13 +95,14 @@ def test_stack_posts_the_sample_itself_and_reports_created(stack: StackProcess) 
 def test_health_path_identifies_the_stack(stack: StackProcess) -> None:
     # When the health path is asked
     answer = http_request("GET", f"{stack.base_url}{defaults.HEALTH_PATH}")
-    # Then it answers as a local stack, naming its AWS endpoint and its ticket target
+    # Then it answers as a local stack, naming its AWS endpoint, ticket target and BigPanda API
     assert answer.status == 200
     assert answer.json() == {
         "status": "ok",
         "service": SERVICE_NAME,
         "aws_endpoint": stack.aws_endpoint,
         "ticket_url": stack.desk_url,
+        "bigpanda_url": stack.bigpanda_url,
     }
 
 
@@ -177,6 +178,7 @@ def test_a_second_make_run_posts_to_the_running_stack_and_reports_duplicate(
     assert second.returncode == 0, second.stdout + second.stderr
     assert f"already serves {stack.webhook_url}" in second.stdout
     assert f"tickets    at {stack.desk_url}" in second.stdout
+    assert f"bigpanda   callbacks to {stack.bigpanda_url}" in second.stdout
     assert f"duplicate incident {SAMPLE_ID}" in second.stdout
 
 
@@ -216,7 +218,7 @@ def test_signal_stops_the_stack_cleanly_within_5_seconds(
     assert code == 0, stack.output
     assert elapsed < 5, stack.output
     assert "stopped" in stack.output
-    for port in (stack.port, stack.moto_port, stack.desk_port):
+    for port in (stack.port, stack.moto_port, stack.desk_port, stack.bigpanda_port):
         with pytest.raises(ConnectionRefusedError):
             http_request("GET", f"http://{defaults.HOST}:{port}{defaults.HEALTH_PATH}")
 

@@ -12,12 +12,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from local.aws import MotoServer, queue_arn, queue_url
+from local.aws import MotoServer, put_secret_string, queue_arn, queue_url
 from local.context import LambdaContext
 from local.poller import EventSource, QueuePoller
 from pandabridge import settings
@@ -39,11 +38,11 @@ CONFIRMED = {"status": 200, "data": {}}
 
 @pytest.fixture
 def bigpanda_env(
-    aws: Aws, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+    aws: Aws, moto_server: MotoServer, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[[str], None]]:
     """BigPanda's settings for the function; call it with another base URL to move BigPanda."""
     secret_name = f"bigpanda/{uuid.uuid4()}"  # Powertools caches secrets by name
-    boto3.client("secretsmanager").create_secret(Name=secret_name, SecretString=API_KEY)
+    put_secret_string(moto_server.endpoint, secret_name, API_KEY)
 
     def point_at(base_url: str) -> None:
         monkeypatch.setenv(Env.BIGPANDA_API_BASE, base_url)
