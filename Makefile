@@ -12,7 +12,7 @@ CDK_CLI_VERSION ?= 2.1148.1
 # The virtualenv's bin first: it carries the Node.js that the CDK (jsii) runs on.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run send test lint format synth deploy diff lock clean
+.PHONY: help run send ops test lint format synth deploy diff lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ run: $(STAMP) ## Start the local stack (moto, local API gateway, ticket sync, de
 
 send: $(STAMP) ## Post a JSON file to the running local stack (FILE=events/sample.json)
 	$(BIN)/python -m local.send $(FILE) $(ARGS)
+
+ops: $(STAMP) ## On-call commands: ARGS="inspect <id>" | "replay <id>" | "redrive ticket-sync" (add --local for make run)
+	$(BIN)/python -m ops $(ARGS)
 
 test: $(STAMP) lint ## Run every offline test
 	$(BIN)/python -m pytest $(ARGS)

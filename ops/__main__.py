@@ -1,0 +1,130 @@
+"""``python -m ops``: on-call commands for the BigPanda webhook receiver.
+
+Exit status: 0 done, 1 failed (the message says why), 2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ops import discovery, inspection, redrive, replay
+from ops.errors import OpsError
+
+EPILOG = """\
+examples:
+  python -m ops inspect 5555370aabc20a001145d6g9
+  python -m ops redrive ticket-sync --max-per-second 10
+  python -m ops replay 5555370aabc20a001145d6g9 --latest --stack BigPandaWebhook-staging
+  python -m ops inspect 5555370aabc20a001145d6g9 --local --json
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ops",
+        description=(
+            "On-call commands for the BigPanda webhook receiver.\n\n"
+            "Each command finds the tables, bucket and queues from the CloudFormation stack's\n"
+            "outputs (--stack, default cdk.json's stack_name), the local stack of `make run`\n"
+            "(--local), or explicit flags: see `python -m ops COMMAND --help`."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    # The stack flags belong to each command, so they may follow it: `inspect ID --local`.
+    common = argparse.ArgumentParser(add_help=False)
+    discovery.add_arguments(common)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    moving = commands.add_parser(
+        "redrive",
+        parents=[common],
+        help="move a dead-letter queue's messages back to their queue",
+        description=(
+            "Move the messages of the ticket-sync or callback DLQ back to their source queue "
+            "with SQS's message move task, and follow it until it ends. Exit 1 if any message "
+            "was not moved."
+        ),
+    )
+    moving.add_argument("queue", choices=sorted(redrive.QUEUES), help="which DLQ to redrive")
+    moving.add_argument(
+        "--max-per-second",
+        type=_positive,
+        metavar="N",
+        help="move at most N messages a second (default: as fast as SQS goes)",
+    )
+
+    replaying = commands.add_parser(
+        "replay",
+        parents=[common],
+        help="send an incident's archived versions through ingest again and nudge ticket sync",
+        description=(
+            "Run ingest again on the incident's archived versions (oldest first), printing "
+            "created/updated/duplicate/stale per version, then nudge ticket sync for the "
+            "latest stored version so the ticket is reconciled."
+        ),
+    )
+    replaying.add_argument("incident_id", metavar="INCIDENT_ID")
+    which = replaying.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="every archived version (default)")
+    which.add_argument("--latest", action="store_true", help="only the newest archived version")
+
+    inspecting = commands.add_parser(
+        "inspect",
+        parents=[common],
+        help="show an incident, its archive, its ticket and a verdict",
+        description=(
+            "Show the stored incident, its archived versions, its ticket state and callback, "
+            "and a one-line verdict. Exit 1 if the incident is unknown."
+        ),
+    )
+    inspecting.add_argument("incident_id", metavar="INCIDENT_ID")
+    inspecting.add_argument("--json", action="store_true", help="print JSON for machines")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        target = discovery.resolve(args)
+        if args.command == "redrive":
+            return redrive.command(
+                target.aws.client("sqs"),
+                target.resources,
+                args.queue,
+                max_per_second=args.max_per_second,
+                out=out,
+            )
+        if args.command == "replay":
+            return replay.command(target, args.incident_id, latest_only=args.latest, out=out)
+        return inspection.command(target, args.incident_id, as_json=args.json, out=out)
+    except OpsError as error:
+        err.write(f"error: {error}\n")
+    except (BotoCoreError, ClientError) as error:
+        err.write(f"error: AWS: {error}\n")
+    except KeyboardInterrupt:
+        err.write("interrupted (a started SQS move task goes on; see list-message-move-tasks)\n")
+    return 1
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 500:
+        raise argparse.ArgumentTypeError("must be 1 to 500 (SQS's limit for a move task)")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""inspect: the stored incident, its archive, its ticket, and the verdict."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ops.inspection import IN_SYNC, version_of_key
+from pandabridge.versioning import Version
+from tests.ops.support import INCIDENT_ID, Cli, LocalStack
+
+
+def _verdict(output: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith("verdict"))
+
+
+def test_a_synced_ticket_with_a_confirmed_callback_is_in_sync(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any]
+) -> None:
+    # Given
+    stack.store(sample)
+    stored = stack.incidents.get(INCIDENT_ID)
+    assert stored is not None
+    stack.save_ticket(
+        synced_hash=stored.summary.content_hash, synced_version=stored.summary.version.key
+    )
+    stack.confirm_callback()
+
+    # When
+    run = cli("inspect", INCIDENT_ID)
+
+    # Then
+    assert run.code == 0, run.err
+    assert _verdict(run.out).split(maxsplit=1)[1] == IN_SYNC
+
+
+def test_a_ticket_synced_to_an_older_version_is_behind(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any], newer: dict[str, Any]
+) -> None:
+    # Given
+    old_hash = stack.store(sample)
+    old = stack.incidents.get(INCIDENT_ID)
+    assert old is not None
+    stack.store(newer)
+    new = stack.incidents.get(INCIDENT_ID)
+    assert new is not None
+    stack.save_ticket(synced_hash=old_hash, synced_version=old.summary.version.key)
+    stack.confirm_callback()
+
+    # When
+    run = cli("inspect", INCIDENT_ID)
+
+    # Then
+    old_version = json.dumps(old.summary.version.as_json())
+    new_version = json.dumps(new.summary.version.as_json())
+    assert _verdict(run.out).split(maxsplit=1)[1] == (
+        f"ticket behind the incident: synced {old_version} < stored {new_version}"
+    )
+
+
+def test_an_unconfirmed_callback_is_owed(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any]
+) -> None:
+    # Given
+    content_hash = stack.store(sample)
+    stored = stack.incidents.get(INCIDENT_ID)
+    assert stored is not None
+    stack.save_ticket(synced_hash=content_hash, synced_version=stored.summary.version.key)
+
+    # When
+    run = cli("inspect", INCIDENT_ID)
+
+    # Then
+    assert _verdict(run.out).split(maxsplit=1)[1].startswith("callback owed since ")
+
+
+def test_an_incident_without_a_ticket_is_owed_one(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any]
+) -> None:
+    # Given
+    stack.store(sample)
+
+    # When
+    run = cli("inspect", INCIDENT_ID)
+
+    # Then
+    assert "no ticket yet" in _verdict(run.out)
+
+
+def test_an_unknown_incident_exits_1_saying_so(cli: Cli) -> None:
+    # When
+    run = cli("inspect", "no-such-incident")
+
+    # Then
+    assert run.code == 1
+    assert run.err == "error: no incident no-such-incident in table bigpanda-incidents\n"
+
+
+def test_json_output_parses_with_the_ticket_and_verdict(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any]
+) -> None:
+    # Given
+    content_hash = stack.store(sample)
+    stored = stack.incidents.get(INCIDENT_ID)
+    assert stored is not None
+    stack.save_ticket(synced_hash=content_hash, synced_version=stored.summary.version.key)
+    stack.confirm_callback()
+
+    # When
+    run = cli("inspect", INCIDENT_ID, "--json")
+
+    # Then
+    document = json.loads(run.out)
+    assert document["in_sync"] is True
+    assert document["verdict"] == IN_SYNC
+    assert document["incident"]["content_hash"] == content_hash
+    assert document["archive"]["count"] == 1
+    assert document["ticket"]["id"] == "T-1"
+    assert document["ticket"]["synced_is_latest"] is True
+    assert document["ticket"]["synced_version"] == stored.summary.version.as_json()
+    assert document["ticket"]["webhook_to_callback_seconds"] >= 0
+
+
+def test_the_table_shows_where_the_payload_is(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any]
+) -> None:
+    # Given
+    stack.store(sample)
+
+    # When
+    run = cli("inspect", INCIDENT_ID)
+
+    # Then
+    payload = next(line for line in run.out.splitlines() if line.strip().startswith("payload"))
+    assert payload.endswith("bytes, inline in the item")
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        Version(1652897578, 1649576282, 1697123964),
+        Version(None, 1649576282, None),
+        Version(1652897578.25, None, 1697123964.5),
+    ],
+)
+def test_a_synced_version_key_reads_back_as_its_version(version: Version) -> None:
+    # When / Then
+    assert version_of_key(version.key) == version.as_json()
