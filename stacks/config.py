@@ -9,6 +9,7 @@ CloudFormation rejects half-way through a deployment.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any, Final, Literal
 
 from aws_cdk import Duration, RemovalPolicy
@@ -71,6 +72,10 @@ _BIGPANDA_TIMEOUT: Final = CallbackSettings.model_fields["timeout_seconds"]
 # credentials with every request.
 _HTTPS_BASE_URL: Final = r"^https://[^\s/]+(?:/[^\s]*)?$"
 
+# One address: local part, @, a domain with a dot. SNS checks the address itself when it sends
+# the confirmation; this only stops a typo (a missing @, a space) before the deployment.
+_EMAIL_ADDRESS: Final = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
 # The address that ships in cdk.json: it synthesizes, and a deployment that keeps it is warned.
 PLACEHOLDER_TICKET_BASE_URL: Final = "https://tickets.example.com"
 
@@ -81,6 +86,7 @@ _OPTIONAL_KEYS: Final = (
     "ticket_priority_tag",
     "jira_project_key",
     "bigpanda_app_key",
+    "alarm_email",
 )
 
 _REMOVAL_POLICIES: Final = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
@@ -276,6 +282,91 @@ class StackSettings(BaseModel):
         min_length=1,
         description="Name of the Jira transition that reopens a resolved issue.",
     )
+    alarm_email: str | None = Field(
+        default=None,
+        pattern=_EMAIL_ADDRESS,
+        description=(
+            "E-mail address subscribed to the alarm topic (it must confirm the subscription "
+            "SNS sends); none (null) creates the topic without subscribers."
+        ),
+    )
+    ticket_sync_age_alarm_seconds: int = Field(
+        default=60,
+        ge=1,
+        description=(
+            "Alarm when the oldest ticket-sync message is older than this, in seconds: "
+            "incidents are waiting for their tickets."
+        ),
+    )
+    callback_latency_alarm_seconds: int = Field(
+        default=120,
+        ge=1,
+        description=(
+            "Alarm when the p99 delay from a delivery to BigPanda's confirmed callback exceeds "
+            "this, in seconds over 5 minutes; BigPanda holds an incident's updates meanwhile."
+        ),
+    )
+    function_error_alarm_threshold: int = Field(
+        default=0,
+        ge=0,
+        description="Alarm when a function fails more invocations than this in 5 minutes.",
+    )
+    api_server_error_alarm_threshold: int = Field(
+        default=0,
+        ge=0,
+        description="Alarm when the API answers more 5xx responses than this in 5 minutes.",
+    )
+    authorizer_rejection_alarm_threshold: int = Field(
+        default=20,
+        ge=0,
+        description=(
+            "Alarm when the authorizer rejects more requests than this in 5 minutes: a wrong "
+            "token in BigPanda's settings, or someone probing the webhook."
+        ),
+    )
+
+    bearer_auth_enabled: bool = Field(
+        default=True,
+        description=(
+            "Require 'Authorization: Bearer <token>' on POST /webhook besides the API key, "
+            "checked by a Lambda authorizer against the stack's bearer token secret; false "
+            "leaves the API key as the only credential."
+        ),
+    )
+    authorizer_cache_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=Limits.AUTHORIZER_CACHE_MAX_SECONDS,
+        description=(
+            "Seconds API Gateway keeps the authorizer's decision per Authorization header "
+            "value (0-3600, 0 = ask on every request); a token removed from the secret is "
+            "refused after at most this plus 5 minutes."
+        ),
+    )
+    waf_enabled: bool = Field(
+        default=False,
+        description=(
+            "Associate a WAF web ACL with the stage: a rate limit per source IP and AWS's "
+            "known-bad-inputs rules (WAF is billed per web ACL, rule and request)."
+        ),
+    )
+    waf_rate_limit_per_5min: int = Field(
+        default=2000,
+        ge=10,
+        le=2_000_000_000,  # the bounds WAF sets for a rate-based rule
+        description=(
+            "Requests per 5 minutes from one source IP above which WAF blocks it; BigPanda "
+            "sends from few addresses, so keep it above its busiest 5 minutes."
+        ),
+    )
+    allowed_source_ips: list[str] = Field(
+        default_factory=list,
+        description=(
+            "CIDR ranges (JSON list, or comma-separated with -c) that may call the API, "
+            "enforced by its resource policy; empty allows every address. BigPanda publishes "
+            "no egress ranges: ask its support for them."
+        ),
+    )
 
     @field_validator(*_OPTIONAL_KEYS, mode="before")
     @classmethod
@@ -296,6 +387,31 @@ class StackSettings(BaseModel):
     def _lower_case(cls, value: Any) -> Any:
         """Accept ``RETAIN`` as well as ``retain`` (CDK's enum), ``Jira`` as well as ``jira``."""
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("allowed_source_ips", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """Accept ``-c allowed_source_ips=203.0.113.0/24,198.51.100.7`` as a list; an entry
+        that is not a string is named here, so the error names the context key itself."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        for entry in value if isinstance(value, list) else []:
+            if not isinstance(entry, str):
+                raise ValueError(f"{entry!r} is not a CIDR range such as '203.0.113.0/24'")
+        return value
+
+    @field_validator("allowed_source_ips")
+    @classmethod
+    def _cidr_ranges(cls, value: list[str]) -> list[str]:
+        """Each entry an IPv4 or IPv6 CIDR range without host bits; a bare address is a /32
+        (or /128)."""
+        ranges = []
+        for entry in value:
+            try:
+                ranges.append(str(ipaddress.ip_network(entry, strict=True)))
+            except ValueError as error:
+                raise ValueError(f"{entry!r} is not a CIDR range: {error}") from None
+        return ranges
 
     @field_validator("log_retention_days")
     @classmethod

@@ -1,9 +1,13 @@
 """The front door: POST /webhook on a REST API, keyed and throttled, proxied to the ingest function.
 
 REST (not HTTP) API because BigPanda can only send static headers: an API key with a usage
-plan is the control that fits, and only REST APIs have usage plans. The API declares no binary
-media types: BigPanda posts JSON, which API Gateway hands to the function as text (the function
-still decodes a base64 body, as the test console may send one).
+plan is the control that fits, and only REST APIs have usage plans. The second static header,
+``Authorization: Bearer <token>``, is checked by the authorizer of ``stacks.authorizer``
+unless ``bearer_auth_enabled`` is off; ``allowed_source_ips`` adds a resource policy
+(``stacks.edge``). API Gateway checks them in this order: WAF (when associated), resource
+policy, authorizer, API key; its own refusals are JSON like the function's. The API declares
+no binary media types: BigPanda posts JSON, which API Gateway hands to the function as text
+(the function still decodes a base64 body, as the test console may send one).
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
 from pandabridge.names import WEBHOOK_PATH, Env
+from stacks.authorizer import BearerAuth
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
+from stacks.edge import source_ip_policy
 from stacks.functions import FunctionDefaults, ServiceFunction
 from stacks.storage import IncidentStorage
 
@@ -43,7 +49,19 @@ _ACCESS_LOG_FORMAT = {
     "integrationLatency": apigw.AccessLogField.context_integration_latency(),
     "errorMessage": apigw.AccessLogField.context_error_message(),
     "xrayTraceId": apigw.AccessLogField.context_xray_trace_id(),
+    # Why a request was refused before the function: the authorizer's status and error, and
+    # WAF's verdict when a web ACL is associated.
+    "authorizeStatus": apigw.AccessLogField.context_authorize_status(),
+    "authorizerError": apigw.AccessLogField.context_authorizer_error(),
+    "authorizerLatency": apigw.AccessLogField.context_authorizer_latency(),
+    "wafResponseCode": apigw.AccessLogField.context_waf_response_code(),
 }
+
+# API Gateway's own refusals (401, 403, 429, 5xx) as one JSON object with its message, the
+# shape of the function's errors. The header that RFC 6750 asks a 401 to carry tells the
+# sender which scheme is expected.
+_ERROR_TEMPLATES = {"application/json": '{"message":$context.error.messageString}'}
+_BEARER_CHALLENGE = {"WWW-Authenticate": "'Bearer'"}
 
 
 class IngestApi(Construct):
@@ -57,8 +75,11 @@ class IngestApi(Construct):
         settings: StackSettings,
         functions: FunctionDefaults,
         storage: IncidentStorage,
+        bearer_auth: BearerAuth | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.settings = settings
+        self.bearer_auth = bearer_auth
         self.ingest = ServiceFunction(
             self,
             "Ingest",
@@ -84,6 +105,7 @@ class IngestApi(Construct):
         )
         self.api = self._rest_api(settings)
         self.method = self._webhook_method()
+        self._gateway_responses()
         self.api_key, self.usage_plan = self._usage_plan(settings)
         self.webhook_url = self.api.url_for_path(WEBHOOK_PATH)
         # The stack outputs the webhook URL itself; the stage URL that RestApi outputs on its
@@ -92,12 +114,14 @@ class IngestApi(Construct):
         self._acknowledge_findings()
 
     def _rest_api(self, settings: StackSettings) -> apigw.RestApi:
-        return apigw.RestApi(
+        policy = source_ip_policy(settings.allowed_source_ips)
+        api = apigw.RestApi(
             self,
             "Api",
             rest_api_name=f"{Stack.of(self).stack_name}-webhook",
             description="Receives BigPanda Notifications Webhook deliveries",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            policy=policy,
             # Execution logs need the account-level CloudWatch role. It is kept when the stack
             # is deleted, because every REST API in the account and region logs through it.
             cloud_watch_role=True,
@@ -113,6 +137,12 @@ class IngestApi(Construct):
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FORMAT)),
             ),
         )
+        # A resource policy takes effect only with a new deployment of the stage, and CDK
+        # names deployments after methods and resources only: the policy joins the name, so
+        # adding, changing or removing the allowed ranges deploys the stage again.
+        if policy is not None:
+            api.latest_deployment.add_to_logical_id({"resourcePolicy": policy.to_json()})
+        return api
 
     def _webhook_method(self) -> apigw.Method:
         # API Gateway validates a body only against a model declared for its content type,
@@ -129,7 +159,23 @@ class IngestApi(Construct):
             apigw.LambdaIntegration(self.ingest.function, proxy=True),
             api_key_required=True,
             request_validator=validator,
+            authorizer=self.bearer_auth.authorizer if self.bearer_auth else None,
         )
+
+    def _gateway_responses(self) -> None:
+        for name, response_type in (
+            ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
+            ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
+        ):
+            self.api.add_gateway_response(name, type=response_type, templates=_ERROR_TEMPLATES)
+        if self.bearer_auth:
+            self.api.add_gateway_response(
+                "Unauthorized",
+                type=apigw.ResponseType.UNAUTHORIZED,
+                status_code="401",
+                response_headers=_BEARER_CHALLENGE,
+                templates=_ERROR_TEMPLATES,
+            )
 
     def _usage_plan(self, settings: StackSettings) -> tuple[apigw.IApiKey, apigw.UsagePlan]:
         quota = (
@@ -161,21 +207,34 @@ class IngestApi(Construct):
             "a 5xx and nothing is retried by Lambda; a dead-letter queue only ever receives "
             "failed asynchronous invocations.",
         )
-        auth_reason = (
-            "BigPanda's Notifications Webhook can only send static headers, so POST /webhook "
-            "requires an API key bound to a throttled usage plan; a Lambda authorizer that "
-            "checks a Bearer token is planned as the second factor."
-        )
         method = cast(IConstruct, self.method.node.default_child)
-        acknowledge(method, "AwsSolutions-APIG4", auth_reason)
-        acknowledge(method, "AwsSolutions-COG4", auth_reason)
-        acknowledge(
-            self.api.deployment_stage,
-            "AwsSolutions-APIG3",
-            "Every request needs the API key and is throttled by the stage and the usage plan; "
-            "a WAF web ACL (e.g. allowing only BigPanda's egress addresses) can be associated "
-            "with the stage by the operator without changing this stack.",
-        )
+        if self.bearer_auth:
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "POST /webhook is authorized by a Lambda REQUEST authorizer that checks the "
+                "bearer token, plus an API key: BigPanda's webhook can only send static "
+                "headers, so it cannot sign in to a Cognito user pool to obtain its tokens.",
+            )
+        else:
+            auth_reason = (
+                "bearer_auth_enabled is false for this deployment: BigPanda's webhook can only "
+                "send static headers, and POST /webhook requires an API key bound to a "
+                "throttled usage plan; the default deployment adds a Lambda authorizer that "
+                "checks a bearer token."
+            )
+            acknowledge(method, "AwsSolutions-APIG4", auth_reason)
+            acknowledge(method, "AwsSolutions-COG4", auth_reason)
+        if not self.settings.waf_enabled:
+            credentials = "the API key and the bearer token" if self.bearer_auth else "the API key"
+            acknowledge(
+                self.api.deployment_stage,
+                "AwsSolutions-APIG3",
+                "The WAF web ACL is optional (waf_enabled, off by default: WAF is billed per "
+                f"web ACL and request); every request already needs {credentials} and is "
+                "throttled by the stage and the usage plan, and allowed_source_ips restricts "
+                "the callers without WAF.",
+            )
         acknowledge(
             self._cloud_watch_role(),
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"

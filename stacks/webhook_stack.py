@@ -7,10 +7,13 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from stacks.authorizer import BearerAuth
 from stacks.callback import Callback
 from stacks.config import StackSettings
+from stacks.edge import EdgeFirewall
 from stacks.functions import FunctionDefaults
 from stacks.ingest_api import IngestApi
+from stacks.monitoring import Monitoring
 from stacks.queues import WorkQueues
 from stacks.storage import IncidentStorage
 from stacks.stream_handoff import StreamHandoff
@@ -33,8 +36,23 @@ class WebhookStack(Stack):
         self.settings = settings
         self.functions = FunctionDefaults(self, "Functions", settings=settings)
         self.storage = IncidentStorage(self, "Storage", settings=settings)
+        self.bearer_auth = (
+            BearerAuth(self, "BearerAuth", settings=settings, functions=self.functions)
+            if settings.bearer_auth_enabled
+            else None
+        )
         self.ingest_api = IngestApi(
-            self, "IngestApi", settings=settings, functions=self.functions, storage=self.storage
+            self,
+            "IngestApi",
+            settings=settings,
+            functions=self.functions,
+            storage=self.storage,
+            bearer_auth=self.bearer_auth,
+        )
+        self.edge = (
+            EdgeFirewall(self, "EdgeFirewall", settings=settings, api=self.ingest_api.api)
+            if settings.waf_enabled
+            else None
         )
         self.queues = WorkQueues(self, "Queues", settings=settings)
         self.handoff = StreamHandoff(
@@ -55,6 +73,17 @@ class WebhookStack(Stack):
             functions=self.functions,
             storage=self.storage,
             queues=self.queues,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            settings=settings,
+            ingest_api=self.ingest_api,
+            storage=self.storage,
+            queues=self.queues,
+            handoff=self.handoff,
+            ticket_sync=self.ticket_sync,
+            callback=self.callback,
         )
 
         outputs = {
@@ -107,6 +136,28 @@ class WebhookStack(Stack):
                 "put-secret-value --secret-id <BigPandaSecretName> --secret-string "
                 "'<User API key>'`",
             ),
+            "DashboardUrl": (
+                self.monitoring.dashboard_url,
+                "CloudWatch dashboard of the API, functions, queues, tables and deliveries",
+            ),
+            "AlarmTopicArn": (
+                self.monitoring.topic.topic_arn,
+                "SNS topic every alarm notifies; subscribe with `aws sns subscribe --topic-arn "
+                "<AlarmTopicArn> --protocol email --notification-endpoint <address>` or set "
+                "alarm_email",
+            ),
         }
+        if self.bearer_auth:
+            outputs["BearerTokenSecretName"] = (
+                self.bearer_auth.secret.secret_name,
+                "Secret with the token BigPanda must send as 'Authorization: Bearer <token>'; "
+                "read it with `aws secretsmanager get-secret-value --secret-id "
+                "<BearerTokenSecretName> --query SecretString --output text` (JSON, key 'token')",
+            )
+        if self.edge:
+            outputs["WebAclArn"] = (
+                self.edge.web_acl.attr_arn,
+                "WAF web ACL associated with the API stage (rate limit, known bad inputs)",
+            )
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)

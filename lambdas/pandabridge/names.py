@@ -13,6 +13,9 @@ from typing import Final
 SERVICE_NAME: Final = "bigpanda-webhook"
 METRICS_NAMESPACE: Final = "BigPandaWebhook"
 WEBHOOK_PATH: Final = "/webhook"
+# The header BigPanda sends its bearer token in, and the header API Gateway's authorizer
+# caches its decision on (header names are case-insensitive).
+AUTHORIZATION_HEADER: Final = "Authorization"
 
 
 class Env:
@@ -42,6 +45,9 @@ class Env:
     BIGPANDA_APP_KEY: Final = "BIGPANDA_APP_KEY"
     BIGPANDA_SECRET_ID: Final = "BIGPANDA_SECRET_ID"  # noqa: S105 - a variable name
     BIGPANDA_TIMEOUT_SECONDS: Final = "BIGPANDA_TIMEOUT_SECONDS"
+    # The authorizer: the secret holding the bearer tokens BigPanda may send (JSON, see
+    # ``pandabridge.auth``).
+    BEARER_SECRET_ID: Final = "BEARER_SECRET_ID"  # noqa: S105 - a variable name
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,20 @@ class Limits:
     # A Jira search may miss an issue created seconds ago: after a create attempt whose outcome
     # is unknown, an empty search is trusted only once this long has passed.
     SEARCH_CONSISTENCY_SECONDS: Final = 30
+    # Bearer tokens (``pandabridge.auth``): a shorter token is refused as a configuration error,
+    # 32 characters are recommended, and the stack generates 64 (letters and digits, ~380 bits).
+    # Two at most: the current token and, during a rotation, the previous one.
+    BEARER_TOKEN_MIN_LENGTH: Final = 16
+    BEARER_TOKEN_RECOMMENDED_LENGTH: Final = 32
+    BEARER_TOKEN_GENERATED_LENGTH: Final = 64
+    BEARER_TOKENS_MAX: Final = 2
+    # The authorizer re-reads the token secret at most this often, and API Gateway caches its
+    # decision per Authorization header value (up to 3600 s, API Gateway's maximum): a token
+    # dropped from the secret stops working within the sum of both.
+    BEARER_SECRET_MAX_AGE_SECONDS: Final = 300
+    AUTHORIZER_CACHE_MAX_SECONDS: Final = 3600
+    # The authorizer answers from memory after its first read of the secret.
+    AUTHORIZER_TIMEOUT_SECONDS: Final = 5
 
 
 class Metric:
@@ -169,3 +189,10 @@ class Metric:
     WEBHOOK_REJECTED: Final = "WebhookRejected"
     WEBHOOK_FAILED: Final = "WebhookFailed"  # valid, but storage failed: answered 5xx
     PAYLOAD_BYTES: Final = "PayloadBytes"
+
+    # The bearer-token authorizer (only invocations that API Gateway did not answer from its
+    # cache are counted; a request without the Authorization header never reaches it).
+    AUTHORIZER_ALLOWED: Final = "AuthorizerAllowed"
+    AUTHORIZER_REJECTED: Final = "AuthorizerRejected"
+    # The token secret is unreadable or malformed: every request is refused until it is fixed.
+    AUTHORIZER_MISCONFIGURED: Final = "AuthorizerMisconfigured"

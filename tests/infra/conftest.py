@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk.assertions import Template
-from synth_support import OVERRIDES, Synthesized, synthesize
+from synth_support import HARDENED, OVERRIDES, Synthesized, synthesize
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +21,12 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 def overridden(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app with every setting overridden, as ``cdk deploy -c key=value`` would."""
     return synthesize(tmp_path_factory.mktemp("cdk-overrides"), OVERRIDES)
+
+
+@pytest.fixture(scope="session")
+def hardened(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app with bearer auth, WAF and a source allowlist all on."""
+    return synthesize(tmp_path_factory.mktemp("cdk-hardened"), HARDENED)
 
 
 @pytest.fixture(scope="session")

@@ -54,6 +54,27 @@ OVERRIDES: dict[str, Any] = {
     "jira_issue_type": "Incident",
     "jira_resolve_transition": "Resolve Issue",
     "jira_reopen_transition": "Reopen Issue",
+    # Bearer auth off, edge controls on: the variant whose acknowledgements differ.
+    "bearer_auth_enabled": False,
+    "authorizer_cache_seconds": 60,
+    "waf_enabled": True,
+    "waf_rate_limit_per_5min": 500,
+    "allowed_source_ips": ["203.0.113.0/24", "2001:db8::/32"],
+    "alarm_email": "oncall@example.com",
+    "ticket_sync_age_alarm_seconds": 90,
+    "callback_latency_alarm_seconds": 180,
+    "function_error_alarm_threshold": 2,
+    "api_server_error_alarm_threshold": 3,
+    "authorizer_rejection_alarm_threshold": 50,
+}
+
+
+# The defaults with every edge control on: bearer auth, WAF and a source allowlist together,
+# as a hardened production deployment would run (with a shorter authorizer cache).
+HARDENED: dict[str, Any] = {
+    "authorizer_cache_seconds": 60,
+    "waf_enabled": True,
+    "allowed_source_ips": ["198.51.100.0/24"],
 }
 
 

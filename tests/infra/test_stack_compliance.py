@@ -1,7 +1,8 @@
 """Compliance gates: cdk-nag rule packs and cfn-lint, on the real synthesized templates.
 
-Both apps are checked, because some resources only exist with overridden settings (the
-auto-delete custom resource of ``removal_policy=destroy``).
+Every app variant is checked, because some resources and acknowledgements only exist with
+some settings (the auto-delete custom resource of ``removal_policy=destroy``, the web ACL of
+``waf_enabled``, the acknowledgements of ``bearer_auth_enabled=false``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from synth_support import Synthesized
 
 from stacks.checks import rule_packs
 
-APPS = ["synthesized", "overridden"]
+APPS = ["synthesized", "overridden", "hardened"]
 
 
 def _nag_findings(synthesized: Synthesized) -> list[str]:

@@ -174,6 +174,14 @@ def test_command_line_strings_are_coerced() -> None:
         ("bigpanda_app_key", "two words"),
         ("bigpanda_timeout_seconds", 0),
         ("bigpanda_timeout_seconds", 21),
+        ("bearer_auth_enabled", "maybe"),
+        ("authorizer_cache_seconds", -1),
+        ("authorizer_cache_seconds", 3601),
+        ("waf_enabled", "perhaps"),
+        ("waf_rate_limit_per_5min", 9),
+        ("allowed_source_ips", ["10.0.0.1/8"]),
+        ("allowed_source_ips", "203.0.113.0/24,not-an-address"),
+        ("allowed_source_ips", [42]),
     ],
 )
 def test_a_bad_context_value_fails_naming_the_key(key: str, value: object) -> None:
@@ -257,3 +265,27 @@ def test_the_eu_api_base_is_accepted() -> None:
     settings = _settings({"bigpanda_api_base": "https://eu-api.bigpanda.io"})
     # Then it is kept as given
     assert settings.bigpanda_api_base == "https://eu-api.bigpanda.io"
+
+
+def test_edge_settings_from_the_command_line_are_coerced() -> None:
+    # Given bearer auth and edge settings as `cdk deploy -c key=value` passes them
+    context = {
+        "bearer_auth_enabled": "false",
+        "authorizer_cache_seconds": "0",
+        "waf_enabled": "true",
+        "waf_rate_limit_per_5min": "100",
+        "allowed_source_ips": " 203.0.113.0/24, 198.51.100.7,2001:db8::/32 ",
+    }
+    # When the settings are read
+    settings = _settings(context)
+    # Then they have their proper types, and the ranges are a list in CIDR notation
+    assert settings.bearer_auth_enabled is False
+    assert settings.authorizer_cache_seconds == 0
+    assert settings.waf_enabled is True
+    assert settings.waf_rate_limit_per_5min == 100
+    assert settings.allowed_source_ips == ["203.0.113.0/24", "198.51.100.7/32", "2001:db8::/32"]
+
+
+def test_a_blank_allowlist_from_the_command_line_allows_every_address() -> None:
+    # Given `-c allowed_source_ips=` / When the settings are read / Then no range is kept
+    assert _settings({"allowed_source_ips": ""}).allowed_source_ips == []

@@ -131,6 +131,9 @@ def test_outputs_have_fixed_names_and_no_exports(synthesized: Synthesized) -> No
         "CallbackQueueUrl",
         "CallbackDlqUrl",
         "BigPandaSecretName",
+        "BearerTokenSecretName",
+        "DashboardUrl",
+        "AlarmTopicArn",
     }
     assert not any("Export" in output for output in outputs.values())
     assert "get-api-key" in outputs["ApiKeyId"]["Description"]

@@ -1,0 +1,146 @@
+"""API Gateway REQUEST authorizer: POST /webhook must carry ``Authorization: Bearer <token>``.
+
+The check is ``pandabridge.auth``'s; this module reads the valid tokens from Secrets Manager
+(cached for ``Limits.BEARER_SECRET_MAX_AGE_SECONDS``) and answers with an IAM policy. Every
+answer is an explicit policy for the whole stage (``<api>/<stage>/*/*``): API Gateway caches
+it per ``Authorization`` header value, so a cached decision must hold for every method the
+authorizer guards, not only for the request that produced it.
+
+- A valid token: Allow.
+- No header, another scheme, an unknown token: Deny, a warning and ``AuthorizerRejected``.
+- A secret that holds no valid tokens (or a function without its setting): Deny, an error
+  naming the setting and ``AuthorizerMisconfigured``; never Allow.
+- A secret that Secrets Manager could not hand over for a reason that may pass (throttling,
+  a network or service error): the same error and metric, then the invocation fails, so that
+  API Gateway answers 500 and caches nothing, instead of refusing BigPanda's token for the
+  whole cache period after a passing fault.
+
+Neither the header nor a token is ever logged; the event is not logged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerRequestEvent,
+    APIGatewayAuthorizerResponse,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pandabridge.auth import TokenSecretError, Verdict, check, is_short, valid_tokens
+from pandabridge.names import Env, Limits, Metric
+from pandabridge.settings import ConfigurationError, authorizer_settings
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+# The caller, as API Gateway's access log and the function's own policy name it.
+PRINCIPAL_ID: Final = "bigpanda"
+
+# Secrets Manager errors that say the configuration is wrong: the next call would get the
+# same answer, so the request is denied. Any other failure to read the secret may pass.
+_LASTING_SECRET_ERRORS: Final = frozenset(
+    {
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "DecryptionFailure",
+        "InvalidRequestException",  # e.g. the secret is scheduled for deletion
+    }
+)
+
+
+class SecretUnavailableError(RuntimeError):
+    """Secrets Manager did not hand over the token secret, for a reason that may pass."""
+
+
+def _tokens() -> tuple[str, ...] | None:
+    """The valid tokens, or ``None`` (after logging why) when the configuration is wrong."""
+    try:
+        secret_id = authorizer_settings().secret_id
+        value = parameters.get_secret(
+            secret_id, transform="json", max_age=Limits.BEARER_SECRET_MAX_AGE_SECONDS
+        )
+        tokens = valid_tokens(value)
+    except ConfigurationError as error:
+        _misconfigured(str(error), Env.BEARER_SECRET_ID)
+        return None
+    except parameters.exceptions.TransformParameterError:
+        _misconfigured(str(TokenSecretError("is not JSON")), Env.BEARER_SECRET_ID)
+        return None
+    except parameters.exceptions.GetParameterError as error:
+        reason = str(TokenSecretError(f"cannot be read: {error}"))
+        _misconfigured(reason, Env.BEARER_SECRET_ID)
+        if _error_code(error) in _LASTING_SECRET_ERRORS:
+            return None
+        raise SecretUnavailableError(reason) from None
+    except TokenSecretError as error:
+        _misconfigured(str(error), error.setting)
+        return None
+    if any(map(is_short, tokens)):
+        logger.warning(
+            "a bearer token is shorter than recommended",
+            extra={
+                "setting": Env.BEARER_SECRET_ID,
+                "recommended_length": Limits.BEARER_TOKEN_RECOMMENDED_LENGTH,
+            },
+        )
+    return tokens
+
+
+def _misconfigured(reason: str, setting: str) -> None:
+    metrics.add_metric(Metric.AUTHORIZER_MISCONFIGURED, MetricUnit.Count, 1)
+    logger.error("every request is refused: " + reason, extra={"setting": setting})
+
+
+def _error_code(error: Exception) -> str | None:
+    """The AWS error code behind a Powertools parameter error, when it wraps a client error
+    (Powertools raises its error while handling the client's, without ``from``)."""
+    response = getattr(error.__cause__ or error.__context__, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
+def _source_ip(event: APIGatewayAuthorizerRequestEvent) -> str | None:
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    return identity.get("sourceIp")
+
+
+@tracer.capture_method
+def authorize(event: APIGatewayAuthorizerRequestEvent) -> dict[str, Any]:
+    arn = event.parsed_arn
+    policy = APIGatewayAuthorizerResponse(
+        principal_id=PRINCIPAL_ID,
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        partition=arn.partition,
+    )
+    tokens = _tokens()
+    verdict = Verdict.UNKNOWN if tokens is None else check(event.headers, tokens)
+    tracer.put_annotation("verdict", verdict.name)
+    if verdict.allowed:
+        metrics.add_metric(Metric.AUTHORIZER_ALLOWED, MetricUnit.Count, 1)
+        policy.allow_all_routes()
+    else:
+        metrics.add_metric(Metric.AUTHORIZER_REJECTED, MetricUnit.Count, 1)
+        if tokens is not None:
+            logger.warning(
+                "request refused", extra={"reason": verdict.value, "source_ip": _source_ip(event)}
+            )
+        policy.deny_all_routes()
+    return policy.asdict()
+
+
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  # noqa: ARG001
+    return authorize(APIGatewayAuthorizerRequestEvent(event))
