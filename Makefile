@@ -12,7 +12,7 @@ CDK_CLI_VERSION ?= 2.1148.1
 # The virtualenv's bin first: it carries the Node.js that the CDK (jsii) runs on.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run send ops test lint format synth deploy diff lock clean
+.PHONY: help run send ops bootstrap test lint format synth deploy diff lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ synth: $(STAMP) ## Synthesize the CloudFormation template into cdk.out/ and lint
 	rm -rf cdk.out
 	CDK_OUTDIR=cdk.out $(BIN)/python app.py
 	$(BIN)/cfn-lint cdk.out/*.template.json
+
+bootstrap: $(STAMP) ## Create the CDK bootstrap stack in the current account/region (once)
+	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) bootstrap $(ARGS)
 
 deploy: $(STAMP) ## Deploy the stack into the current AWS account (needs AWS credentials)
 	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) deploy $(ARGS)
