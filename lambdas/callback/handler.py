@@ -12,11 +12,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from pandabridge import composition
-from pandabridge.consumer import QueueWorker
-from pandabridge.errors import PermanentError
+from pandabridge.consumer import QueueWorker, read_message
 from pandabridge.messages import CallbackRequest
 from pandabridge.names import Metric
 from pandabridge.settings import callback_settings
@@ -38,7 +36,7 @@ worker = QueueWorker(
 def confirm_record(record: SQSRecord) -> None:
     logger.remove_keys(["incident_id"])
     with worker.failure_policy(record):
-        request = _request(record)
+        request = read_message(record, CallbackRequest, queue="callback")
         logger.append_keys(incident_id=request.incident_id)
         outcome = composition.confirmer().confirm(request)
         if not outcome.sent:
@@ -52,15 +50,6 @@ def confirm_record(record: SQSRecord) -> None:
             "callback confirmed",
             extra={"ticket": request.ticket_ref, "webhook_to_callback_ms": latency_ms},
         )
-
-
-def _request(record: SQSRecord) -> CallbackRequest:
-    try:
-        return CallbackRequest.model_validate_json(record.body)
-    except ValidationError:
-        raise PermanentError(
-            "the message is not a callback request", setting="the callback queue's producer"
-        ) from None
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -16,17 +16,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ValidationError
 
 from pandabridge.errors import PermanentError, RetryableError
 from pandabridge.retry import backoff_seconds
 from pandabridge.stores.queues import QueueControl
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_message(record: SQSRecord, model: type[M], *, queue: str) -> M:
+    """The record's body as ``model``; a body that is not one can never succeed, so it is a
+    ``PermanentError`` (the DLQ), naming the queue whose producer sent it."""
+    try:
+        return model.model_validate_json(record.body)
+    except ValidationError:
+        raise PermanentError(
+            f"the message is not a {model.__name__}", setting=f"the {queue} queue's producer"
+        ) from None
 
 
 class QueueWorker:

@@ -12,11 +12,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from pandabridge import composition
-from pandabridge.consumer import QueueWorker
-from pandabridge.errors import PermanentError
+from pandabridge.consumer import QueueWorker, read_message
 from pandabridge.messages import SyncNudge
 from pandabridge.names import Metric
 from pandabridge.settings import ticket_sync_settings
@@ -47,7 +45,7 @@ ACTION_METRICS = {
 def sync_record(record: SQSRecord) -> None:
     logger.remove_keys(["incident_id"])
     with worker.failure_policy(record):
-        nudge = _nudge(record)
+        nudge = read_message(record, SyncNudge, queue="ticket-sync")
         logger.append_keys(incident_id=nudge.incident_id)
         report = composition.reconciler().sync(nudge)
         for action in report.actions:
@@ -55,15 +53,6 @@ def sync_record(record: SQSRecord) -> None:
                 metrics.add_metric(ACTION_METRICS[action], MetricUnit.Count, 1)
         ticket = (report.ticket.key or report.ticket.id) if report.ticket else None
         logger.info("ticket in step", extra={"ticket": ticket, "actions": list(report.actions)})
-
-
-def _nudge(record: SQSRecord) -> SyncNudge:
-    try:
-        return SyncNudge.model_validate_json(record.body)
-    except ValidationError:
-        raise PermanentError(
-            "the message is not a ticket-sync nudge", setting="the ticket-sync queue's producer"
-        ) from None
 
 
 @logger.inject_lambda_context(clear_state=True)
