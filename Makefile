@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 FILE ?= events/sample.json
+ID ?=
 # The CDK CLI that `make deploy` and `make diff` run (npx fetches it on first use).
 CDK_CLI_VERSION ?= 2.1148.1
 
 # The virtualenv's bin first: it carries the Node.js that the CDK (jsii) runs on.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run send ops bootstrap test lint format synth deploy diff lock clean
+.PHONY: help run send status show ops bootstrap test lint format synth deploy diff lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +32,13 @@ run: $(STAMP) ## Start the local stack (moto, local API gateway, ticket sync, de
 
 send: $(STAMP) ## Post a JSON file to the running local stack (FILE=events/sample.json)
 	$(BIN)/python -m local.send $(FILE) $(ARGS)
+
+status: $(STAMP) ## Incidents, tickets and callbacks of the running local stack
+	$(BIN)/python -m local.status $(ARGS)
+
+show: $(STAMP) ## One incident of the running local stack: summary, ticket, payload (ID=...)
+	@test -n "$(ID)" || { echo 'usage: make show ID=<incident id>  (ids: make status)' >&2; exit 2; }
+	$(BIN)/python -m local.show '$(ID)' $(ARGS)
 
 ops: $(STAMP) ## On-call commands: ARGS="inspect <id>" | "replay <id>" | "redrive ticket-sync" (add --local for make run)
 	$(BIN)/python -m ops $(ARGS)

@@ -3,8 +3,9 @@
 Starts a moto server, creates the stack's resources on it, starts the demo service desk and a
 stand-in for BigPanda's API, serves the webhook behind a local API gateway, and plays the pipe
 and the ticket-sync and callback event source mappings. It posts ``events/sample.json`` once,
-reads it back and waits until it is a ticket and BigPanda has confirmed it. If a local stack
-already serves the port, it posts the sample to that one instead (the answer is then
+reads it back and waits until it is a ticket and BigPanda has confirmed it, then plays the story
+of one incident (``events/story/``, see ``local.story``) step by step. If a local stack already
+serves the port, it posts the sample and the story to that one instead (the answers are then
 ``duplicate``).
 """
 
@@ -35,6 +36,7 @@ from local.journey import Journey
 from local.readback import describe_stored
 from local.service_desk import FAIL_PATH
 from local.stack import BigPandaOptions, LocalStack, StackOptions, TicketTargetOptions
+from local.story import StoryPlayer, load_story
 from pandabridge.names import INCIDENTS_TABLE
 from pandabridge.settings import TargetKind
 
@@ -107,6 +109,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-sample", action="store_true", help="do not post events/sample.json at start-up"
+    )
+    parser.add_argument(
+        "--no-story",
+        action="store_true",
+        help="do not play the incident story of events/story/ at start-up",
     )
     args = parser.parse_args(argv)
     args.tickets = _ticket_target(parser, args)
@@ -202,14 +209,18 @@ def _read_back(console: Console, answer: Answer) -> None:
         step.detail = describe_stored(str(incident_id)) or f"{incident_id} is not in the store"
 
 
-def _await_ticket(console: Console, journey: Journey, answer: Answer, *, demo: bool) -> str | None:
+def _await_ticket(
+    console: Console, journey: Journey, answer: Answer, stop: threading.Event, *, demo: bool
+) -> str | None:
     """Wait (bounded) until ticket sync has handled the sample; the journey prints the ticket.
     Returns the incident once it has a ticket (or, for a real desk, once it is synced)."""
     result = answer.json() or {}
     incident_id = str(result.get("incident_id", ""))
     if result.get("result") not in ("created", "updated") or not incident_id:
         return None
-    if not journey.wait_for_sync(incident_id, defaults.SAMPLE_TICKET_WAIT_SECONDS):
+    if not journey.wait_for_sync(incident_id, defaults.SAMPLE_TICKET_WAIT_SECONDS, stop):
+        if stop.is_set():
+            return None
         wait = defaults.SAMPLE_TICKET_WAIT_SECONDS
         console.warn("ticket", f"incident {incident_id} not synced after {wait:.0f} s", "see above")
         return None
@@ -219,12 +230,33 @@ def _await_ticket(console: Console, journey: Journey, answer: Answer, *, demo: b
     return incident_id
 
 
-def _await_callback(console: Console, journey: Journey, incident_id: str) -> None:
+def _await_callback(
+    console: Console, journey: Journey, incident_id: str, stop: threading.Event
+) -> None:
     """Wait (bounded) for BigPanda's confirmation of the ticket; the journey prints it."""
     wait = defaults.SAMPLE_CALLBACK_WAIT_SECONDS
-    if not journey.wait_for_callback(incident_id, wait):
+    if not journey.wait_for_callback(incident_id, wait, stop) and not stop.is_set():
         detail = f"incident {incident_id} not confirmed to BigPanda after {wait:.0f} s"
         console.warn("callback", detail, "see above")
+
+
+def _play_sample(
+    console: Console,
+    journey: Journey,
+    url: str,
+    api_key: str,
+    stop: threading.Event,
+    *,
+    demo: bool,
+) -> None:
+    """Post the sample, read it back, and wait (bounded) for its ticket and callback."""
+    answer = _post_sample(console, url, api_key)
+    if answer is None or not answer.ok:
+        return
+    _read_back(console, answer)
+    incident_id = _await_ticket(console, journey, answer, stop, demo=demo)
+    if incident_id is not None:
+        _await_callback(console, journey, incident_id, stop)
 
 
 def _use_running_stack(
@@ -238,10 +270,13 @@ def _use_running_stack(
         console.ok("tickets", f"at {health['ticket_url']}")
     if health.get("bigpanda_url"):
         console.ok("bigpanda", f"callbacks to {health['bigpanda_url']}")
-    if args.no_sample:
-        return 0
-    answer = _post_sample(console, url, args.api_key)
-    return 0 if answer is not None and answer.ok else 1
+    ok = True
+    if not args.no_sample:
+        answer = _post_sample(console, url, args.api_key)
+        ok = answer is not None and answer.ok
+    if not args.no_story:
+        ok = StoryPlayer(console, url, args.api_key).play(load_story()) and ok
+    return 0 if ok else 1
 
 
 class PortTakenError(Exception):
@@ -336,7 +371,8 @@ def _print_banner(console: Console, stack: LocalStack, api_key: str) -> None:
 
 
 def _stop_on_signal() -> threading.Event:
-    """An event that SIGINT and SIGTERM set, installed before "serving" is announced."""
+    """An event that SIGINT and SIGTERM set, installed before the sample is posted: a signal
+    during the sample or the story ends their waits and stops the stack like one later."""
     stop = threading.Event()
 
     def request_stop(_signum: int, _frame: FrameType | None) -> None:
@@ -387,16 +423,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not _start(console, stack, args):
             return 1
         _print_banner(console, stack, args.api_key)
-        if not args.no_sample:
-            answer = _post_sample(console, stack.webhook_url, args.api_key)
-            if answer is not None and answer.ok:
-                _read_back(console, answer)
-                incident_id = _await_ticket(console, journey, answer, demo=tickets.demo)
-                if incident_id is not None:
-                    _await_callback(console, journey, incident_id)
         stop = _stop_on_signal()
-        console.ok("serving", f"until Ctrl-C or SIGTERM ({stack.webhook_url})")
-        _serve_until(stop)
+        if not args.no_sample:
+            _play_sample(console, journey, stack.webhook_url, args.api_key, stop, demo=tickets.demo)
+        if not args.no_story and not stop.is_set():
+            player = StoryPlayer(
+                console, stack.webhook_url, args.api_key, journey=journey, stop=stop
+            )
+            player.play(load_story())
+        if not stop.is_set():
+            console.ok("serving", f"until Ctrl-C or SIGTERM ({stack.webhook_url})")
+            _serve_until(stop)
     except KeyboardInterrupt:
         pass
     finally:

@@ -12,9 +12,12 @@ import threading
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import boto3
+import botocore.loaders
+import botocore.session
+from botocore.config import Config
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -139,18 +142,27 @@ def function_environment(endpoint: str) -> dict[str, str]:
     }
 
 
+# The service models that botocore reads from disk, shared by every session: each session
+# would otherwise parse them again (tens of milliseconds per client, a dozen clients at start).
+# The loader only caches what it read, and botocore never changes a loaded model.
+_MODELS: Final = botocore.loaders.create_loader()
+
+
 def _session() -> boto3.session.Session:
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _MODELS)
     return boto3.session.Session(
         aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         region_name=LOCAL_REGION,
+        botocore_session=core,
     )
 
 
-def aws_client(service: str, endpoint: str) -> Any:
+def aws_client(service: str, endpoint: str, config: Config | None = None) -> Any:
     """A client on the moto server, from a session of its own: creating clients from one
     shared session is not thread-safe, and the pipe and pollers each run in a thread."""
-    return _session().client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+    return _session().client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
 
 
 def queue_arn(name: str) -> str:

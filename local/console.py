@@ -27,8 +27,21 @@ _YELLOW = "\033[33m"
 _CYAN = "\033[36m"
 
 
-def _wants_colour(stream: TextIO) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM", "") != "dumb"
+def wants_colour(stream: TextIO) -> bool:
+    """Colour for a terminal only: not when piped, nor with ``NO_COLOR`` set to anything but
+    the empty string (https://no-color.org), nor on a ``dumb`` terminal."""
+    isatty = getattr(stream, "isatty", None)
+    return (
+        bool(isatty and isatty())
+        and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM", "") != "dumb"
+    )
+
+
+# Named tones for what other modules colour (a status, a table cell).
+TONES = {"good": _GREEN, "warn": _YELLOW, "bad": _RED, "dim": _DIM, "bold": _BOLD}
+# A table cell: its text, or its text and the name of its tone.
+Cell = str | tuple[str, str | None]
 
 
 @dataclass
@@ -43,7 +56,7 @@ class Console:
 
     def __init__(self, stream: TextIO | None = None, *, colour: bool | None = None) -> None:
         self.stream = stream or sys.stdout
-        self.colour = _wants_colour(self.stream) if colour is None else colour
+        self.colour = wants_colour(self.stream) if colour is None else colour
         # Lines come from several threads (the pipe, the pollers, the desk): one at a time.
         self._lock = threading.Lock()
 
@@ -97,6 +110,29 @@ class Console:
     def command(self, text: str) -> str:
         """A command meant to be copied."""
         return self.paint(text, _CYAN)
+
+    def tone(self, text: str, name: str | None) -> str:
+        """``text`` in one of ``TONES`` (as is without colour, or for ``None``)."""
+        return self.paint(text, TONES[name]) if name else text
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
+        """Columns aligned on the plain text, so colour codes do not shift them."""
+        cells = [[(cell, None) if isinstance(cell, str) else cell for cell in row] for row in rows]
+        widths = [len(header) for header in headers]
+        for row in cells:
+            widths = [max(width, len(text)) for width, (text, _) in zip(widths, row, strict=True)]
+        widths[-1] = 0  # the last column is not padded: no trailing blanks
+        lines = [
+            "  ".join(self.paint(h.ljust(w), _BOLD) for h, w in zip(headers, widths, strict=True))
+        ]
+        for row in cells:
+            padded = [
+                self.tone(text.ljust(width), tone)
+                for (text, tone), width in zip(row, widths, strict=True)
+            ]
+            lines.append("  ".join(padded))
+        with self._lock:
+            print("\n".join(lines), file=self.stream, flush=True)
 
 
 def seconds_since(started: float) -> str:

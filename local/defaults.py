@@ -44,6 +44,10 @@ SAMPLE_CALLBACK_WAIT_SECONDS: Final = 10.0
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 SAMPLE_EVENT: Final = REPO_ROOT / "events" / "sample.json"
+# One incident's life as BigPanda would send it, one webhook per file, played in name order.
+STORY_DIR: Final = REPO_ROOT / "events" / "story"
+# How long the story waits for each step's ticket sync (and the first step's callback).
+STORY_STEP_WAIT_SECONDS: Final = 10.0
 
 
 def webhook_url(host: str = HOST, port: int = GATEWAY_PORT) -> str:

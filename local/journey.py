@@ -34,6 +34,7 @@ ConfirmedAt = Callable[[str], datetime | None]
 # Ingest results that write a new version, and so reach the stream and ticket sync.
 _CHANGING_RESULTS = frozenset({"created", "updated"})
 _HASH_CHARS = 12
+_WAIT_SLICE_SECONDS = 0.2
 
 
 def _callback_of(record: Mapping[str, Any]) -> CallbackRequest | None:
@@ -55,6 +56,13 @@ def _latency_ms(received_at: str, confirmed_at: datetime) -> float | None:
     return (_utc(confirmed_at) - _utc(received)).total_seconds() * 1000
 
 
+def _nudge_of(record: Mapping[str, Any]) -> SyncNudge | None:
+    try:
+        return SyncNudge.model_validate_json(record["body"])
+    except ValueError:
+        return None
+
+
 def _incident_of(record: Mapping[str, Any]) -> str | None:
     try:
         incident_id = json.loads(record["body"]).get("incident_id")
@@ -73,7 +81,10 @@ class Journey:
         self._changed = threading.Condition()
         self._received: dict[str, float] = {}
         self._synced: set[str] = set()
+        # (incident id, content hash) of every version that ticket sync has handled.
+        self._synced_versions: set[tuple[str, str]] = set()
         self._tickets: dict[str, str] = {}
+        self._changes: dict[str, list[str]] = {}
         # Callbacks handled for good (confirmed, or refused and dead-lettered), and confirmed.
         self._settled: set[str] = set()
         self._confirmed: set[str] = set()
@@ -116,6 +127,7 @@ class Journey:
         """The demo desk changed a ticket."""
         with self._changed:
             self._tickets[change.incident_id] = change.ticket_id
+            self._changes.setdefault(change.incident_id, []).append(change.kind)
         detail = f"{change.kind} {change.ticket_id} for incident {change.incident_id}"
         if change.kind not in ("created", "resolved", "reopened"):
             detail += f": {change.detail}"
@@ -131,8 +143,11 @@ class Journey:
             if self._target is not None:
                 detail = f"incident {incident_id} synced with {self._target}"
                 self._console.ok("ticket", detail, self._since_webhook(incident_id))
+            nudge = _nudge_of(record)
             with self._changed:
                 self._synced.add(incident_id)
+                if nudge is not None:
+                    self._synced_versions.add((nudge.incident_id, nudge.sha256))
                 self._changed.notify_all()
 
     def callback_done(self, outcome: BatchOutcome, confirmed_at: ConfirmedAt) -> None:
@@ -180,13 +195,49 @@ class Journey:
         with self._changed:
             return self._tickets.get(incident_id)
 
-    def wait_for_sync(self, incident_id: str, timeout: float) -> bool:
-        """Wait until ticket sync has handled a nudge of the incident (``False`` on timeout)."""
+    def changes_of(self, incident_id: str) -> list[str]:
+        """What the demo desk did to the incident's ticket so far, in order (``created``,
+        ``updated``, ``commented``, ``assigned``, ``resolved``, ``reopened``)."""
         with self._changed:
-            return self._changed.wait_for(lambda: incident_id in self._synced, timeout)
+            return list(self._changes.get(incident_id, ()))
 
-    def wait_for_callback(self, incident_id: str, timeout: float) -> bool:
-        """Wait until the callback poller has confirmed the incident's ticket to BigPanda, or
-        seen BigPanda refuse it for good (``False`` on timeout)."""
+    def callback_confirmed(self, incident_id: str) -> bool:
         with self._changed:
-            return self._changed.wait_for(lambda: incident_id in self._settled, timeout)
+            return incident_id in self._confirmed
+
+    def wait_for_sync(
+        self, incident_id: str, timeout: float, stop: threading.Event | None = None
+    ) -> bool:
+        """Wait until ticket sync has handled a nudge of the incident (``False`` on timeout,
+        or as soon as ``stop`` is set)."""
+        return self._wait(lambda: incident_id in self._synced, timeout, stop)
+
+    def wait_for_version(
+        self,
+        incident_id: str,
+        content_hash: str,
+        timeout: float,
+        stop: threading.Event | None = None,
+    ) -> bool:
+        """Wait until ticket sync has handled the nudge of this very version of the incident."""
+        return self._wait(
+            lambda: (incident_id, content_hash) in self._synced_versions, timeout, stop
+        )
+
+    def wait_for_callback(
+        self, incident_id: str, timeout: float, stop: threading.Event | None = None
+    ) -> bool:
+        """Wait until the callback poller has confirmed the incident's ticket to BigPanda, or
+        seen BigPanda refuse it for good (``False`` on timeout, or once ``stop`` is set)."""
+        return self._wait(lambda: incident_id in self._settled, timeout, stop)
+
+    def _wait(self, done: Callable[[], bool], timeout: float, stop: threading.Event | None) -> bool:
+        # In slices: a signal handler that sets ``stop`` does not wake a condition wait.
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not done():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (stop is not None and stop.is_set()):
+                    return False
+                self._changed.wait(min(remaining, _WAIT_SLICE_SECONDS))
+            return True

@@ -1,7 +1,8 @@
 """``python -m local.send FILE`` (``make send``): post a JSON file to the local webhook.
 
-Prints the status and the JSON answer. Exits 0 on a 2xx answer, 1 on any other answer and
-2 when the file cannot be read or no stack answers, so that scripts can tell them apart.
+Prints the status (coloured on a terminal) and the JSON answer. Exits 0 on a 2xx answer, 1 on
+any other answer and 2 when the file cannot be read or no stack answers, so that scripts can
+tell them apart.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from local import defaults
 from local.client import post_webhook
+from local.console import Console
 
 EXIT_REJECTED = 1
 EXIT_UNREACHABLE = 2
@@ -42,7 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"no answer from {args.url} ({exc}); is `make run` running?", file=sys.stderr)
         return EXIT_UNREACHABLE
-    print(f"HTTP {answer.status}  {answer.summary()}  ({answer.elapsed * 1000:.0f} ms)")
+    console = Console()
+    status = console.tone(f"HTTP {answer.status}", "good" if answer.ok else "bad")
+    elapsed = console.tone(f"({answer.elapsed * 1000:.0f} ms)", "dim")
+    print(f"{status}  {answer.summary()}  {elapsed}")
     parsed = answer.json()
     if parsed is not None:
         print(json.dumps(parsed, indent=2))

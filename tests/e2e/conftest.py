@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from local.aws import MotoServer, create_resources
+from local.story import StoryStep, load_story
 from tests.e2e.harness import SERVING_MARK, StackProcess, aws_client
 
 
@@ -25,13 +26,32 @@ def stack() -> Iterator[StackProcess]:
         running.stop()
 
 
+@pytest.fixture(scope="session")
+def story_stack() -> Iterator[StackProcess]:
+    """The one stack that plays the incident story at start-up, as `make run` does; shared by
+    the modules that read the story's outcome or need a busy stack (status, the burst)."""
+    running = StackProcess.start(story=True)
+    try:
+        running.wait_until_healthy()
+        running.wait_for_output(SERVING_MARK)
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def story() -> list[StoryStep]:
+    """The story's steps, as `make run` plays them."""
+    return load_story()
+
+
 @pytest.fixture
 def start_stack() -> Iterator[Callable[..., StackProcess]]:
     """Starts stacks of the test's own (for tests that stop them); all are stopped after."""
     started: list[StackProcess] = []
 
-    def start(*extra: str, env: dict[str, str] | None = None) -> StackProcess:
-        started.append(StackProcess.start(*extra, env=env))
+    def start(*extra: str, env: dict[str, str] | None = None, story: bool = False) -> StackProcess:
+        started.append(StackProcess.start(*extra, env=env, story=story))
         return started[-1]
 
     yield start

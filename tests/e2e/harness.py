@@ -1,7 +1,9 @@
 """The local stack as a user runs it: ``python -m local`` in a subprocess, over real HTTP.
 
 The stack listens on ports that the OS hands out, so the tests run beside a developer's own
-``make run``; its output is collected line by line for the tests that read it.
+``make run``; its output is collected line by line for the tests that read it. It skips the
+incident story (``--no-story``) unless a test asks for it: the story adds seconds to every
+start-up, and one stack that plays it is enough (see ``conftest.story_stack``).
 """
 
 from __future__ import annotations
@@ -15,23 +17,30 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import pytest
 
 from local import defaults
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
-from pandabridge.names import WEBHOOK_PATH
+from pandabridge.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE, WEBHOOK_PATH
 
 STARTUP_SECONDS = 60.0
 # A key other than the default, so the tests see that --api-key is what the gateway checks.
 API_KEY = "e2e-key-3f9c"
 # Likewise for the integration's app key that callbacks carry.
 APP_KEY = "e2e-app-key-8d1a"
-# The line that `python -m local` prints once the sample is posted and it serves.
+# The line that `python -m local` prints once the sample (and story) are posted and it serves.
 SERVING_MARK = "serving"
+# How long a test waits for the pipeline to reach a state it expects.
+SETTLE_SECONDS = 10.0
+# How long a `python -m local.<tool>` run may take.
+TOOL_SECONDS = 30.0
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -80,11 +89,15 @@ class StackProcess:
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     @classmethod
-    def start(cls, *extra: str, env: dict[str, str] | None = None) -> StackProcess:
+    def start(
+        cls, *extra: str, env: dict[str, str] | None = None, story: bool = False
+    ) -> StackProcess:
+        """Start ``python -m local`` on free ports; ``story`` lets it play the incident story."""
         port, moto_port, desk_port, bigpanda_port = (free_port() for _ in range(4))
         ports = ("--desk-port", str(desk_port), "--bigpanda-port", str(bigpanda_port))
+        flags = () if story else ("--no-story",)
         process = subprocess.Popen(  # noqa: S603 - this interpreter, this repository's module
-            local_command(port, moto_port, *ports, *extra),
+            local_command(port, moto_port, *ports, *flags, *extra),
             cwd=defaults.REPO_ROOT,
             env={**plain_environment(), **(env or {})},
             stdout=subprocess.PIPE,
@@ -122,10 +135,16 @@ class StackProcess:
         headers = {"Content-Type": "application/json", defaults.API_KEY_HEADER: self.api_key}
         return http_request("POST", self.webhook_url, body, headers)
 
+    def desk_records(self) -> list[dict[str, Any]]:
+        """The demo desk's records of every ticket, with their comments and history."""
+        records: list[dict[str, Any]] = http_request("GET", f"{self.desk_url}_desk/tickets").json()[
+            "tickets"
+        ]
+        return records
+
     def desk_tickets(self, incident_id: str) -> list[dict[str, Any]]:
         """The demo desk's records of an incident's tickets, with their history."""
-        records = http_request("GET", f"{self.desk_url}_desk/tickets").json()["tickets"]
-        return [record for record in records if record["incident_id"] == incident_id]
+        return [record for record in self.desk_records() if record["incident_id"] == incident_id]
 
     def callbacks(self, incident_id: str) -> list[dict[str, Any]]:
         """The stand-in's records of the calls about an incident, oldest first."""
@@ -156,6 +175,22 @@ class StackProcess:
                 if remaining <= 0 or self.process.poll() is not None:
                     pytest.fail(f"{text!r} never printed; output:\n{''.join(self.lines)}")
                 self._changed.wait(min(remaining, 0.2))
+
+    def wait_until(
+        self,
+        probe: Callable[[], T],
+        ready: Callable[[T], bool],
+        what: str,
+        timeout: float = SETTLE_SECONDS,
+    ) -> T:
+        """``probe()`` once ``ready`` accepts it; fails with the last value and the stack's
+        output if it never does within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not ready(value := probe()):
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what}: {value}\noutput:\n{self.output}")
+            time.sleep(0.05)
+        return value
 
     def wait_until_healthy(self, timeout: float = STARTUP_SECONDS) -> None:
         """Poll the gateway's health path until it answers 200."""
@@ -189,6 +224,34 @@ def local_command(port: int, moto_port: int, *extra: str) -> list[str]:
         "--port", str(port), "--moto-port", str(moto_port),
         "--api-key", API_KEY, "--app-key", APP_KEY, *extra,
     ]  # fmt: skip
+
+
+def run_module(
+    module: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m <module> *args`` from the repository, its output captured as text."""
+    return subprocess.run(  # noqa: S603 - this interpreter, this repository's module
+        [sys.executable, "-m", module, *args],
+        cwd=defaults.REPO_ROOT,
+        env={**plain_environment(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=TOOL_SECONDS,
+        check=False,
+    )
+
+
+def queued_messages(sqs: Any) -> int:
+    """Messages on the ticket-sync and callback queues, waiting or being handled."""
+    total = 0
+    for queue in (TICKET_SYNC_QUEUE, CALLBACK_QUEUE):
+        url = sqs.get_queue_url(QueueName=queue.local_name)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        total += sum(int(value) for value in attributes.values())
+    return total
 
 
 def plain_environment() -> dict[str, str]:

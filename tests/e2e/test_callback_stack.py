@@ -10,59 +10,31 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from local import defaults
 from local.__main__ import parse_args
 from local.bigpanda import BigPandaStandIn
-from pandabridge.names import BIGPANDA_CALLBACK_PATH, CALLBACK_QUEUE, TICKET_SYNC_QUEUE
-from tests.e2e.harness import APP_KEY, SERVING_MARK, StackProcess, http_request
+from pandabridge.names import BIGPANDA_CALLBACK_PATH, CALLBACK_QUEUE
+from tests.e2e.harness import APP_KEY, SERVING_MARK, StackProcess, http_request, queued_messages
 
 SAMPLE_ID = json.loads(defaults.SAMPLE_EVENT.read_text())["incident"]["id"]
 MASKED_KEY = f"Bearer ****{defaults.BIGPANDA_API_KEY[-4:]}"
-# The first retry of a failed callback comes after 1-2 s of backoff.
-WAIT_SECONDS = 10.0
 # Longer than the pipe's poll of the stream: what a write would set off has started by then.
 SETTLE_SECONDS = 0.5
 
 Payload = dict[str, Any]
-T = TypeVar("T")
-
-
-def wait_until(
-    stack: StackProcess, probe: Callable[[], T], ready: Callable[[T], bool], what: str
-) -> T:
-    """``probe()`` once ``ready`` accepts it; fails with the stack's output if it never does."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not ready(value := probe()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: {value}\noutput:\n{stack.output}")
-        time.sleep(0.05)
-    return value
 
 
 def wait_for_callbacks(stack: StackProcess, incident_id: str, count: int) -> list[Payload]:
-    return wait_until(
-        stack,
+    # The first retry of a failed callback comes after 1-2 s of backoff: well within the wait.
+    return stack.wait_until(
         lambda: stack.callbacks(incident_id),
         lambda records: len(records) >= count,
         f"callbacks of {incident_id}",
     )
-
-
-def queued_messages(sqs: Any, stack: StackProcess) -> int:
-    """Messages on the ticket-sync and callback queues, waiting or being handled."""
-    total = 0
-    for queue in (TICKET_SYNC_QUEUE, CALLBACK_QUEUE):
-        url = sqs.get_queue_url(QueueName=queue.local_name)["QueueUrl"]
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        total += sum(int(value) for value in attributes.values())
-    return total
 
 
 @pytest.fixture
@@ -71,7 +43,7 @@ def settle(stack: StackProcess, sqs: Any) -> Callable[[], None]:
 
     def wait() -> None:
         time.sleep(SETTLE_SECONDS)
-        wait_until(stack, lambda: queued_messages(sqs, stack), lambda n: n == 0, "queued")
+        stack.wait_until(lambda: queued_messages(sqs), lambda n: n == 0, "queued")
 
     return wait
 
@@ -126,8 +98,7 @@ def test_an_update_of_a_confirmed_incident_calls_bigpanda_no_more(
     # When a newer version of it updates its ticket
     confirmed["incident"].update(status="Warning", severity="Warning", updatedOn=1752897578)
     assert stack.post_webhook(json.dumps(confirmed).encode()).json()["result"] == "updated"
-    wait_until(
-        stack,
+    stack.wait_until(
         lambda: stack.desk_tickets(incident_id)[0]["history"],
         lambda history: len(history) > 1,
         f"history of the ticket of {incident_id}",

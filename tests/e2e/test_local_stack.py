@@ -6,7 +6,6 @@ import http.client
 import json
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -20,11 +19,13 @@ from local.__main__ import parse_args
 from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, SERVICE_NAME, Limits
 from tests.e2e.harness import (
     API_KEY,
+    SERVING_MARK,
     STARTUP_SECONDS,
     StackProcess,
     http_request,
     local_command,
     plain_environment,
+    run_module,
 )
 
 SAMPLE_ID = json.loads(defaults.SAMPLE_EVENT.read_text())["incident"]["id"]
@@ -53,17 +54,8 @@ def archived_keys(s3: Any, incident_id: str) -> list[str]:
 
 def run_send(stack: StackProcess, body: Path) -> subprocess.CompletedProcess[str]:
     """``python -m local.send`` (what ``make send`` runs) against ``stack``."""
-    command = [
-        sys.executable, "-m", "local.send", str(body),
-        "--url", stack.webhook_url, "--api-key", stack.api_key,
-    ]  # fmt: skip
-    return subprocess.run(  # noqa: S603 - this interpreter, this repository's module
-        command,
-        cwd=defaults.REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=STARTUP_SECONDS,
-        check=False,
+    return run_module(
+        "local.send", str(body), "--url", stack.webhook_url, "--api-key", stack.api_key
     )
 
 
@@ -90,6 +82,15 @@ def test_stack_posts_the_sample_itself_and_reports_created(stack: StackProcess) 
     assert f"created incident {SAMPLE_ID} version [" in output
     assert "stored" in output
     assert "2 alerts" in output
+
+
+def test_a_stack_started_with_no_story_posts_the_sample_only(stack: StackProcess) -> None:
+    # Given a stack started with --no-story (as the harness starts all but one)
+    # When its start-up output, up to "serving", is read
+    played = stack.output[: stack.output.index(f"ok   {SERVING_MARK}")]
+    # Then the sample was posted, and no step of the story
+    assert f"created incident {SAMPLE_ID}" in played
+    assert "story 1/" not in played
 
 
 def test_health_path_identifies_the_stack(stack: StackProcess) -> None:

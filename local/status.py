@@ -1,0 +1,114 @@
+"""``python -m local.status`` (``make status``): the running local stack's incidents, one line each.
+
+Reads the incidents and tickets tables from the stack's moto server (``--endpoint-url``) and
+prints, oldest receipt first: the incident id, its status, its version (``updatedOn``), when
+its latest version was received, its ticket and the ticket's status, and whether BigPanda has
+confirmed the ticket (the callback) and how long after the webhook. Colour on a terminal only.
+
+Exits 0, or 2 when no local stack answers at the endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from local.console import Cell, Console
+from local.inventory import (
+    EXIT_UNREACHABLE,
+    IncidentRow,
+    StackUnreachableError,
+    add_endpoint_argument,
+    read_incidents,
+)
+
+HEADERS = ("INCIDENT", "STATUS", "VERSION (updatedOn)", "RECEIVED", "TICKET", "CALLBACK")
+_STATUS_TONES = {"critical": "bad", "warning": "warn", "unknown": "warn", "ok": "good"}
+NONE = "-"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.status",
+        description="The incidents of the running local stack, their tickets and callbacks.",
+    )
+    add_endpoint_argument(parser)
+    return parser.parse_args(argv)
+
+
+def _status(row: IncidentRow) -> Cell:
+    status = row.status or "unknown"
+    text = f"{status}, resolved" if row.resolved and status != "ok" else status
+    return text, "good" if row.resolved else _STATUS_TONES.get(status)
+
+
+def _version(row: IncidentRow) -> str:
+    if row.updated_on is None:
+        return NONE
+    return datetime.fromtimestamp(row.updated_on, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _received(row: IncidentRow) -> str:
+    return row.received_at.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def _ticket(row: IncidentRow) -> Cell:
+    ticket = row.ticket
+    if ticket is None:
+        return NONE, None
+    if ticket.ticket_id is None:
+        return "being created", "warn"
+    status = ticket.status or "?"
+    return f"{ticket.ticket_id} {status}", "good" if status == "resolved" else None
+
+
+def _callback(row: IncidentRow) -> Cell:
+    ticket = row.ticket
+    latency = row.callback_latency()
+    if latency is not None:
+        millis, basis = latency
+        return f"confirmed, {millis:.0f} ms after the {basis}", "good"
+    if ticket is not None and ticket.callback_enqueued_at is not None:
+        return "queued, not confirmed", "warn"
+    return NONE, None
+
+
+def render(console: Console, rows: Sequence[IncidentRow], endpoint: str) -> None:
+    if not rows:
+        print(f"no incidents yet at {endpoint}", file=console.stream)
+        return
+    console.table(
+        HEADERS,
+        [
+            [
+                row.incident_id,
+                _status(row),
+                _version(row),
+                _received(row),
+                _ticket(row),
+                _callback(row),
+            ]
+            for row in rows
+        ],
+    )
+    tickets = sum(1 for row in rows if row.ticket and row.ticket.ticket_id)
+    confirmed = sum(1 for row in rows if row.ticket and row.ticket.callback_confirmed_at)
+    summary = f"{len(rows)} incidents, {tickets} tickets, {confirmed} callbacks confirmed"
+    print(console.tone(f"{summary}  (moto at {endpoint})", "dim"), file=console.stream)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        rows = read_incidents(args.endpoint_url)
+    except StackUnreachableError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_UNREACHABLE
+    render(Console(), rows, args.endpoint_url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
