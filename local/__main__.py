@@ -1,7 +1,8 @@
 """``python -m local`` (``make run``): the whole pipeline on this machine, no AWS account.
 
 Starts a moto server, creates the stack's resources on it, starts the demo service desk and a
-stand-in for BigPanda's API, serves the webhook behind a local API gateway, and plays the pipe
+stand-in for BigPanda's API, serves the webhook behind a local API gateway (API key and
+bearer token, the token kept in its secret as the stack keeps it), and plays the pipe
 and the ticket-sync and callback event source mappings. It posts ``events/sample.json`` once,
 reads it back and waits until it is a ticket and BigPanda has confirmed it, then plays the story
 of one incident (``events/story/``, see ``local.story``) step by step. If a local stack already
@@ -30,14 +31,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from local import defaults
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
-from local.client import Answer, post_webhook, probe_stack
+from local.client import Answer, Credentials, authorization, post_webhook, probe_stack
 from local.console import Console, configure_logging, seconds_since
 from local.journey import Journey
 from local.readback import describe_stored
 from local.service_desk import FAIL_PATH
 from local.stack import BigPandaOptions, LocalStack, StackOptions, TicketTargetOptions
 from local.story import StoryPlayer, load_story
-from pandabridge.names import INCIDENTS_TABLE
+from pandabridge.auth import TokenSecretError, is_short, valid_tokens
+from pandabridge.names import AUTHORIZATION_HEADER, INCIDENTS_TABLE, Limits
 from pandabridge.settings import TargetKind
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -68,6 +70,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--api-key", default=defaults.API_KEY, help="the key that requests must carry"
+    )
+    parser.add_argument(
+        "--bearer-token",
+        default=defaults.BEARER_TOKEN,
+        help=(
+            "the token that requests must carry as 'Authorization: Bearer <token>' (kept in "
+            f"the secret {defaults.BEARER_SECRET_NAME}, as the stack keeps it)"
+        ),
     )
     parser.add_argument(
         "--ticket-target",
@@ -116,9 +126,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="do not play the incident story of events/story/ at start-up",
     )
     args = parser.parse_args(argv)
+    _check_bearer_token(parser, args.bearer_token)
+    args.credentials = Credentials(args.api_key, args.bearer_token)
     args.tickets = _ticket_target(parser, args)
     args.bigpanda = _bigpanda_target(parser, args)
     return args
+
+
+def _check_bearer_token(parser: argparse.ArgumentParser, token: str) -> None:
+    """A usage error for a token that the deployed secret would not hold either: the
+    authorizer refuses every request when its secret holds such a token."""
+    try:
+        valid_tokens({defaults.BEARER_SECRET_KEY: token})
+    except TokenSecretError as error:
+        parser.error(str(TokenSecretError(error.reason, "--bearer-token")))
 
 
 def _ticket_target(
@@ -163,11 +184,12 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
-def _curl(url: str, api_key: str) -> str:
+def _curl(url: str, api_key: str, bearer_token: str) -> str:
     return shlex.join(
         [
             "curl", "-sS", "-X", "POST", url,
             "-H", f"{defaults.API_KEY_HEADER}: {api_key}",
+            "-H", f"{AUTHORIZATION_HEADER}: {authorization(bearer_token)}",
             "-H", "content-type: application/json",
             "--data-binary", f"@{_display_path(defaults.SAMPLE_EVENT)}",
         ]
@@ -187,12 +209,15 @@ def _aws_scan(endpoint: str) -> str:
 
 def _report(console: Console, answer: Answer) -> None:
     show = console.ok if answer.ok else console.fail
-    show("sample", answer.summary(), f"HTTP {answer.status}, {answer.elapsed:.2f} s")
+    note = f"HTTP {answer.status}, {answer.elapsed:.2f} s"
+    if answer.status in (401, 403):
+        note += "; do --api-key and --bearer-token match the stack's?"
+    show("sample", answer.summary(), note)
 
 
-def _post_sample(console: Console, url: str, api_key: str) -> Answer | None:
+def _post_sample(console: Console, url: str, credentials: Credentials) -> Answer | None:
     try:
-        answer = post_webhook(url, api_key, defaults.SAMPLE_EVENT.read_bytes())
+        answer = post_webhook(url, credentials, defaults.SAMPLE_EVENT.read_bytes())
     except OSError as exc:
         console.fail("sample", f"could not post {_display_path(defaults.SAMPLE_EVENT)}: {exc}")
         return None
@@ -244,13 +269,13 @@ def _play_sample(
     console: Console,
     journey: Journey,
     url: str,
-    api_key: str,
+    credentials: Credentials,
     stop: threading.Event,
     *,
     demo: bool,
 ) -> None:
     """Post the sample, read it back, and wait (bounded) for its ticket and callback."""
-    answer = _post_sample(console, url, api_key)
+    answer = _post_sample(console, url, credentials)
     if answer is None or not answer.ok:
         return
     _read_back(console, answer)
@@ -272,10 +297,10 @@ def _use_running_stack(
         console.ok("bigpanda", f"callbacks to {health['bigpanda_url']}")
     ok = True
     if not args.no_sample:
-        answer = _post_sample(console, url, args.api_key)
+        answer = _post_sample(console, url, args.credentials)
         ok = answer is not None and answer.ok
     if not args.no_story:
-        ok = StoryPlayer(console, url, args.api_key).play(load_story()) and ok
+        ok = StoryPlayer(console, url, args.credentials).play(load_story()) and ok
     return 0 if ok else 1
 
 
@@ -302,6 +327,13 @@ def _start(console: Console, stack: LocalStack, args: argparse.Namespace) -> boo
             step.detail = f"moto server at {endpoint}"
         with console.step("resources") as step:
             step.detail = stack.create_resources()
+        with console.step("bearer") as step:
+            step.detail = stack.store_bearer_token()
+        if is_short(args.bearer_token):
+            recommended = Limits.BEARER_TOKEN_RECOMMENDED_LENGTH
+            console.warn(
+                "bearer", f"the token is shorter than the {recommended} characters advised"
+            )
         with console.step("tickets") as step:
             step.detail = _on_port(stack.start_tickets, "--desk-port", args.desk_port)
         with console.step("bigpanda") as step:
@@ -315,7 +347,15 @@ def _start(console: Console, stack: LocalStack, args: argparse.Namespace) -> boo
         with console.step("pollers") as step:
             step.detail = stack.start_pollers()
     # Each of these has printed its FAIL line; anything else is a bug and keeps its traceback.
-    except (PortTakenError, OSError, ImportError, RuntimeError, BotoCoreError, ClientError):
+    except (
+        PortTakenError,
+        OSError,
+        ImportError,
+        RuntimeError,
+        BotoCoreError,
+        ClientError,
+        TokenSecretError,
+    ):
         return False
     return True
 
@@ -354,13 +394,20 @@ def _bigpanda_rows(console: Console, stack: LocalStack) -> list[tuple[str, str]]
     ]
 
 
-def _print_banner(console: Console, stack: LocalStack, api_key: str) -> None:
+def _print_banner(console: Console, stack: LocalStack, api_key: str, bearer_token: str) -> None:
+    """The stack's addresses and both credentials, printed on purpose: they are local demo
+    values (or the ones given on the command line), and a pasted curl needs them."""
     console.banner(
         "BigPanda webhook receiver, local stack",
         [
             ("Webhook", f"POST {stack.webhook_url}"),
             ("API key", f"{api_key}  (header {defaults.API_KEY_HEADER})"),
-            ("Try it", console.command(_curl(stack.webhook_url, api_key))),
+            (
+                "Bearer",
+                f"{AUTHORIZATION_HEADER}: {authorization(bearer_token)}  "
+                f"(token in secret {defaults.BEARER_SECRET_NAME})",
+            ),
+            ("Try it", console.command(_curl(stack.webhook_url, api_key, bearer_token))),
             ("AWS", f"{stack.aws_endpoint}  (moto; the functions' tables and buckets)"),
             ("", console.command(_aws_scan(stack.aws_endpoint))),
             *_ticket_rows(console, stack),
@@ -413,6 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             desk_port=args.desk_port,
             bigpanda_port=args.bigpanda_port,
             api_key=args.api_key,
+            bearer_token=args.bearer_token,
             tickets=tickets,
             bigpanda=args.bigpanda,
             function_overrides=_function_overrides(debug=args.log_level == "DEBUG"),
@@ -422,13 +470,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not _start(console, stack, args):
             return 1
-        _print_banner(console, stack, args.api_key)
+        _print_banner(console, stack, args.api_key, args.bearer_token)
         stop = _stop_on_signal()
         if not args.no_sample:
-            _play_sample(console, journey, stack.webhook_url, args.api_key, stop, demo=tickets.demo)
+            _play_sample(
+                console, journey, stack.webhook_url, args.credentials, stop, demo=tickets.demo
+            )
         if not args.no_story and not stop.is_set():
             player = StoryPlayer(
-                console, stack.webhook_url, args.api_key, journey=journey, stop=stop
+                console, stack.webhook_url, args.credentials, journey=journey, stop=stop
             )
             player.play(load_story())
         if not stop.is_set():

@@ -253,3 +253,10 @@ def put_secret_string(endpoint: str, name: str, value: str) -> str:
         return str(secrets.create_secret(Name=name, SecretString=value)["ARN"])
     except secrets.exceptions.ResourceExistsException:
         return str(secrets.put_secret_value(SecretId=name, SecretString=value)["ARN"])
+
+
+def get_secret_string(endpoint: str, name: str) -> str:
+    """The current value of a secret in the moto server's Secrets Manager, as a function
+    would read it."""
+    secrets = _session().client("secretsmanager", endpoint_url=endpoint)
+    return str(secrets.get_secret_value(SecretId=name)["SecretString"])

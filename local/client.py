@@ -11,12 +11,13 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from local import defaults
-from pandabridge.names import SERVICE_NAME
+from pandabridge.auth import SCHEME
+from pandabridge.names import AUTHORIZATION_HEADER, SERVICE_NAME
 
 PROBE_TIMEOUT_SECONDS = 1.0
 REQUEST_TIMEOUT_SECONDS = 60.0
@@ -100,11 +101,34 @@ def request(
         connection.close()
 
 
-def post_webhook(url: str, api_key: str | None, body: bytes | BinaryIO) -> Answer:
-    """POST ``body`` as BigPanda does: JSON, with the API key header (left out if ``None``)."""
-    headers = {"Content-Type": "application/json"}
-    if api_key is not None:
-        headers[defaults.API_KEY_HEADER] = api_key
+@dataclass(frozen=True)
+class Credentials:
+    """The two static headers BigPanda sends with every delivery: the API key and the bearer
+    token. ``None`` leaves a header out, to see the gateway refuse the request. Neither value
+    is in the ``repr``, so that a printed or logged object shows no credential."""
+
+    api_key: str | None = field(default=defaults.API_KEY, repr=False)
+    bearer_token: str | None = field(default=defaults.BEARER_TOKEN, repr=False)
+
+    def headers(self) -> dict[str, str]:
+        """``x-api-key`` and ``Authorization: Bearer <token>``, each unless it is ``None``."""
+        headers = {}
+        if self.api_key is not None:
+            headers[defaults.API_KEY_HEADER] = self.api_key
+        if self.bearer_token is not None:
+            headers[AUTHORIZATION_HEADER] = authorization(self.bearer_token)
+        return headers
+
+
+def authorization(token: str) -> str:
+    """The ``Authorization`` header value that carries ``token``, as BigPanda is set up to
+    send it (the scheme is case-insensitive; this is its usual spelling)."""
+    return f"{SCHEME.capitalize()} {token}"
+
+
+def post_webhook(url: str, credentials: Credentials, body: bytes | BinaryIO) -> Answer:
+    """POST ``body`` as BigPanda does: JSON, with the API key and the bearer token."""
+    headers = {"Content-Type": "application/json", **credentials.headers()}
     return request("POST", url, body=body, headers=headers)
 
 

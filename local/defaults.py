@@ -17,6 +17,12 @@ MOTO_PORT: Final = 4566
 API_KEY: Final = "local-dev-key"
 # API Gateway reads the key from this header (its name is case-insensitive, as in HTTP).
 API_KEY_HEADER: Final = "x-api-key"
+# The second credential, sent as `Authorization: Bearer <token>`: the local gateway checks it
+# as the deployed authorizer does, against the token secret in the moto server's Secrets
+# Manager, which holds it in the stack's JSON shape {"token": "<token>"}.
+BEARER_TOKEN: Final = "local-bearer-token-0123456789abcdef"  # noqa: S105 - a local demo value
+BEARER_SECRET_NAME: Final = f"{SERVICE_NAME}/bearer-tokens"
+BEARER_SECRET_KEY: Final = "token"  # noqa: S105 - the JSON key of the stack's generated token
 # Served by the local gateway only: lets a second `make run` find a stack that is already up.
 HEALTH_PATH: Final = "/_local/health"
 STAGE: Final = "local"

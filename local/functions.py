@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +22,21 @@ from pandabridge.names import SERVICE_NAME, Limits
 Handler = Callable[[dict[str, Any], Any], Any]
 
 logger = logging.getLogger(__name__)
+
+# Lambda hands an execution environment one request at a time, and the handlers rely on it:
+# their module state (Powertools' resolver keeps the current event on the module's app, the
+# logger keeps the request's keys) belongs to the one request in flight. In-process, every
+# request shares the one copy of that state, so concurrent invocations of a handler would
+# read each other's events and answer for each other; they take turns instead, as in one
+# execution environment.
+_TURNS: dict[str, threading.Lock] = {}
+_TURNS_GUARD = threading.Lock()
+
+
+def _turn(handler: str) -> threading.Lock:
+    """The lock that invocations of ``handler`` take turns on."""
+    with _TURNS_GUARD:
+        return _TURNS.setdefault(handler, threading.Lock())
 
 
 class PayloadTooLargeError(Exception):
@@ -86,14 +102,16 @@ class LocalFunction:
         return handler
 
     def invoke(self, event: Mapping[str, Any]) -> Any:
-        """Invoke the function synchronously, as API Gateway's proxy integration does."""
-        return invoke(
-            self.load(),
-            event,
-            function_name=self.name,
-            memory_mb=self.memory_mb,
-            timeout_seconds=self.timeout_seconds,
-        )
+        """Invoke the function synchronously, as API Gateway's proxy integration does; one
+        invocation of its handler at a time, as in one execution environment."""
+        with _turn(self.handler):
+            return invoke(
+                self.load(),
+                event,
+                function_name=self.name,
+                memory_mb=self.memory_mb,
+                timeout_seconds=self.timeout_seconds,
+            )
 
 
 INGEST = LocalFunction(name=f"{SERVICE_NAME}-ingest", handler="ingest.handler.handler")

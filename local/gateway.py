@@ -2,9 +2,17 @@
 
 It checks what the real gateway checks, in the same order and with the same answers: the
 resource and method (403 "Missing Authentication Token"), the body size (413 "Request Too
-Long", decided from the headers, before the body is read), the API key (403 "Forbidden").
-Then it builds the proxy event, calls the function in-process and writes its answer back.
-Header values are never logged: one of them is the API key.
+Long", decided from the headers, before the body is read), the bearer token as the stack's
+REQUEST authorizer decides on it (401 "Unauthorized" with ``WWW-Authenticate: Bearer`` when
+the ``Authorization`` header is missing or empty, as API Gateway answers without calling the
+authorizer; 403 with the explicit-deny message for any other refused header), then the API
+key (403 "Forbidden"). Then it builds the proxy event, calls the function in-process and
+writes its answer back.
+
+The token check is ``pandabridge.auth.check``, the authorizer function's own, against the
+tokens the stack read from its token secret at start: a change of the secret takes a restart
+here, where the deployed authorizer re-reads it within minutes. Header values are never
+logged: two of them are credentials; a refusal is logged with the verdict's reason only.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
@@ -36,6 +44,8 @@ from local.proxy import (
     gateway_error,
     to_http_response,
 )
+from pandabridge.auth import DENIED_MESSAGE, UNAUTHORIZED_MESSAGE, Verdict, authorization_header
+from pandabridge.auth import check as check_bearer
 from pandabridge.names import SERVICE_NAME, Limits
 
 logger = logging.getLogger(__name__)
@@ -54,6 +64,16 @@ MISSING_TOKEN = gateway_error(
     HTTPStatus.FORBIDDEN, "Missing Authentication Token", "MissingAuthenticationTokenException"
 )
 FORBIDDEN = gateway_error(HTTPStatus.FORBIDDEN, "Forbidden", "ForbiddenException")
+# The stack's UNAUTHORIZED gateway response: API Gateway's message, and the challenge that
+# RFC 6750 asks a 401 to carry, naming the scheme the sender must use.
+UNAUTHORIZED = gateway_error(
+    HTTPStatus.UNAUTHORIZED,
+    UNAUTHORIZED_MESSAGE,
+    "UnauthorizedException",
+    [("WWW-Authenticate", "Bearer")],
+)
+# What API Gateway answers when the authorizer's policy denies the request.
+DENIED = gateway_error(HTTPStatus.FORBIDDEN, DENIED_MESSAGE, "AccessDeniedException")
 TOO_LONG = gateway_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request Too Long")
 # What API Gateway answers when Lambda refuses the invocation payload as too large.
 PAYLOAD_TOO_LONG = gateway_error(
@@ -73,6 +93,8 @@ class Route:
     path: str
     invoke: Invoke
     api_key_required: bool = True
+    # Whether the method has the bearer-token authorizer, as POST /webhook has in the stack.
+    bearer_auth: bool = True
 
 
 class _BadFramingError(Exception):
@@ -180,11 +202,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def handle_expect_100(self) -> bool:
         # Answer before the client sends the body, like API Gateway with `Expect: 100-continue`.
-        rejection, _ = self._check()
+        rejection, _, reason = self._check()
         if rejection is None:
             return super().handle_expect_100()
         self._write(rejection, request_id=str(uuid.uuid4()), close=True)
-        self._log(rejection.status, time.monotonic(), "rejected before the body")
+        self._log(rejection.status, time.monotonic(), f"{reason}, before the body")
         return False
 
     def _dispatch(self) -> None:
@@ -203,23 +225,28 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _path(self) -> str:
         return urlsplit(self.path).path
 
-    def _check(self) -> tuple[HttpResponse | None, Route | None]:
-        """API Gateway's checks that need only the request line and headers."""
+    def _check(self) -> tuple[HttpResponse | None, Route | None, str]:
+        """API Gateway's checks that need only the request line and headers, in its order;
+        the refusal (``None`` if none), the route, and what a log line may say about it."""
         gateway = self.server.gateway
         route = gateway.route_for(self.command, self._path)
         if route is None:
-            return MISSING_TOKEN, None
+            return MISSING_TOKEN, None, "no such resource or method"
         try:
             length = _declared_length(self.headers)
         except _BadFramingError:
-            return BAD_REQUEST, route
+            return BAD_REQUEST, route, "bad Content-Length"
         if length is not None and length > Limits.API_GATEWAY_MAX_BODY_BYTES:
-            return TOO_LONG, route
+            return TOO_LONG, route, "body over the limit"
+        if route.bearer_auth:
+            refusal, verdict = gateway.authorize(self.headers.items())
+            if refusal is not None:
+                return refusal, route, verdict.value
         if route.api_key_required and not gateway.key_matches(
             self.headers.get(defaults.API_KEY_HEADER)
         ):
-            return FORBIDDEN, route
-        return None, route
+            return FORBIDDEN, route, "no or wrong API key"
+        return None, route, ""
 
     def _serve(self, started: float) -> None:
         request_id = str(uuid.uuid4())
@@ -231,9 +258,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except _BadFramingError:
             self._reject(BAD_REQUEST, None, request_id, started, "bad body framing")
             return
-        rejection, route = self._check()
+        rejection, route, reason = self._check()
         if rejection is not None or route is None:
-            self._reject(rejection or MISSING_TOKEN, body, request_id, started, "rejected")
+            self._reject(rejection or MISSING_TOKEN, body, request_id, started, reason)
             return
         try:
             data = body.read(Limits.API_GATEWAY_MAX_BODY_BYTES)
@@ -320,6 +347,7 @@ class LocalGateway:
         routes: Sequence[Route],
         api_key: str,
         *,
+        bearer_tokens: Sequence[str],
         host: str = defaults.HOST,
         port: int = 0,
         stage: str = defaults.STAGE,
@@ -329,6 +357,9 @@ class LocalGateway:
         # API Gateway puts the key's id, not only its value, into the request context.
         self.api_key_id = hashlib.sha256(api_key.encode()).hexdigest()[:10]
         self.stage = stage
+        # The valid tokens, as ``pandabridge.auth.valid_tokens`` read them from the secret;
+        # none refuses every request to a route with the authorizer, as a broken secret does.
+        self._bearer_tokens = tuple(bearer_tokens)
         self._routes = {(route.method, route.path): route for route in routes}
         self._health = dict(health or {})
         self._host = host
@@ -354,6 +385,24 @@ class LocalGateway:
 
     def key_matches(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given.encode(), self.api_key.encode())
+
+    def authorize(self, headers: Iterable[tuple[str, str]]) -> tuple[HttpResponse | None, Verdict]:
+        """The stack's authorizer and API Gateway around it: ``None`` for an allowed request,
+        else the gateway's answer; and the verdict, for the log line.
+
+        The check sees the headers as the authorizer's event carries them: one value per
+        name, the last one sent. A header that is missing or empty is API Gateway's own 401
+        (it does not call the authorizer without its identity source); any other refusal is
+        the authorizer's Deny, which API Gateway answers with 403.
+        """
+        single = dict(headers)
+        verdict = check_bearer(single, self._bearer_tokens)
+        if verdict.allowed:
+            return None, verdict
+        value = authorization_header(single)
+        if verdict is Verdict.MISSING or (value is not None and not value.strip()):
+            return UNAUTHORIZED, Verdict.MISSING
+        return DENIED, verdict
 
     def health_response(self) -> HttpResponse:
         body = {"status": "ok", "service": SERVICE_NAME, **self._health}

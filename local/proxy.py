@@ -58,12 +58,19 @@ class MalformedResponseError(ValueError):
     """The function's answer is not a valid proxy response (API Gateway answers 502)."""
 
 
-def gateway_error(status: HTTPStatus, message: str, error_type: str | None = None) -> HttpResponse:
-    """An answer produced by API Gateway itself, in its JSON shape and headers."""
-    headers = [("Content-Type", "application/json")]
+def gateway_error(
+    status: HTTPStatus,
+    message: str,
+    error_type: str | None = None,
+    headers: Sequence[tuple[str, str]] = (),
+) -> HttpResponse:
+    """An answer produced by API Gateway itself, in its JSON shape and headers; ``headers``
+    are those a gateway response of the stack adds (the bearer challenge of a 401)."""
+    sent = [("Content-Type", "application/json")]
     if error_type:
-        headers.append(("x-amzn-ErrorType", error_type))
-    return HttpResponse(int(status), headers, json.dumps({"message": message}).encode())
+        sent.append(("x-amzn-ErrorType", error_type))
+    sent += headers
+    return HttpResponse(int(status), sent, json.dumps({"message": message}).encode())
 
 
 def _trace_id(received_at: float) -> str:

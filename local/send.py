@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from local import defaults
-from local.client import post_webhook
+from local.client import Credentials, post_webhook
 from local.console import Console
 
 EXIT_REJECTED = 1
@@ -30,6 +30,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--api-key", default=defaults.API_KEY, help="the x-api-key value ('' sends none)"
     )
+    parser.add_argument(
+        "--bearer-token",
+        default=defaults.BEARER_TOKEN,
+        help="the token sent as 'Authorization: Bearer <token>' ('' sends no header)",
+    )
     return parser.parse_args(argv)
 
 
@@ -37,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         with args.file.open("rb") as body:
-            answer = post_webhook(args.url, args.api_key or None, body)
+            credentials = Credentials(args.api_key or None, args.bearer_token or None)
+            answer = post_webhook(args.url, credentials, body)
     except FileNotFoundError:
         print(f"no such file: {args.file}", file=sys.stderr)
         return EXIT_UNREACHABLE

@@ -20,6 +20,7 @@ from local.aws import (
     client_environment,
     create_resources,
     function_environment,
+    get_secret_string,
     put_secret,
     put_secret_string,
     queue_arn,
@@ -33,6 +34,7 @@ from local.pipe import StreamPipe
 from local.poller import EventSource, OnBatch, QueuePoller
 from local.readback import CallbackConfirmations
 from local.service_desk import DemoDesk
+from pandabridge.auth import TokenSecretError, valid_tokens
 from pandabridge.names import (
     CALLBACK_QUEUE,
     INCIDENTS_TABLE,
@@ -84,6 +86,7 @@ class StackOptions:
     desk_port: int = defaults.DESK_PORT
     bigpanda_port: int = defaults.BIGPANDA_PORT
     api_key: str = defaults.API_KEY
+    bearer_token: str = defaults.BEARER_TOKEN
     tickets: TicketTargetOptions = field(default_factory=TicketTargetOptions)
     bigpanda: BigPandaOptions = field(default_factory=BigPandaOptions)
     # Extra environment for the functions (log level, metrics output); a value that is
@@ -150,6 +153,23 @@ class LocalStack:
         queues = f"{TICKET_SYNC_QUEUE.local_name}, {CALLBACK_QUEUE.local_name} (+ DLQs)"
         return f"tables {tables}; bucket {PAYLOAD_BUCKET.local_name}; queues {queues}"
 
+    def store_bearer_token(self) -> str:
+        """Put the bearer token into its secret, in the JSON shape the stack generates, for
+        the gateway to read at start. Returns where it is, for the step line (no token)."""
+        value = {defaults.BEARER_SECRET_KEY: self.options.bearer_token}
+        put_secret(self.aws_endpoint, defaults.BEARER_SECRET_NAME, value)
+        return f"secret {defaults.BEARER_SECRET_NAME}, checked on POST {WEBHOOK_PATH}"
+
+    def bearer_tokens(self) -> tuple[str, ...]:
+        """The valid tokens the secret holds, read as the authorizer reads them.
+
+        ``TokenSecretError`` names the flag that sets the token, not the deployed setting.
+        """
+        try:
+            return valid_tokens(get_secret_string(self.aws_endpoint, defaults.BEARER_SECRET_NAME))
+        except TokenSecretError as error:
+            raise TokenSecretError(error.reason, "--bearer-token") from None
+
     def start_tickets(self) -> str:
         """Start the demo desk unless a real one is the target; store the target's credentials
         and point ticket sync at it. Returns the target, for the step line."""
@@ -204,11 +224,12 @@ class LocalStack:
         return ", ".join(function.handler for function in functions)
 
     def start_gateway(self) -> str:
-        """Serve the API; returns the webhook URL."""
+        """Serve the API, with the tokens of the bearer token secret; returns the webhook URL."""
         invoke = self.journey.observe(INGEST.invoke) if self.journey else INGEST.invoke
         self.gateway = LocalGateway(
             [Route("POST", WEBHOOK_PATH, invoke)],
             self.options.api_key,
+            bearer_tokens=self.bearer_tokens(),
             host=self.options.host,
             port=self.options.port,
             health={

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local import defaults
-from local.client import Answer, post_webhook
+from local.client import Answer, Credentials, post_webhook
 from local.console import Console
 from local.journey import Journey
 from pandabridge.parsing import InvalidWebhookError, parse_webhook
@@ -72,7 +72,7 @@ class StoryPlayer:
         self,
         console: Console,
         url: str,
-        api_key: str,
+        credentials: Credentials,
         *,
         journey: Journey | None = None,
         stop: threading.Event | None = None,
@@ -80,7 +80,7 @@ class StoryPlayer:
     ) -> None:
         self._console = console
         self._url = url
-        self._api_key = api_key
+        self._credentials = credentials
         self._journey = journey
         self._stop = stop or threading.Event()
         self._wait_seconds = wait_seconds
@@ -111,7 +111,7 @@ class StoryPlayer:
 
     def _play_step(self, step: StoryStep, label: str) -> bool:
         try:
-            answer = post_webhook(self._url, self._api_key, step.body)
+            answer = post_webhook(self._url, self._credentials, step.body)
         except OSError as exc:
             self._console.fail(label, f"{step.name}: could not post it: {exc}")
             return False

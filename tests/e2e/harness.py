@@ -26,11 +26,14 @@ import pytest
 
 from local import defaults
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
+from local.client import Credentials
 from pandabridge.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE, WEBHOOK_PATH
 
 STARTUP_SECONDS = 60.0
 # A key other than the default, so the tests see that --api-key is what the gateway checks.
 API_KEY = "e2e-key-3f9c"
+# Likewise for the bearer token, which the stack keeps in its token secret.
+BEARER_TOKEN = "e2e-bearer-token-5d2f8a61c07b94e3"
 # Likewise for the integration's app key that callbacks carry.
 APP_KEY = "e2e-app-key-8d1a"
 # The line that `python -m local` prints once the sample (and story) are posted and it serves.
@@ -85,6 +88,7 @@ class StackProcess:
     desk_port: int
     bigpanda_port: int
     api_key: str
+    bearer_token: str
     lines: list[str] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -104,7 +108,7 @@ class StackProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        stack = cls(process, port, moto_port, desk_port, bigpanda_port, API_KEY)
+        stack = cls(process, port, moto_port, desk_port, bigpanda_port, API_KEY, BEARER_TOKEN)
         threading.Thread(target=stack._collect, daemon=True).start()
         return stack
 
@@ -130,10 +134,18 @@ class StackProcess:
         """The BigPanda API stand-in's base URL (when the stack runs it)."""
         return f"http://{defaults.HOST}:{self.bigpanda_port}"
 
+    @property
+    def credentials(self) -> Credentials:
+        """The stack's API key and bearer token, as BigPanda's integration would hold them."""
+        return Credentials(self.api_key, self.bearer_token)
+
+    def webhook_headers(self) -> dict[str, str]:
+        """The headers BigPanda sends: JSON, the API key and ``Authorization: Bearer``."""
+        return {"Content-Type": "application/json", **self.credentials.headers()}
+
     def post_webhook(self, body: bytes) -> HttpAnswer:
-        """POST a body to the webhook as BigPanda does, with the stack's API key."""
-        headers = {"Content-Type": "application/json", defaults.API_KEY_HEADER: self.api_key}
-        return http_request("POST", self.webhook_url, body, headers)
+        """POST a body to the webhook as BigPanda does, with the stack's credentials."""
+        return http_request("POST", self.webhook_url, body, self.webhook_headers())
 
     def desk_records(self) -> list[dict[str, Any]]:
         """The demo desk's records of every ticket, with their comments and history."""
@@ -218,11 +230,11 @@ class StackProcess:
 
 
 def local_command(port: int, moto_port: int, *extra: str) -> list[str]:
-    """``python -m local`` on the given ports, with the tests' API and app keys."""
+    """``python -m local`` on the given ports, with the tests' keys and bearer token."""
     return [
         sys.executable, "-m", "local",
         "--port", str(port), "--moto-port", str(moto_port),
-        "--api-key", API_KEY, "--app-key", APP_KEY, *extra,
+        "--api-key", API_KEY, "--bearer-token", BEARER_TOKEN, "--app-key", APP_KEY, *extra,
     ]  # fmt: skip
 
 

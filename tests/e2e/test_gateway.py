@@ -18,12 +18,20 @@ from typing import Any
 import pytest
 
 from local import defaults
+from local.client import authorization
 from local.functions import invoke
 from local.gateway import LocalGateway, Route
-from pandabridge.names import WEBHOOK_PATH, Limits
+from pandabridge.auth import DENIED_MESSAGE, UNAUTHORIZED_MESSAGE
+from pandabridge.names import AUTHORIZATION_HEADER, WEBHOOK_PATH, Limits
 from tests.e2e.harness import HttpAnswer, http_request
 
 KEY = "gateway-test-key"
+# Two valid tokens, as the secret holds them during a rotation.
+TOKEN = "gateway-test-token-9b27e4c1d5"
+PREVIOUS_TOKEN = "gateway-test-token-previous-0f3a"
+BEARER = authorization(TOKEN)
+# The headers of a request that passes both checks.
+CREDENTIALS = {defaults.API_KEY_HEADER: KEY, AUTHORIZATION_HEADER: BEARER}
 OK_RESPONSE = {
     "statusCode": 200,
     "headers": {"Content-Type": "application/json"},
@@ -58,7 +66,7 @@ class Recorder:
 def served() -> Iterator[tuple[LocalGateway, Recorder]]:
     recorder = Recorder()
     route = Route("POST", WEBHOOK_PATH, partial(invoke, recorder, function_name="recorder"))
-    gateway = LocalGateway([route], KEY).start()
+    gateway = LocalGateway([route], KEY, bearer_tokens=[TOKEN, PREVIOUS_TOKEN]).start()
     yield gateway, recorder
     gateway.stop()
 
@@ -78,8 +86,15 @@ def recorder(served: tuple[LocalGateway, Recorder]) -> Recorder:
 def post(
     gateway: LocalGateway, body: bytes = b"{}", path: str = WEBHOOK_PATH, **headers: str
 ) -> HttpAnswer:
-    sent = {"Content-Type": "application/json", defaults.API_KEY_HEADER: KEY, **headers}
+    sent = {"Content-Type": "application/json", **CREDENTIALS, **headers}
     return http_request("POST", gateway.url(path), body, sent)
+
+
+def post_without(gateway: LocalGateway, *names: str, **headers: str) -> HttpAnswer:
+    """POST ``{}`` with the credentials but those named, and with ``headers`` added."""
+    kept = {name: value for name, value in CREDENTIALS.items() if name not in names}
+    sent = {"Content-Type": "application/json", **kept, **headers}
+    return http_request("POST", gateway.url(WEBHOOK_PATH), b"{}", sent)
 
 
 def streamed(size: int) -> Iterator[bytes]:
@@ -94,6 +109,7 @@ def test_function_gets_a_rest_proxy_event(gateway: LocalGateway, recorder: Recor
     connection = http.client.HTTPConnection(defaults.HOST, gateway.port, timeout=10)
     connection.putrequest("POST", f"{WEBHOOK_PATH}?a=1&a=2&b=")
     connection.putheader(defaults.API_KEY_HEADER, KEY)
+    connection.putheader(AUTHORIZATION_HEADER, BEARER)
     connection.putheader("X-Tag", "first")
     connection.putheader("X-Tag", "second")
     connection.putheader("Content-Length", "2")
@@ -110,6 +126,7 @@ def test_function_gets_a_rest_proxy_event(gateway: LocalGateway, recorder: Recor
     assert event["headers"]["X-Tag"] == "second"
     assert event["multiValueHeaders"]["X-Tag"] == ["first", "second"]
     assert event["headers"]["X-Forwarded-For"] == "127.0.0.1"
+    assert event["headers"][AUTHORIZATION_HEADER] == BEARER
     assert event["queryStringParameters"] == {"a": "2", "b": ""}
     assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": [""]}
     assert event["pathParameters"] is None
@@ -141,10 +158,125 @@ def test_function_gets_a_lambda_context(gateway: LocalGateway, recorder: Recorde
 
 def test_api_key_header_name_is_case_insensitive(gateway: LocalGateway, recorder: Recorder) -> None:
     # When the key comes in a header spelled in capitals
-    answer = http_request("POST", gateway.url(WEBHOOK_PATH), b"{}", {"X-API-KEY": KEY})
+    answer = post_without(gateway, defaults.API_KEY_HEADER, **{"X-API-KEY": KEY})
     # Then it is accepted
     assert answer.status == 200
     assert len(recorder.calls) == 1
+
+
+def test_request_without_authorization_gets_401_with_the_bearer_challenge(
+    gateway: LocalGateway, recorder: Recorder
+) -> None:
+    # When a request carries the API key but no Authorization header
+    answer = post_without(gateway, AUTHORIZATION_HEADER)
+    # Then API Gateway's 401 comes back, naming the scheme, and the function is not called
+    assert answer.status == 401
+    assert answer.json() == {"message": UNAUTHORIZED_MESSAGE}
+    assert answer.headers["WWW-Authenticate"] == "Bearer"
+    assert answer.headers["x-amzn-ErrorType"] == "UnauthorizedException"
+    assert recorder.calls == []
+
+
+@pytest.mark.parametrize("value", ["", "   "], ids=["empty", "blank"])
+def test_an_empty_authorization_header_counts_as_missing(
+    gateway: LocalGateway, recorder: Recorder, value: str
+) -> None:
+    # When the Authorization header is there but empty
+    answer = post(gateway, **{AUTHORIZATION_HEADER: value})
+    # Then it is a 401, as API Gateway answers an empty identity source without the authorizer
+    assert answer.status == 401
+    assert answer.headers["WWW-Authenticate"] == "Bearer"
+    assert recorder.calls == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Bearer wrong-token-000000000000",
+        f"Basic {TOKEN}",
+        TOKEN,
+        "Bearer",
+        f"Bearer {TOKEN} {TOKEN}",
+        f"Bearer {TOKEN}x",
+    ],
+    ids=["unknown token", "other scheme", "no scheme", "no token", "two tokens", "longer token"],
+)
+def test_a_refused_authorization_header_gets_the_authorizers_deny(
+    gateway: LocalGateway, recorder: Recorder, value: str
+) -> None:
+    # When the Authorization header carries no valid bearer token
+    answer = post(gateway, **{AUTHORIZATION_HEADER: value})
+    # Then API Gateway's answer to the authorizer's Deny comes back, without a challenge
+    assert answer.status == 403
+    assert answer.json() == {"message": DENIED_MESSAGE}
+    assert answer.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+    assert "WWW-Authenticate" not in answer.headers
+    assert recorder.calls == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        (AUTHORIZATION_HEADER, f"bearer {TOKEN}"),
+        (AUTHORIZATION_HEADER, f"BEARER {TOKEN}"),
+        (AUTHORIZATION_HEADER, f"Bearer   {TOKEN}  "),
+        ("authorization", BEARER),
+        (AUTHORIZATION_HEADER, authorization(PREVIOUS_TOKEN)),
+    ],
+    ids=["scheme lower case", "scheme upper case", "extra spaces", "name lower case", "2nd token"],
+)
+def test_bearer_tokens_are_read_as_the_authorizer_reads_them(
+    gateway: LocalGateway, recorder: Recorder, name: str, value: str
+) -> None:
+    # When a valid token comes in another spelling, or is the secret's second token
+    answer = post_without(gateway, AUTHORIZATION_HEADER, **{name: value})
+    # Then it is allowed
+    assert answer.status == 200
+    assert len(recorder.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "status", "message"),
+    [
+        (None, 401, UNAUTHORIZED_MESSAGE),
+        ("Bearer wrong-token-000000000000", 403, DENIED_MESSAGE),
+        (BEARER, 403, "Forbidden"),
+    ],
+    ids=["no token", "wrong token", "valid token"],
+)
+def test_the_bearer_token_is_checked_before_the_api_key(
+    gateway: LocalGateway, recorder: Recorder, value: str | None, status: int, message: str
+) -> None:
+    # Given a request without the API key
+    headers = {} if value is None else {AUTHORIZATION_HEADER: value}
+    # When it is posted
+    answer = post_without(gateway, defaults.API_KEY_HEADER, AUTHORIZATION_HEADER, **headers)
+    # Then the authorizer's answer comes first; only an allowed request meets the key check
+    assert answer.status == status
+    assert answer.json() == {"message": message}
+    assert recorder.calls == []
+
+
+def test_request_without_authorization_is_refused_before_its_body_is_sent(
+    gateway: LocalGateway, recorder: Recorder
+) -> None:
+    # Given a client that waits for 100-continue before sending its body, and no token
+    head = (
+        f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: local\r\n{defaults.API_KEY_HEADER}: {KEY}\r\n"
+        "Content-Length: 2\r\nExpect: 100-continue\r\n\r\n"
+    )
+    # When it sends only the headers
+    with socket.create_connection((defaults.HOST, gateway.port), timeout=5) as client:
+        client.sendall(head.encode())
+        reply = b""
+        while chunk := client.recv(65536):
+            reply += chunk
+    # Then the 401 comes back at once, with its challenge
+    head_lines, _, body = reply.partition(b"\r\n\r\n")
+    assert head_lines.startswith(b"HTTP/1.1 401 Unauthorized\r\n")
+    assert b"\r\nWWW-Authenticate: Bearer\r\n" in head_lines
+    assert json.loads(body) == {"message": UNAUTHORIZED_MESSAGE}
+    assert recorder.calls == []
 
 
 @pytest.mark.parametrize(
@@ -155,7 +287,7 @@ def test_other_resources_and_methods_answer_missing_authentication_token(
     gateway: LocalGateway, recorder: Recorder, method: str, path: str
 ) -> None:
     # When a resource or method that the API does not have is asked for
-    answer = http_request(method, gateway.url(path), None, {defaults.API_KEY_HEADER: KEY})
+    answer = http_request(method, gateway.url(path), None, CREDENTIALS)
     # Then API Gateway's answer comes back and the function is not called
     assert answer.status == 403
     assert answer.json() == {"message": "Missing Authentication Token"}
@@ -188,6 +320,7 @@ def test_oversized_body_is_refused_before_it_is_sent(
     # Given a client that announces a body over the limit and waits for 100-continue, as curl
     head = (
         f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: local\r\n{defaults.API_KEY_HEADER}: {KEY}\r\n"
+        f"{AUTHORIZATION_HEADER}: {BEARER}\r\n"
         f"Content-Length: {Limits.API_GATEWAY_MAX_BODY_BYTES + 1}\r\n"
         "Expect: 100-continue\r\n\r\n"
     )
@@ -207,7 +340,7 @@ def test_oversized_body_is_refused_before_it_is_sent(
 def test_chunked_body_over_the_limit_gets_413(gateway: LocalGateway, recorder: Recorder) -> None:
     # Given a chunked body that turns out longer than the limit
     connection = http.client.HTTPConnection(defaults.HOST, gateway.port, timeout=30)
-    headers = {defaults.API_KEY_HEADER: KEY, "Transfer-Encoding": "chunked"}
+    headers = {**CREDENTIALS, "Transfer-Encoding": "chunked"}
     # When it is streamed
     connection.request(
         "POST",

@@ -9,6 +9,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,22 @@ import pytest
 
 from local import defaults
 from local.__main__ import parse_args
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, SERVICE_NAME, Limits
+from local.client import authorization
+from pandabridge.auth import DENIED_MESSAGE, UNAUTHORIZED_MESSAGE
+from pandabridge.names import (
+    AUTHORIZATION_HEADER,
+    INCIDENTS_TABLE,
+    PAYLOAD_BUCKET,
+    SERVICE_NAME,
+    Limits,
+)
 from tests.e2e.harness import (
     API_KEY,
+    BEARER_TOKEN,
     SERVING_MARK,
     STARTUP_SECONDS,
     StackProcess,
+    aws_client,
     http_request,
     local_command,
     plain_environment,
@@ -32,9 +43,25 @@ SAMPLE_ID = json.loads(defaults.SAMPLE_EVENT.read_text())["incident"]["id"]
 STREAM_CHUNK = b" " * (1024 * 1024)
 
 
+# Deliveries posted at once, and from how many threads, to see that none is answered for
+# another: enough to overlap in the ingest handler, few enough to stay quick.
+CONCURRENT_DELIVERIES = 32
+CONCURRENT_THREADS = 8
+# A token of the right form that the stack does not hold.
+WRONG_TOKEN = "e2e-wrong-token-a41f07c9d2b85e36"
+
+
 def post(stack: StackProcess, body: bytes, headers: dict[str, str] | None = None) -> Any:
-    sent = {"Content-Type": "application/json", defaults.API_KEY_HEADER: stack.api_key}
-    return http_request("POST", stack.webhook_url, body, sent if headers is None else headers)
+    """POST with the stack's credentials, or with exactly ``headers`` when given."""
+    sent = stack.webhook_headers() if headers is None else headers
+    return http_request("POST", stack.webhook_url, body, sent)
+
+
+def new_incident(sample: dict[str, Any]) -> tuple[str, bytes]:
+    """The sample as an incident never sent before: its id and its body."""
+    incident_id = f"e2e-{uuid.uuid4().hex}"
+    sample["incident"]["id"] = incident_id
+    return incident_id, json.dumps(sample).encode()
 
 
 def stored_item(dynamodb: Any, incident_id: str) -> dict[str, Any] | None:
@@ -52,26 +79,49 @@ def archived_keys(s3: Any, incident_id: str) -> list[str]:
     return [obj["Key"] for obj in listing.get("Contents", [])]
 
 
-def run_send(stack: StackProcess, body: Path) -> subprocess.CompletedProcess[str]:
+def run_send(
+    stack: StackProcess, body: Path, bearer_token: str = BEARER_TOKEN
+) -> subprocess.CompletedProcess[str]:
     """``python -m local.send`` (what ``make send`` runs) against ``stack``."""
     return run_module(
-        "local.send", str(body), "--url", stack.webhook_url, "--api-key", stack.api_key
+        "local.send",
+        str(body),
+        "--url",
+        stack.webhook_url,
+        "--api-key",
+        stack.api_key,
+        "--bearer-token",
+        bearer_token,
     )
 
 
-def test_banner_shows_the_webhook_url_the_key_and_a_curl_to_paste(stack: StackProcess) -> None:
+def test_banner_shows_the_webhook_url_the_credentials_and_a_curl_to_paste(
+    stack: StackProcess,
+) -> None:
     # Given a running stack
     # When its start-up output is read
     output = stack.output
-    # Then it names the URL and the key, and gives a curl command that posts the sample
+    # Then it names the URL, the key and the Authorization header, and gives a curl command
+    # that posts the sample with both
     assert f"POST {stack.webhook_url}" in output
     assert API_KEY in output
+    assert f"Authorization: Bearer {BEARER_TOKEN}  (token in secret " in output
     curl = (
         f"curl -sS -X POST {stack.webhook_url} -H 'x-api-key: {API_KEY}' "
+        f"-H 'Authorization: Bearer {BEARER_TOKEN}' "
         "-H 'content-type: application/json' --data-binary @events/sample.json"
     )
     assert curl in output
     assert f"--endpoint-url {stack.aws_endpoint} dynamodb scan" in output
+
+
+def test_the_bearer_token_is_in_its_secret_in_the_stacks_shape(stack: StackProcess) -> None:
+    # Given a running stack
+    # When its token secret is read from the moto server, as the authorizer reads it
+    secrets = aws_client("secretsmanager", stack.aws_endpoint)
+    value = secrets.get_secret_value(SecretId=defaults.BEARER_SECRET_NAME)["SecretString"]
+    # Then it holds the token given with --bearer-token, as {"token": ...}
+    assert json.loads(value) == {"token": BEARER_TOKEN}
 
 
 def test_stack_posts_the_sample_itself_and_reports_created(stack: StackProcess) -> None:
@@ -118,23 +168,115 @@ def test_posting_the_sample_again_answers_duplicate(stack: StackProcess) -> None
 
 
 @pytest.mark.parametrize(
-    "headers",
-    [{}, {defaults.API_KEY_HEADER: "not-the-key"}],
+    "api_key",
+    [None, "not-the-key"],
     ids=["no key", "wrong key"],
 )
 def test_request_without_the_api_key_is_forbidden_and_nothing_is_stored(
-    stack: StackProcess, sample: dict[str, Any], dynamodb: Any, s3: Any, headers: dict[str, str]
+    stack: StackProcess, sample: dict[str, Any], dynamodb: Any, s3: Any, api_key: str | None
 ) -> None:
-    # Given an incident that was never sent
-    incident_id = f"e2e-{uuid.uuid4().hex}"
-    sample["incident"]["id"] = incident_id
+    # Given an incident that was never sent, and a valid bearer token
+    incident_id, body = new_incident(sample)
+    headers = {AUTHORIZATION_HEADER: authorization(BEARER_TOKEN)}
+    if api_key is not None:
+        headers[defaults.API_KEY_HEADER] = api_key
     # When it is posted without the right API key
-    answer = post(stack, json.dumps(sample).encode(), headers)
+    answer = post(stack, body, headers)
     # Then API Gateway's answer comes back and neither the table nor the bucket has it
     assert answer.status == 403
     assert answer.json() == {"message": "Forbidden"}
     assert stored_item(dynamodb, incident_id) is None
     assert archived_keys(s3, incident_id) == []
+
+
+def test_request_without_authorization_gets_401_and_nothing_is_stored(
+    stack: StackProcess, sample: dict[str, Any], dynamodb: Any, s3: Any
+) -> None:
+    # Given an incident that was never sent
+    incident_id, body = new_incident(sample)
+    # When it is posted with the API key but no Authorization header
+    answer = post(stack, body, {defaults.API_KEY_HEADER: stack.api_key})
+    # Then API Gateway's 401 comes back with the bearer challenge, and nothing is stored
+    assert answer.status == 401
+    assert answer.json() == {"message": UNAUTHORIZED_MESSAGE}
+    assert answer.headers["WWW-Authenticate"] == "Bearer"
+    assert stored_item(dynamodb, incident_id) is None
+    assert archived_keys(s3, incident_id) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [authorization(WRONG_TOKEN), f"Basic {BEARER_TOKEN}", BEARER_TOKEN],
+    ids=["wrong token", "other scheme", "no scheme"],
+)
+def test_request_with_a_wrong_bearer_token_is_denied_and_nothing_is_stored(
+    stack: StackProcess, sample: dict[str, Any], dynamodb: Any, s3: Any, value: str
+) -> None:
+    # Given an incident that was never sent
+    incident_id, body = new_incident(sample)
+    # When it is posted with the API key and an Authorization header without a valid token
+    answer = post(
+        stack, body, {defaults.API_KEY_HEADER: stack.api_key, AUTHORIZATION_HEADER: value}
+    )
+    # Then API Gateway's answer to the authorizer's Deny comes back, and nothing is stored
+    assert answer.status == 403
+    assert answer.json() == {"message": DENIED_MESSAGE}
+    assert stored_item(dynamodb, incident_id) is None
+    assert archived_keys(s3, incident_id) == []
+
+
+def test_the_bearer_scheme_in_lower_case_is_accepted(
+    stack: StackProcess, sample: dict[str, Any], dynamodb: Any
+) -> None:
+    # Given an incident that was never sent
+    incident_id, body = new_incident(sample)
+    # When it is posted with "bearer" in lower case
+    headers = {
+        "Content-Type": "application/json",
+        defaults.API_KEY_HEADER: stack.api_key,
+        AUTHORIZATION_HEADER: f"bearer {BEARER_TOKEN}",
+    }
+    answer = post(stack, body, headers)
+    # Then it is stored like any delivery
+    assert answer.status == 200
+    assert answer.json()["result"] == "created"
+    assert stored_item(dynamodb, incident_id) is not None
+
+
+def test_the_bearer_token_never_appears_in_the_stacks_output(
+    stack: StackProcess, sample: dict[str, Any]
+) -> None:
+    # Given a stack that has served deliveries with the token, and one with a wrong token
+    _, body = new_incident(sample)
+    denied = stack.output.count("-> 403, the bearer token is not a valid token")
+    assert post(stack, body).status == 200
+    wrong = {defaults.API_KEY_HEADER: stack.api_key, AUTHORIZATION_HEADER: f"Bearer {WRONG_TOKEN}"}
+    assert post(stack, body, wrong).status == 403
+    stack.wait_until(
+        lambda: stack.output.count("-> 403, the bearer token is not a valid token"),
+        lambda count: count > denied,
+        "the gateway's log line of the denied request",
+    )
+    # When its output is read
+    lines = stack.output.splitlines()
+    # Then no token that was sent is in it, but on the banner's lines that print it on purpose
+    assert not [line for line in lines if WRONG_TOKEN in line]
+    shown = [line.split()[0] for line in lines if BEARER_TOKEN in line]
+    assert shown == ["Bearer", "Try"], shown
+
+
+def test_concurrent_deliveries_are_each_answered_for_their_own_incident(
+    stack: StackProcess, sample: dict[str, Any]
+) -> None:
+    # Given new incidents, posted at once from several threads
+    bodies = [new_incident(sample) for _ in range(CONCURRENT_DELIVERIES)]
+    # When the gateway has answered them all
+    with ThreadPoolExecutor(max_workers=CONCURRENT_THREADS) as pool:
+        answers = list(pool.map(lambda item: post(stack, item[1]), bodies))
+    # Then each answer is about the incident its request carried, as in Lambda, where an
+    # execution environment serves one request at a time
+    answered = [(answer.status, answer.json().get("incident_id")) for answer in answers]
+    assert answered == [(200, incident_id) for incident_id, _ in bodies]
 
 
 def test_body_just_over_the_api_gateway_limit_gets_413(stack: StackProcess) -> None:
@@ -203,6 +345,14 @@ def test_send_exits_1_on_a_rejected_body(stack: StackProcess, tmp_path: Path) ->
     assert sent.stdout.startswith("HTTP 400")
 
 
+def test_send_without_a_bearer_token_gets_401(stack: StackProcess) -> None:
+    # When `python -m local.send` is told to send no Authorization header
+    sent = run_send(stack, defaults.SAMPLE_EVENT, bearer_token="")
+    # Then the gateway's 401 is printed and the exit code says it was rejected
+    assert sent.returncode == 1, sent.stdout + sent.stderr
+    assert sent.stdout.startswith(f"HTTP 401  {UNAUTHORIZED_MESSAGE}")
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_stops_the_stack_cleanly_within_5_seconds(
     start_stack: Callable[..., StackProcess], signum: int
@@ -254,3 +404,27 @@ def test_ticket_flags_that_do_not_add_up_are_a_usage_error(
     # Then it is a usage error (exit 2) that says what is missing
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("short-token", "shorter than 16 characters"),
+        ("a token with spaces inside", "spaces or characters other than visible ASCII"),
+        ("", "has no token"),
+    ],
+    ids=["short", "spaces", "empty"],
+)
+def test_a_bearer_token_the_secret_would_refuse_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], token: str, message: str
+) -> None:
+    # When --bearer-token is a token that the deployed secret could not hold either
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--bearer-token", token])
+    # Then it is a usage error (exit 2) that says why, without repeating the token
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "the bearer token secret " in error
+    assert message in error
+    assert "(check --bearer-token)" in error
+    assert not token or token not in error
