@@ -97,3 +97,24 @@ def resources(moto: MotoServer) -> str:
     moto.reset()
     create_resources(moto.endpoint)
     return moto.endpoint
+
+
+UsageError = Callable[..., str]
+
+
+@pytest.fixture
+def usage_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> UsageError:
+    """Parses ``python -m local`` flags under an environment and returns the usage message,
+    after checking that they are refused as a usage error (exit 2)."""
+    from local.__main__ import parse_args
+
+    def refuse(flags: list[str], environment: dict[str, str], *, unset: str) -> str:
+        monkeypatch.delenv(unset, raising=False)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        with pytest.raises(SystemExit) as exit_info:
+            parse_args(flags)
+        assert exit_info.value.code == 2
+        return capsys.readouterr().err
+
+    return refuse

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from local import defaults
-from local.__main__ import parse_args
 from local.bigpanda import BigPandaStandIn
 from pandabridge.names import BIGPANDA_CALLBACK_PATH, CALLBACK_QUEUE
+from tests.e2e.conftest import UsageError
 from tests.e2e.harness import APP_KEY, SERVING_MARK, StackProcess, http_request, queued_messages
 
 SAMPLE_ID = json.loads(defaults.SAMPLE_EVENT.read_text())["incident"]["id"]
@@ -214,19 +214,8 @@ def test_callbacks_go_to_the_api_given_by_flags_and_no_stand_in_runs(
     ids=["url without key", "url without scheme", "empty app key"],
 )
 def test_bigpanda_flags_that_do_not_add_up_are_a_usage_error(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    flags: list[str],
-    environment: dict[str, str],
-    message: str,
+    usage_error: UsageError, flags: list[str], environment: dict[str, str], message: str
 ) -> None:
-    # Given BigPanda flags that cannot work
-    monkeypatch.delenv(defaults.BIGPANDA_KEY_ENV, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    # When they are parsed
-    with pytest.raises(SystemExit) as exit_info:
-        parse_args(flags)
+    # Given BigPanda flags that cannot work / When they are parsed
     # Then it is a usage error (exit 2) that says what is wrong
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+    assert message in usage_error(flags, environment, unset=defaults.BIGPANDA_KEY_ENV)

@@ -26,6 +26,7 @@ from pandabridge.names import (
     SERVICE_NAME,
     Limits,
 )
+from tests.e2e.conftest import UsageError
 from tests.e2e.harness import (
     API_KEY,
     BEARER_TOKEN,
@@ -388,22 +389,11 @@ def test_signal_stops_the_stack_cleanly_within_5_seconds(
     ids=["target without url", "url without credentials", "credentials not an object"],
 )
 def test_ticket_flags_that_do_not_add_up_are_a_usage_error(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    flags: list[str],
-    environment: dict[str, str],
-    message: str,
+    usage_error: UsageError, flags: list[str], environment: dict[str, str], message: str
 ) -> None:
-    # Given ticket flags that cannot work together
-    monkeypatch.delenv(defaults.TICKET_SECRET_ENV, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    # When they are parsed
-    with pytest.raises(SystemExit) as exit_info:
-        parse_args(flags)
+    # Given ticket flags that cannot work together / When they are parsed
     # Then it is a usage error (exit 2) that says what is missing
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+    assert message in usage_error(flags, environment, unset=defaults.TICKET_SECRET_ENV)
 
 
 @pytest.mark.parametrize(
