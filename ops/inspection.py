@@ -97,17 +97,7 @@ class Inspection:
         return {
             "incident_id": summary.incident_id,
             "incident": {
-                "version": summary.version.as_json(),
-                "version_key": summary.version.key,
-                "content_hash": summary.content_hash,
-                "status": summary.status,
-                "severity": summary.severity,
-                "active": summary.active,
-                "flapping": summary.flapping,
-                "resolved": summary.resolved,
-                "alert_count": summary.alert_count,
-                "environment_id": summary.environment_id,
-                "received_at": _time(summary.received_at),
+                **summary.as_json(),
                 "payload": {
                     "bytes": summary.payload_bytes,
                     "inline": self.incident.payload_inline,

@@ -67,6 +67,27 @@ class IncidentSummary:
             payload_bytes=len(webhook.raw),
         )
 
+    def as_json(self) -> dict[str, Any]:
+        """The summary as JSON values: the incidents table's attributes and ``ops inspect``'s
+        output are both made from this one mapping."""
+        return {
+            "incident_id": self.incident_id,
+            "version": self.version.as_json(),
+            "version_key": self.version.key,
+            "content_hash": self.content_hash,
+            "status": self.status,
+            "severity": self.severity,
+            "active": self.active,
+            "flapping": self.flapping,
+            "resolved": self.resolved,
+            "alert_count": self.alert_count,
+            "environment_id": self.environment_id,
+            "started_on": self.started_on,
+            "updated_on": self.updated_on,
+            "received_at": self.received_at.isoformat(timespec="milliseconds"),
+            "payload_bytes": self.payload_bytes,
+        }
+
 
 @dataclass(frozen=True)
 class StoredIncident:

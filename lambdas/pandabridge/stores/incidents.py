@@ -155,24 +155,11 @@ class IncidentStore:
 
 
 def _summary_item(summary: IncidentSummary) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        KEY: summary.incident_id,
-        "version": summary.version.as_json(),
-        "version_key": summary.version.key,
-        "content_hash": summary.content_hash,
-        "status": summary.status,
-        "severity": summary.severity,
-        "active": summary.active,
-        "flapping": summary.flapping,
-        "resolved": summary.resolved,
-        "alert_count": summary.alert_count,
-        "environment_id": summary.environment_id,
-        "started_on": summary.started_on,
-        "updated_on": summary.updated_on,
-        "received_at": summary.received_at.isoformat(timespec="milliseconds"),
-        "payload_bytes": summary.payload_bytes,
-    }
-    return {name: value for name, value in item.items() if value is not None}
+    """The summary as item attributes; DynamoDB has no use for nulls, so an absent field is
+    no attribute."""
+    item = {name: value for name, value in summary.as_json().items() if value is not None}
+    item[KEY] = item.pop("incident_id")
+    return item
 
 
 def _summary_from_item(item: dict[str, Any]) -> IncidentSummary:
