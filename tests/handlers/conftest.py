@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -107,3 +108,20 @@ def invoke(aws: Aws) -> Invoke:
         return HttpAnswer(answer["statusCode"], headers, json.loads(answer["body"]))
 
     return call
+
+
+def drain_queue(poller: Any, depth: Callable[[], int], timeout: float) -> None:
+    """Run a queue's consumer until the queue holds nothing, waiting or in flight.
+
+    moto's queue counts can read 0 for a moment around a visibility change, so the queue is
+    drained only when it reads empty twice, half a second apart.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if poller.poll_once() is None:
+            if depth() == 0:
+                time.sleep(0.5)
+                if depth() == 0:
+                    return
+            time.sleep(0.2)
+    raise AssertionError("the queue did not drain")

@@ -26,7 +26,7 @@ from pandabridge.stores.queues import CallbackQueue
 from pandabridge.stores.tickets import CallbackLedger, TicketStateStore
 from pandabridge.tickets.model import TicketRef
 from pandabridge.tickets.state import TicketState
-from tests.handlers.conftest import Aws
+from tests.handlers.conftest import Aws, drain_queue
 
 INCIDENT = "5555370aabc20a001145d6g9"
 API_KEY = "bp-user-api-key-0123456789"
@@ -113,13 +113,7 @@ class Callbacks:
         )
 
     def drain(self, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.poller.poll_once() is None:
-                if self.depth(CALLBACK_QUEUE.local_name) == 0:
-                    return
-                time.sleep(0.2)
-        raise AssertionError("the callback queue did not drain")
+        drain_queue(self.poller, lambda: self.depth(CALLBACK_QUEUE.local_name), timeout)
 
     def depth(self, name: str) -> int:
         attributes = self.aws.sqs.get_queue_attributes(

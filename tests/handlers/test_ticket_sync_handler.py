@@ -30,7 +30,7 @@ from pandabridge.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE, Env
 from pandabridge.parsing import parse_webhook
 from pandabridge.stores.incidents import default_store
 from pandabridge.tickets.state import TicketState
-from tests.handlers.conftest import Aws
+from tests.handlers.conftest import Aws, drain_queue
 
 Payload = dict[str, Any]
 DESK_SECRET = "desk-shared-secret"
@@ -127,14 +127,7 @@ class Pipeline:
         return nudge
 
     def drain(self, timeout: float = 15.0) -> None:
-        """Run the consumer until the queue holds nothing, in flight or waiting."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.poller.poll_once() is None:
-                if self.queue_depth(TICKET_SYNC_QUEUE.local_name) == 0:
-                    return
-                time.sleep(0.2)
-        raise AssertionError("the ticket-sync queue did not drain")
+        drain_queue(self.poller, lambda: self.queue_depth(TICKET_SYNC_QUEUE.local_name), timeout)
 
     def queue_depth(self, name: str) -> int:
         attributes = self.aws.sqs.get_queue_attributes(
