@@ -14,7 +14,7 @@ UV := uv==0.13.9
 # The virtualenv's bin first: it carries the Node.js that the CDK (jsii) runs on.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run send status show ops bootstrap test lint format synth deploy diff lock clean
+.PHONY: help run send status show ops bootstrap test soak bench lint format synth deploy diff lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -48,6 +48,12 @@ ops: $(STAMP) ## On-call commands: ARGS="inspect <id>" | "replay <id>" | "redriv
 
 test: $(STAMP) lint ## Run every offline test
 	$(BIN)/python -m pytest $(ARGS)
+
+soak: $(STAMP) ## The reliability suite at ten times its load (SOAK_FACTOR=10), for a long run
+	SOAK_FACTOR=$${SOAK_FACTOR:-10} $(BIN)/python -m pytest tests/reliability $(ARGS)
+
+bench: $(STAMP) ## Run the benchmarks on a quiet machine: print their tables, write BENCHMARKS.md
+	$(BIN)/python -m bench $(ARGS)
 
 lint: $(STAMP) ## ruff check + format check
 	$(BIN)/ruff check .
