@@ -45,6 +45,8 @@ def _timestamp(value: Any) -> Any:
     An ISO-8601 string (the format of ``relatedChanges[].history[].updated_at``) is read as the
     epoch seconds it denotes, so a field that changes format does not cost the delivery.
     """
+    if type(value) is int and 0 <= value < Limits.MAX_TIMESTAMP:
+        return value  # the common case, answered before the checks the others need
     if value is None:
         return None
     if isinstance(value, bool):

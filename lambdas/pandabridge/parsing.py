@@ -3,19 +3,29 @@
 Parsing is done here rather than with Powertools' parser envelope because the envelope's
 ``json.loads`` accepts ``NaN``/``Infinity`` and oversized integers, cannot report where the
 nesting limit was hit, and hides the raw bytes that are archived and hashed.
+
+Two paths give one answer. The fast path (pydantic-core's Rust JSON parser, a nesting check on
+the bytes, the canonical form) serves every body it can prove acceptable as JSON; anything it
+declines (malformed, ``NaN``, out of range, too deep, an escaped lone surrogate, a byte-order
+mark) takes the checked path, the standard library parser with hooks, which alone decides what
+a 400 says. So the fast path changes the cost of a delivery, never its answer.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Final
 
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from pandabridge.models import WebhookPayload
 from pandabridge.names import Limits
@@ -24,6 +34,10 @@ from pandabridge.versioning import Version, canonical_json, content_hash
 Loc = tuple[str | int, ...]
 
 MAX_REPORTED_ERRORS: Final = 20
+
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+_NOT_STRUCTURE: Final = bytes(c for c in range(256) if c not in b'"[]{}')
+_BRACKETS_AS_SQUARE: Final = bytes.maketrans(b"{}", b"[]")
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,59 @@ class ParsedWebhook:
 def parse_webhook(body: str | None, *, is_base64_encoded: bool = False) -> ParsedWebhook:
     """Decode, parse and validate one delivery; raises ``InvalidWebhookError`` and nothing else."""
     raw, text = _decode(body, is_base64_encoded)
+    with _collection_paused():
+        fast = _parse_fast(raw)
+        if fast is None:
+            return _parse_checked(raw, text)
+        document, canonical = fast
+        payload = _validate(document)
+    return ParsedWebhook(payload, raw, content_hash(canonical), Version.of(payload))
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while a body becomes objects.
+
+    A large incident allocates hundreds of thousands of containers, and every 700 allocations
+    start a collection that walks the young ones again: a quarter of the parse at 5,000
+    alerts. Parsed JSON and its models form no cycles, so nothing is left for the collector
+    to find; reference counting frees everything as before. The collector is restored only by
+    the caller that paused it, so nested or concurrent calls leave it as they found it.
+    """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _parse_fast(raw: bytes) -> tuple[dict[str, Any], bytes] | None:
+    """The document and its canonical form, or None when the checked path must answer.
+
+    Every check the checked path makes before validation is covered, so validating next cannot
+    answer 422 where the checked path answers 400: the Rust parser refuses ``NaN``/``Infinity``,
+    integers of more than 4300 digits, escaped lone surrogates and nesting beyond its own limit
+    (200); the nesting limit is checked on the bytes; an out-of-range float, which the parser
+    reads as infinity, makes the canonical form fail.
+    """
+    try:
+        document = from_json(raw.removeprefix(_UTF8_BOM), allow_inf_nan=False)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or _nested_deeper_than(raw, Limits.MAX_NESTING_DEPTH):
+        return None
+    try:
+        canonical = canonical_json(document)
+    except ValueError:  # infinity from a literal like 1e400 (UnicodeEncodeError is one too)
+        return None
+    return document, canonical
+
+
+def _parse_checked(raw: bytes, text: str) -> ParsedWebhook:
+    """The reference path: every body the fast path declines, and the wording of every 400."""
     document = _parse_json(text)
     if not isinstance(document, dict):
         raise InvalidWebhookError(
@@ -150,6 +217,28 @@ def _deeper_than(document: Any, limit: int) -> bool:
         children = node.values() if isinstance(node, dict) else node
         stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
     return False
+
+
+def _nested_deeper_than(raw: bytes, limit: int) -> bool:
+    """Whether the objects/arrays of ``raw``, known to be valid JSON, nest deeper than ``limit``.
+
+    Walking the parsed document costs more than parsing it; byte operations that run in C do
+    the same on the text. Escapes go first (``\\\\`` then ``\\"``, so every quote left
+    delimits a string), then everything but quotes and brackets. Dropping two adjacent quotes
+    keeps the parity of the quotes before each bracket, so brackets inside strings are still
+    told apart by splitting on the quotes left. Each pass then removes the innermost
+    (empty) containers; a document that outlasts ``limit`` passes is deeper than ``limit``.
+    """
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = raw.translate(_BRACKETS_AS_SQUARE, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in marks:
+        marks = b"".join(marks.split(b'"')[::2])
+    for _ in range(limit):
+        if not marks:
+            return False
+        marks = marks.replace(b"[]", b"")
+    return bool(marks)
 
 
 def _validate(document: dict[str, Any]) -> WebhookPayload:

@@ -19,6 +19,14 @@ Part = int | float | None
 
 _KEY_WIDTH = 20  # digits; MAX_TIMESTAMP in milliseconds, plus one, fits with room to spare
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    check_circular=False,
+)
+
 
 class Version(NamedTuple):
     updated_on: Part
@@ -58,9 +66,10 @@ def canonical_json(document: Any) -> bytes:
     """The body's meaning as bytes: sorted keys, no insignificant white space, UTF-8.
 
     Raises ``UnicodeEncodeError`` for an unpaired surrogate escape, which no UTF-8 store or
-    ticket system could keep.
+    ticket system could keep, and ``ValueError`` for NaN or infinity, which JSON cannot write.
+    A parsed document cannot refer to itself, so the encoder's cycle check is skipped.
     """
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _CANONICAL.encode(document)
     return text.encode("utf-8")
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import gc
 import json
 from http import HTTPStatus
 from typing import Any
@@ -194,3 +196,59 @@ def test_a_leading_byte_order_mark_is_ignored() -> None:
 def test_non_ascii_text_is_accepted() -> None:
     parsed = parse_webhook('{"incident": {"id": "inc-\u00e9\u6f22", "status": "Cr\u00edtico"}}')
     assert parsed.payload.incident.status == "cr\u00edtico"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 100, "]" * 100 + "{" * 100, '\\"' + "[" * 100, "\\\\" + "{" * 100 + '\\"'],
+    ids=["openers", "closers-and-braces", "after-escaped-quote", "after-escaped-backslash"],
+)
+def test_brackets_inside_strings_do_not_count_as_nesting(text: str) -> None:
+    body = json.dumps({"incident": {"id": "a", "note": text, "deep": [[[{"x": [text]}]]]}})
+    assert parse_webhook(body).payload.incident.model_extra["note"] == text
+
+
+def test_nesting_limit_holds_for_objects_beside_escaped_strings() -> None:
+    depth = Limits.MAX_NESTING_DEPTH  # one more than allowed, with the body object
+    deep = '{"k\\"[":' * depth + '"\\\\"' + "}" * depth
+    with pytest.raises(InvalidWebhookError, match="nested deeper"):
+        parse_webhook(f'{{"incident": {{"id": "a"}}, "deep": {deep}}}')
+    shallower = '{"k\\"[":' * (depth - 1) + '"\\\\"' + "}" * (depth - 1)
+    assert parse_webhook(f'{{"incident": {{"id": "a"}}, "deep": {shallower}}}').incident_id == "a"
+
+
+def test_a_byte_order_mark_does_not_change_the_content_hash() -> None:
+    body = '{"incident": {"id": "bom", "x": 1.5}}'
+    assert parse_webhook("\ufeff" + body).content_hash == parse_webhook(body).content_hash
+
+
+@pytest.mark.parametrize(
+    ("value", "msg"),
+    [("1e400", "out of range"), ("9" * 4301, "not valid JSON")],
+    ids=["float-overflow", "integer-of-4301-digits"],
+)
+def test_a_number_out_of_range_is_a_400_even_beside_a_shape_error(value: str, msg: str) -> None:
+    with pytest.raises(InvalidWebhookError, match=msg) as raised:
+        parse_webhook(f'{{"incident": {{"id": 7, "x": {value}}}}}')
+    assert raised.value.status == HTTPStatus.BAD_REQUEST
+
+
+def test_a_lone_surrogate_beside_a_shape_error_is_a_422() -> None:
+    with pytest.raises(InvalidWebhookError) as raised:
+        parse_webhook('{"incident": {"id": 7, "note": "\\ud800"}}')
+    assert raised.value.status == HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+@pytest.mark.parametrize("body", ['{"incident": {"id": "a"}}', '{"incident": {}}', "[1"])
+def test_parsing_leaves_the_garbage_collector_as_it_found_it(body: str) -> None:
+    assert gc.isenabled()
+    with contextlib.suppress(InvalidWebhookError):
+        parse_webhook(body)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with contextlib.suppress(InvalidWebhookError):
+            parse_webhook(body)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from typing import Any
 
 import pytest
@@ -65,3 +66,9 @@ def test_hash_changes_with_any_value() -> None:
 def test_canonical_json_refuses_an_unpaired_surrogate() -> None:
     with pytest.raises(UnicodeEncodeError):
         canonical_json({"text": "\ud800"})
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan], ids=repr)
+def test_canonical_json_refuses_what_json_cannot_write(value: float) -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        canonical_json({"x": [value]})
