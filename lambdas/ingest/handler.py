@@ -16,6 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pandabridge.aws_clients import TRACED_MODULES
 from pandabridge.incidents import IngestResult, ingest
 from pandabridge.names import WEBHOOK_PATH, Metric
 from pandabridge.parsing import InvalidWebhookError, parse_webhook
@@ -23,7 +24,7 @@ from pandabridge.stores.incidents import default_store
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 app = APIGatewayRestResolver()
 
 RESULT_METRICS = {

@@ -1,15 +1,21 @@
 """Builds each function's collaborators from its settings: the one place that wires AWS
 clients, stores and the ticket target together, so handlers stay thin and tests can build the
-same objects against moto."""
+same objects against moto.
+
+Both queue consumers import this module, but each needs only its own half: the ticket-sync
+stack (the incident store, the reconciler and the service-desk adapters) is imported where it
+is built, so that the callback function never pays for it; the ticket-sync handler imports it
+during its own init.
+"""
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import boto3
 from aws_lambda_powertools.utilities import parameters
 
+from pandabridge.aws_clients import client, secrets_provider
 from pandabridge.bigpanda import BigPandaClient
 from pandabridge.callbacks import Confirmer
 from pandabridge.errors import PermanentError
@@ -22,12 +28,12 @@ from pandabridge.settings import (
     ticket_sync_settings,
     ticket_target_settings,
 )
-from pandabridge.stores.incidents import AWS_CLIENT_CONFIG, default_store
 from pandabridge.stores.queues import CallbackQueue, QueueControl
 from pandabridge.stores.tickets import CallbackLedger, TicketStateStore
-from pandabridge.sync import Reconciler
-from pandabridge.tickets.factory import build_target
-from pandabridge.tickets.model import TicketTarget
+
+if TYPE_CHECKING:
+    from pandabridge.sync import Reconciler
+    from pandabridge.tickets.model import TicketTarget
 
 # Credentials are re-read at most this often, so a rotated secret is picked up within minutes
 # without a call to Secrets Manager on every message.
@@ -35,27 +41,27 @@ SECRET_MAX_AGE_SECONDS: Final = 300
 
 
 @cache
-def _client(service: str) -> Any:
-    return boto3.client(service, config=AWS_CLIENT_CONFIG)  # type: ignore[call-overload]
-
-
-@cache
 def queue_control() -> QueueControl:
-    return QueueControl(_client("sqs"))
+    return QueueControl(client("sqs"))
 
 
 @cache
-def _ticket_states() -> TicketStateStore:
-    return TicketStateStore(ticket_sync_settings().tickets_table_name, _client("dynamodb"))
+def ticket_states() -> TicketStateStore:
+    return TicketStateStore(ticket_sync_settings().tickets_table_name, client("dynamodb"))
+
+
+# The name the ticket-sync tests reach the store by.
+_ticket_states = ticket_states
 
 
 @cache
-def _callback_ledger() -> CallbackLedger:
-    return CallbackLedger(callback_settings().tickets_table_name, _client("dynamodb"))
+def callback_ledger() -> CallbackLedger:
+    return CallbackLedger(callback_settings().tickets_table_name, client("dynamodb"))
 
 
 def bigpanda_api_key(settings: CallbackSettings) -> str:
     """BigPanda's User API key from Secrets Manager (cached), never logged."""
+    secrets_provider()  # get_secret then reads through this process's session
     try:
         value = parameters.get_secret(settings.secret_id, max_age=SECRET_MAX_AGE_SECONDS)
     except parameters.exceptions.GetParameterError:
@@ -73,17 +79,18 @@ def bigpanda_api_key(settings: CallbackSettings) -> str:
 def confirmer() -> Confirmer:
     """A confirmer for this invocation: the ledger is reused, the API key re-checked."""
     settings = callback_settings()
-    client = BigPandaClient(
+    bigpanda = BigPandaClient(
         api_base=settings.api_base,
         api_key=bigpanda_api_key(settings),
         app_key=settings.app_key,
         http=HttpClient(timeout_seconds=settings.timeout_seconds),
     )
-    return Confirmer(ledger=_callback_ledger(), bigpanda=client)
+    return Confirmer(ledger=callback_ledger(), bigpanda=bigpanda)
 
 
 def ticket_credentials(settings: TicketTargetSettings) -> dict[str, Any]:
     """The target's credentials from Secrets Manager (cached), never logged."""
+    secrets_provider()
     try:
         value = parameters.get_secret(
             settings.secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS
@@ -104,17 +111,22 @@ def ticket_credentials(settings: TicketTargetSettings) -> dict[str, Any]:
 
 
 def ticket_target() -> TicketTarget:
+    from pandabridge.tickets.factory import build_target  # ticket sync's own (module docstring)
+
     settings = ticket_target_settings()
     return build_target(settings, ticket_credentials(settings))
 
 
 def reconciler() -> Reconciler:
     """A reconciler for this invocation: the stores are reused, the credentials re-checked."""
+    from pandabridge.stores.incidents import default_store  # ticket sync's own (see above)
+    from pandabridge.sync import Reconciler
+
     settings = ticket_sync_settings()
     return Reconciler(
         incidents=default_store(),
-        states=_ticket_states(),
+        states=ticket_states(),
         target=ticket_target(),
-        callbacks=CallbackQueue(settings.callback_queue_url, _client("sqs")),
+        callbacks=CallbackQueue(settings.callback_queue_url, client("sqs")),
         priority_tag=ticket_target_settings().priority_tag,
     )

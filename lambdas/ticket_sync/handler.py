@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+# First, before anything imports pydantic: Powertools' batch utility then skips building its
+# parser models (SQS, Kinesis, DynamoDB, Kafka), tens of milliseconds of cold start that only
+# a batch given a pydantic model uses, and this consumer gives none.
+import aws_lambda_powertools.utilities.batch  # noqa: F401
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# The ticket stack that composition builds on first use (so that the callback function, which
+# shares composition, never loads it), loaded here during init instead of on the first message.
+import pandabridge.stores.incidents
+import pandabridge.tickets.factory  # noqa: F401
 from pandabridge import composition
+from pandabridge.aws_clients import TRACED_MODULES
 from pandabridge.consumer import QueueWorker, read_message
 from pandabridge.messages import SyncNudge
 from pandabridge.names import Metric
@@ -22,7 +31,7 @@ from pandabridge.sync import Action
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 worker = QueueWorker(
     logger=logger,
     metrics=metrics,

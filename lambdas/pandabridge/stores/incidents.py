@@ -26,9 +26,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
-import boto3
-from botocore.config import Config
-
+from pandabridge.aws_clients import client
 from pandabridge.incidents import (
     IncidentSummary,
     SaveOutcome,
@@ -45,13 +43,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 KEY: Final = INCIDENTS_TABLE.partition_key
-
-# Retries with backoff for throttling and 5xx inside the 29 s that API Gateway waits.
-AWS_CLIENT_CONFIG: Final = Config(
-    retries={"mode": "standard", "max_attempts": 4},
-    connect_timeout=2,
-    read_timeout=8,
-)
 
 _PUT_CONDITION: Final = "attribute_not_exists(#id) OR #vk < :vk OR (#vk = :vk AND #hash <> :hash)"
 
@@ -200,8 +191,8 @@ def default_store() -> IncidentStore:
     return IncidentStore(
         table_name=settings.incidents_table_name,
         bucket_name=settings.payload_bucket_name,
-        dynamodb=boto3.client("dynamodb", config=AWS_CLIENT_CONFIG),
-        s3=boto3.client("s3", config=AWS_CLIENT_CONFIG),
+        dynamodb=client("dynamodb"),
+        s3=client("s3"),
         inline_payload_max_bytes=settings.inline_payload_max_bytes,
     )
 
