@@ -32,13 +32,20 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pandabridge.auth import TokenSecretError, Verdict, check, is_short, valid_tokens
+from pandabridge.auth import (
+    TokenSecretError,
+    Verdict,
+    bearer_secret_id,
+    check,
+    is_short,
+    valid_tokens,
+)
+from pandabridge.aws_clients import TRACED_MODULES, secrets_provider
 from pandabridge.names import Env, Limits, Metric
-from pandabridge.settings import ConfigurationError, authorizer_settings
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 
 # The caller, as API Gateway's access log and the function's own policy name it.
 PRINCIPAL_ID: Final = "bigpanda"
@@ -62,14 +69,12 @@ class SecretUnavailableError(RuntimeError):
 def _tokens() -> tuple[str, ...] | None:
     """The valid tokens, or ``None`` (after logging why) when the configuration is wrong."""
     try:
-        secret_id = authorizer_settings().secret_id
+        secret_id = bearer_secret_id()
+        secrets_provider()  # get_secret then reads through this process's session
         value = parameters.get_secret(
             secret_id, transform="json", max_age=Limits.BEARER_SECRET_MAX_AGE_SECONDS
         )
         tokens = valid_tokens(value)
-    except ConfigurationError as error:
-        _misconfigured(str(error), Env.BEARER_SECRET_ID)
-        return None
     except parameters.exceptions.TransformParameterError:
         _misconfigured(str(TokenSecretError("is not JSON")), Env.BEARER_SECRET_ID)
         return None

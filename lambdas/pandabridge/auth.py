@@ -34,6 +34,7 @@ import enum
 import hashlib
 import hmac
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -71,6 +72,21 @@ class TokenSecretError(ValueError):
         super().__init__(f"the bearer token secret {reason} (check {setting})")
         self.reason = reason
         self.setting = setting
+
+
+def bearer_secret_id(environ: Mapping[str, str] = os.environ) -> str:
+    """The id of the token secret, from the function's environment.
+
+    Read here rather than through a ``pandabridge.settings`` model: the authorizer stands in
+    front of every webhook, and importing pydantic and building a model for this one variable
+    was a third of its cold start.
+    """
+    value = environ.get(Env.BEARER_SECRET_ID, "").strip()
+    if not value:
+        raise TokenSecretError(
+            f"has no id: the environment variable {Env.BEARER_SECRET_ID} is unset or empty"
+        )
+    return value
 
 
 def authorization_header(headers: Mapping[str, Any] | None) -> str | None:

@@ -107,18 +107,6 @@ class CallbackSettings(BaseModel):
         return _load(cls, environ)
 
 
-class AuthorizerSettings(BaseModel):
-    """What the bearer-token authorizer needs: the secret holding the valid tokens."""
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    secret_id: str = Field(alias=Env.BEARER_SECRET_ID, min_length=1)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> AuthorizerSettings:
-        return _load(cls, environ)
-
-
 def _load(model: type[S], environ: Mapping[str, str]) -> S:
     names = {field.alias for field in model.model_fields.values() if field.alias}
     try:
@@ -152,8 +140,3 @@ def ticket_target_settings() -> TicketTargetSettings:
 @cache
 def callback_settings() -> CallbackSettings:
     return CallbackSettings.from_env()
-
-
-@cache
-def authorizer_settings() -> AuthorizerSettings:
-    return AuthorizerSettings.from_env()

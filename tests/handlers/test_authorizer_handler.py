@@ -18,7 +18,6 @@ from botocore.exceptions import ClientError
 
 from local.aws import MotoServer
 from local.context import LambdaContext
-from pandabridge import settings
 from pandabridge.names import Env, Metric
 
 CURRENT = "Cur4ent0token0of0forty0characters0000000"
@@ -66,7 +65,7 @@ def secrets(moto_server: MotoServer, _aws_environment: None) -> Any:
 
 
 @pytest.fixture
-def token_secret(secrets: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Any], str]]:
+def token_secret(secrets: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], str]:
     """Stores a token secret (a dict as JSON, a string as is) under a fresh name, points the
     function at it, and returns the name. Fresh names keep Powertools' cache out of the way."""
 
@@ -75,11 +74,9 @@ def token_secret(secrets: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Call
         text = value if isinstance(value, str) else json.dumps(value)
         secrets.create_secret(Name=name, SecretString=text)
         monkeypatch.setenv(Env.BEARER_SECRET_ID, name)
-        settings.authorizer_settings.cache_clear()
         return name
 
-    yield store
-    settings.authorizer_settings.cache_clear()
+    return store
 
 
 @pytest.fixture
@@ -298,11 +295,9 @@ def test_a_secret_that_does_not_exist_denies_and_names_the_setting(
 ) -> None:
     # Given a function pointed at a secret that does not exist
     monkeypatch.setenv(Env.BEARER_SECRET_ID, f"bearer-tokens/{uuid.uuid4()}")
-    settings.authorizer_settings.cache_clear()
     # When a request arrives / Then it is denied, and the error names the setting
     assert _statement(authorize(_bearer(CURRENT)))["Effect"] == "Deny"
     assert Env.BEARER_SECRET_ID in authorizer_logs.getvalue()
-    settings.authorizer_settings.cache_clear()
 
 
 def test_a_function_without_its_setting_denies_and_names_it(
@@ -313,11 +308,9 @@ def test_a_function_without_its_setting_denies_and_names_it(
 ) -> None:
     # Given a function deployed without the secret's variable
     monkeypatch.delenv(Env.BEARER_SECRET_ID, raising=False)
-    settings.authorizer_settings.cache_clear()
     # When a request arrives / Then it is denied, and the error names the variable
     assert _statement(authorize(_bearer(CURRENT)))["Effect"] == "Deny"
     assert f"environment variable {Env.BEARER_SECRET_ID}" in authorizer_logs.getvalue()
-    settings.authorizer_settings.cache_clear()
 
 
 def test_a_passing_secrets_manager_failure_fails_the_invocation_uncached(
