@@ -1,0 +1,7 @@
+"""The bare ingest function: only the AWS clients it needs (the incidents table, the payload
+bucket), created the ordinary way. Its import time is the floor the real handler is held to."""
+
+import boto3
+
+dynamodb = boto3.client("dynamodb")
+s3 = boto3.client("s3")
