@@ -12,6 +12,10 @@ from typing import Final
 from pandabridge.names import SERVICE_NAME, WEBHOOK_PATH
 
 HOST: Final = "127.0.0.1"
+# Connections the local servers let wait to be accepted. Python's default of 5 overflows when
+# a few dozen concurrent senders meet a busy stack, and the kernel then resets the ones that
+# keep losing the race; API Gateway queues them instead.
+LISTEN_BACKLOG: Final = 128
 GATEWAY_PORT: Final = 8080
 MOTO_PORT: Final = 4566
 API_KEY: Final = "local-dev-key"

@@ -186,6 +186,7 @@ class _Body:
 
 class _GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = defaults.LISTEN_BACKLOG
     gateway: LocalGateway
 
 
@@ -195,6 +196,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "local-apigateway"
     timeout = IDLE_TIMEOUT_SECONDS
+    # Headers and body are two writes: without this, Nagle's algorithm holds the body of an
+    # answer on a kept-alive connection until the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
     server: _GatewayServer
 
     def log_message(self, format: str, *args: Any) -> None:

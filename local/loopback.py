@@ -93,12 +93,16 @@ class FailurePlan:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = defaults.LISTEN_BACKLOG
     service: LoopbackService
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30
+    # Headers and body go out in two writes; on a kept-alive connection Nagle's algorithm held
+    # the body back until the client's delayed ACK, 40 ms on every call of the functions.
+    disable_nagle_algorithm = True
     server: _Server
 
     def version_string(self) -> str:
