@@ -7,7 +7,9 @@ and the ticket-sync and callback event source mappings. It posts ``events/sample
 reads it back and waits until it is a ticket and BigPanda has confirmed it, then plays the story
 of one incident (``events/story/``, see ``local.story``) step by step. If a local stack already
 serves the port, it posts the sample and the story to that one instead (the answers are then
-``duplicate``).
+``duplicate``). With ``--aws-endpoint`` it works on an AWS endpoint that is already serving,
+e.g. a moto server that outlives it, so a second stack can take over the queues, tables and
+stream of one that was stopped or killed.
 """
 
 from __future__ import annotations
@@ -61,6 +63,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--moto-port", type=int, default=defaults.MOTO_PORT, help="moto server port (0: any free)"
+    )
+    parser.add_argument(
+        "--aws-endpoint",
+        metavar="URL",
+        help=(
+            "an AWS endpoint that is already serving (e.g. a moto server that outlives the "
+            "stack) instead of a moto server of the stack's own (--moto-port is then unused); "
+            "the stack's resources are created there if missing and reused if present"
+        ),
+    )
+    parser.add_argument(
+        "--queue-visibility",
+        type=int,
+        metavar="SECONDS",
+        help=(
+            "visibility timeout of the ticket-sync and callback queues (default: as deployed, "
+            f"{Limits.TICKET_SYNC_VISIBILITY_SECONDS} s and {Limits.CALLBACK_VISIBILITY_SECONDS} "
+            "s): how long the batch of a stopped stack stays hidden before it is handled again"
+        ),
     )
     parser.add_argument(
         "--desk-port",
@@ -126,11 +147,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="do not play the incident story of events/story/ at start-up",
     )
     args = parser.parse_args(argv)
+    _check_aws(parser, args)
     _check_bearer_token(parser, args.bearer_token)
     args.credentials = Credentials(args.api_key, args.bearer_token)
     args.tickets = _ticket_target(parser, args)
     args.bigpanda = _bigpanda_target(parser, args)
     return args
+
+
+def _check_aws(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors for an endpoint that is no URL and a visibility that SQS would refuse."""
+    endpoint = args.aws_endpoint
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        parser.error("--aws-endpoint must be an http:// or https:// URL")
+    most = defaults.QUEUE_VISIBILITY_MAX_SECONDS
+    if args.queue_visibility is not None and not 1 <= args.queue_visibility <= most:
+        parser.error(f"--queue-visibility must be within 1..{most} seconds")
 
 
 def _check_bearer_token(parser: argparse.ArgumentParser, token: str) -> None:
@@ -324,7 +356,11 @@ def _start(console: Console, stack: LocalStack, args: argparse.Namespace) -> boo
     try:
         with console.step("aws") as step:
             endpoint = _on_port(stack.start_aws, "--moto-port", args.moto_port)
-            step.detail = f"moto server at {endpoint}"
+            step.detail = (
+                f"moto server at {endpoint}"
+                if args.aws_endpoint is None
+                else f"{endpoint} (already serving, not started here)"
+            )
         with console.step("resources") as step:
             step.detail = stack.create_resources()
         with console.step("bearer") as step:
@@ -463,6 +499,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             bearer_token=args.bearer_token,
             tickets=tickets,
             bigpanda=args.bigpanda,
+            aws_endpoint=args.aws_endpoint,
+            queue_visibility_seconds=args.queue_visibility,
             function_overrides=_function_overrides(debug=args.log_level == "DEBUG"),
         ),
         journey,

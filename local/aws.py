@@ -210,8 +210,13 @@ def _create_queue(
     )
 
 
-def create_resources(endpoint: str) -> None:
-    """Create the stack's tables, bucket and queues on the moto server (idempotent)."""
+def create_resources(endpoint: str, *, visibility_seconds: int | None = None) -> None:
+    """Create the stack's tables, bucket and queues on the moto server (idempotent).
+
+    ``visibility_seconds`` replaces the queues' deployed visibility timeout (six times their
+    function's timeout), on queues that exist already too: it is how long the messages of a
+    batch whose invocation died (a stopped stack) stay hidden before they are handled again.
+    """
     session = _session()
     dynamodb = session.client("dynamodb", endpoint_url=endpoint)
     s3 = session.client("s3", endpoint_url=endpoint)
@@ -225,20 +230,28 @@ def create_resources(endpoint: str) -> None:
     if PAYLOAD_BUCKET.local_name not in buckets:
         s3.create_bucket(Bucket=PAYLOAD_BUCKET.local_name)
     queues = set(sqs.list_queues().get("QueueUrls", []))
-    if queue_url(endpoint, TICKET_SYNC_QUEUE.local_name) not in queues:
-        _create_queue(
-            sqs,
+    for spec, deployed_visibility, max_receive_count in (
+        (
             TICKET_SYNC_QUEUE,
-            visibility_seconds=Limits.TICKET_SYNC_VISIBILITY_SECONDS,
-            max_receive_count=Limits.TICKET_SYNC_MAX_RECEIVE_COUNT,
-        )
-    if queue_url(endpoint, CALLBACK_QUEUE.local_name) not in queues:
-        _create_queue(
-            sqs,
-            CALLBACK_QUEUE,
-            visibility_seconds=Limits.CALLBACK_VISIBILITY_SECONDS,
-            max_receive_count=Limits.CALLBACK_MAX_RECEIVE_COUNT,
-        )
+            Limits.TICKET_SYNC_VISIBILITY_SECONDS,
+            Limits.TICKET_SYNC_MAX_RECEIVE_COUNT,
+        ),
+        (CALLBACK_QUEUE, Limits.CALLBACK_VISIBILITY_SECONDS, Limits.CALLBACK_MAX_RECEIVE_COUNT),
+    ):
+        url = queue_url(endpoint, spec.local_name)
+        if url not in queues:
+            _create_queue(
+                sqs,
+                spec,
+                visibility_seconds=(
+                    deployed_visibility if visibility_seconds is None else visibility_seconds
+                ),
+                max_receive_count=max_receive_count,
+            )
+        elif visibility_seconds is not None:
+            sqs.set_queue_attributes(
+                QueueUrl=url, Attributes={"VisibilityTimeout": str(visibility_seconds)}
+            )
 
 
 def put_secret(endpoint: str, name: str, value: dict[str, Any]) -> str:

@@ -38,6 +38,8 @@ DESK_SECRET: Final = "local-desk-secret"  # noqa: S105 - a local demo value, pri
 TICKET_SECRET_NAME: Final = f"{SERVICE_NAME}/ticket-target"
 # For a real desk (--ticket-url): its credentials as the JSON its adapter reads.
 TICKET_SECRET_ENV: Final = "LOCAL_TICKET_SECRET_JSON"  # noqa: S105 - a variable name
+# The most SQS accepts as a queue's visibility timeout (--queue-visibility).
+QUEUE_VISIBILITY_MAX_SECONDS: Final = 12 * 60 * 60
 # How long start-up waits for the sample to become a ticket before serving anyway.
 SAMPLE_TICKET_WAIT_SECONDS: Final = 10.0
 

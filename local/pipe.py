@@ -7,6 +7,13 @@ and message body that the stack gives the real pipe, so both send the same messa
 A record leaves memory only once its message is on the queue (or the filter dropped it). A
 failed read or send is logged and retried with a growing pause, so a moto hiccup delays the
 hand-off but loses nothing that was read.
+
+The pipe keeps no checkpoint: it starts every shard at its oldest record (``TRIM_HORIZON``),
+never at ``LATEST``. A stack that takes over a stream after another stopped or was killed
+(``--aws-endpoint``) thus hands over again what the other one had sent, and also what it had
+read but not sent and what was written while no stack ran. The repeats are harmless: the
+queue drops a nudge whose deduplication id it saw within five minutes, and the reconciler
+finds nothing left to do for any other. Starting at ``LATEST`` would lose those records.
 """
 
 from __future__ import annotations

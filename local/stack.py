@@ -89,6 +89,11 @@ class StackOptions:
     bearer_token: str = defaults.BEARER_TOKEN
     tickets: TicketTargetOptions = field(default_factory=TicketTargetOptions)
     bigpanda: BigPandaOptions = field(default_factory=BigPandaOptions)
+    # An AWS endpoint that is already serving (a moto server that outlives the stack) instead
+    # of a moto server of the stack's own; its resources are created if missing, else reused.
+    aws_endpoint: str | None = None
+    # The queues' visibility timeout instead of the deployed one (see ``create_resources``).
+    queue_visibility_seconds: int | None = None
     # Extra environment for the functions (log level, metrics output); a value that is
     # already set in the environment wins, so a developer can override any of them.
     function_overrides: Mapping[str, str] | None = None
@@ -108,6 +113,8 @@ class LocalStack:
 
     @property
     def aws_endpoint(self) -> str:
+        if self.options.aws_endpoint is not None:
+            return self.options.aws_endpoint
         if self.moto is None:
             raise RuntimeError("the moto server is not started")
         return self.moto.endpoint
@@ -137,20 +144,26 @@ class LocalStack:
         return self.bigpanda.api_base
 
     def start_aws(self) -> str:
-        """Start the moto server and point boto3 and the functions at it; returns its URL."""
-        self.moto = MotoServer(host=self.options.host, port=self.options.moto_port).start()
-        self._stops.append(("moto server", self.moto.stop))
-        os.environ.update(client_environment(self.moto.endpoint))
-        os.environ.update(function_environment(self.moto.endpoint))
+        """Start the moto server, unless one is already serving at ``aws_endpoint``, and point
+        boto3 and the functions at it; returns its URL."""
+        if self.options.aws_endpoint is None:
+            self.moto = MotoServer(host=self.options.host, port=self.options.moto_port).start()
+            self._stops.append(("moto server", self.moto.stop))
+        os.environ.update(client_environment(self.aws_endpoint))
+        os.environ.update(function_environment(self.aws_endpoint))
         for name, value in (self.options.function_overrides or {}).items():
             os.environ.setdefault(name, value)
-        return self.moto.endpoint
+        return self.aws_endpoint
 
     def create_resources(self) -> str:
-        """Create the tables, bucket and queues; returns what was created, for the step line."""
-        create_resources(self.aws_endpoint)
+        """Create the tables, bucket and queues (those that are missing, on an endpoint already
+        serving); returns what there is, for the step line."""
+        visibility = self.options.queue_visibility_seconds
+        create_resources(self.aws_endpoint, visibility_seconds=visibility)
         tables = f"{INCIDENTS_TABLE.local_name}, {TICKETS_TABLE.local_name}"
         queues = f"{TICKET_SYNC_QUEUE.local_name}, {CALLBACK_QUEUE.local_name} (+ DLQs)"
+        if visibility is not None:
+            queues += f", visibility timeout {visibility} s"
         return f"tables {tables}; bucket {PAYLOAD_BUCKET.local_name}; queues {queues}"
 
     def store_bearer_token(self) -> str:
