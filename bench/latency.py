@@ -406,8 +406,9 @@ def load_average() -> str:
 def round_trips(base_url: str, count: int = ROUND_TRIPS) -> tuple[float, float]:
     """Median milliseconds of a small GET to the BigPanda stand-in over one kept-alive
     connection (as the functions' urllib3 pool calls the desk and BigPanda), and over a new
-    connection each time. The loopback services answer headers and body in two writes, so a
-    kept-alive connection can wait for a delayed ACK each time."""
+    connection each time. The loopback services answer headers and body in two writes; were
+    Nagle's algorithm on, a kept-alive call would wait ~40 ms for the client's delayed ACK, so
+    a kept-alive figure far above the new-connection one means that stall is back."""
     url = f"{base_url}/_bigpanda/callbacks?incident_id=round-trip-probe"
     pool = urllib3.PoolManager(maxsize=1)
     kept, fresh = [], []
@@ -555,11 +556,12 @@ def stages_table(steps: Sequence[Step]) -> Table:
         table.notes.append(
             f"One HTTP call to the loopback desk or BigPanda stand-in takes "
             f"{_ms(percentile(kept, 50))} ms over a kept-alive connection (as the functions' "
-            f"urllib3 pool calls them) against {percentile(fresh, 50):.1f} ms over a new one: "
-            "the loopback servers (local/loopback.py) write the headers and the body in two "
-            "sends without TCP_NODELAY, so Nagle's algorithm holds the body until the client's "
-            "delayed ACK (about 40 ms on Linux). A new incident costs ticket sync two such "
-            "calls (lookup, create) and the callback one; an update one (PATCH)."
+            f"urllib3 pool calls them) against {percentile(fresh, 50):.1f} ms over a new one. "
+            "The loopback servers (local/loopback.py) write the headers and the body in two "
+            "sends, with TCP_NODELAY: without it Nagle's algorithm held the body until the "
+            "client's delayed ACK, about 40 ms on every kept-alive call. A new incident costs "
+            "ticket sync two such calls (lookup, create) and the callback one; an update one "
+            "(PATCH)."
         )
     table.notes += _ceiling_notes(steps)
     return table
@@ -573,15 +575,16 @@ def _ceiling_notes(steps: Sequence[Step]) -> list[str]:
         return []
     quiet = measured[0]
     per_message = quiet.busy_ms["ticket-sync"] / quiet.handled["ticket-sync"]
-    stalls = 2 * quiet.keepalive_ms if math.isfinite(quiet.keepalive_ms) else 0.0
+    desk_calls_ms = 2 * quiet.keepalive_ms if math.isfinite(quiet.keepalive_ms) else 0.0
     # The step that spread the idle polling over the most webhooks: the least CPU each.
     busiest = min(measured, key=lambda s: s.cpu_seconds / max(1, len(s.sends)))
     cpu_ms = 1000 * busiest.cpu_seconds / max(1, len(busiest.sends))
+    without_desk = 1000 / max(1.0, per_message - desk_calls_ms)
     return [
         f"Limits: at {_rate(quiet.rate)}/s ticket sync took {per_message:.0f} ms per message, "
-        f"{stalls:.0f} ms of it the two delayed-ACK stalls, so one poller carries at most "
-        f"~{1000 / per_message:.0f} messages/s (~{1000 / max(1.0, per_message - stalls):.0f} "
-        f"without the stalls). The process spent at best {cpu_ms:.0f} ms of CPU per webhook "
+        f"{desk_calls_ms:.0f} ms of it its two desk calls, so one poller carries at most "
+        f"~{1000 / per_message:.0f} messages/s (~{without_desk:.0f} "
+        f"without them). The process spent at best {cpu_ms:.0f} ms of CPU per webhook "
         f"(at {_rate(busiest.rate)}/s): one core, all that its GIL lets it use, carries at most "
         f"~{1000 / cpu_ms:.0f} webhooks/s, less while other processes share the machine.",
     ]
