@@ -52,6 +52,11 @@ from tests.reliability.scale import SOAK_FACTOR, scaled
 INCIDENTS: Final = scaled(200)
 SENDS_PER_INCIDENT: Final = 5
 SENDERS: Final = 16
+# At factor 1 the senders go as fast as the stack answers: a burst, to test concurrency. A soak
+# is sustained load instead: the senders share a pace below the ~10 webhooks/s that the
+# one-process local stack keeps up with on two cores (BENCHMARKS.md). Unpaced, 10,000 webhooks
+# built a backlog that moto's FIFO receive, slower the longer the queue, took hours to drain.
+SOAK_PACE_PER_SECOND: Final = 8.0 if SOAK_FACTOR > 1 else None
 SEED: Final = 20261128
 # Generous: on two busy cores the local stack settles 1,000 webhooks within a minute or two.
 SETTLE_SECONDS: Final = 300.0 * SOAK_FACTOR
@@ -207,9 +212,29 @@ def incident_plan(sample: Payload, number: int, run: str, rng: random.Random) ->
     return Incident(incident_id, chain[-1], sends)
 
 
+class Pace:
+    """Send times at a steady rate shared by every sender; no waiting without a rate."""
+
+    def __init__(self, per_second: float | None) -> None:
+        self.per_second = per_second
+        self._slots = itertools.count()
+        self._lock = threading.Lock()
+        self._start = time.monotonic()
+
+    def wait(self) -> None:
+        if self.per_second is None:
+            return
+        with self._lock:
+            slot = next(self._slots)
+        delay = self._start + slot / self.per_second - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
 def send_all(stack: StackProcess, incidents: tuple[Incident, ...]) -> list[Answer]:
     """Each sender takes every 16th incident and sends their chains interleaved, each
-    delivery after the answer to the one before it."""
+    delivery after the answer to the one before it (and, in a soak, at the shared pace)."""
+    pace = Pace(SOAK_PACE_PER_SECOND)
 
     def sender(mine: tuple[Incident, ...]) -> list[Answer]:
         answers = []
@@ -217,6 +242,7 @@ def send_all(stack: StackProcess, incidents: tuple[Incident, ...]) -> list[Answe
         for send in itertools.chain.from_iterable(itertools.zip_longest(*chains)):
             if send is None:
                 continue
+            pace.wait()
             try:
                 answer = stack.post_webhook(send.body)
             except OSError as exc:  # BigPanda would not retry: a lost delivery is a failure
