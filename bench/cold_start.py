@@ -505,47 +505,28 @@ def functions(stage: Stage) -> list[Function]:
     from stacks.ticket_sync import TICKET_SYNC_HANDLER
 
     memory = _memory_sizes()
+    # name -> (handler, what a good first answer looks like); the rest follows from the name.
+    shapes: dict[str, tuple[str, Callable[[Any], bool]]] = {
+        "ingest": (INGEST_HANDLER, lambda answer: answer.get("statusCode") == 200),
+        "ticket-sync": (TICKET_SYNC_HANDLER, _no_failures),
+        "callback": (CALLBACK_HANDLER, _no_failures),
+        "authorizer": (
+            AUTHORIZER_HANDLER,
+            lambda answer: answer["policyDocument"]["Statement"][0]["Effect"] == "Allow",
+        ),
+    }
     return [
         Function(
-            name="ingest",
-            handler=INGEST_HANDLER,
-            baseline="bench.bare.ingest",
-            builders=BUILDERS["ingest"],
-            memory_mb=memory["ingest"],
-            environment=stage.environments["ingest"],
-            event=stage.events["ingest"],
-            succeeded=lambda answer: answer.get("statusCode") == 200,
-        ),
-        Function(
-            name="ticket-sync",
-            handler=TICKET_SYNC_HANDLER,
-            baseline="bench.bare.ticket_sync",
-            builders=BUILDERS["ticket-sync"],
-            memory_mb=memory["ticket-sync"],
-            environment=stage.environments["ticket-sync"],
-            event=stage.events["ticket-sync"],
-            succeeded=_no_failures,
-        ),
-        Function(
-            name="callback",
-            handler=CALLBACK_HANDLER,
-            baseline="bench.bare.callback",
-            builders=BUILDERS["callback"],
-            memory_mb=memory["callback"],
-            environment=stage.environments["callback"],
-            event=stage.events["callback"],
-            succeeded=_no_failures,
-        ),
-        Function(
-            name="authorizer",
-            handler=AUTHORIZER_HANDLER,
-            baseline="bench.bare.authorizer",
-            builders=BUILDERS["authorizer"],
-            memory_mb=memory["authorizer"],
-            environment=stage.environments["authorizer"],
-            event=stage.events["authorizer"],
-            succeeded=lambda answer: answer["policyDocument"]["Statement"][0]["Effect"] == "Allow",
-        ),
+            name=name,
+            handler=handler,
+            baseline=f"bench.bare.{name.replace('-', '_')}",
+            builders=BUILDERS[name],
+            memory_mb=memory[name],
+            environment=stage.environments[name],
+            event=stage.events[name],
+            succeeded=succeeded,
+        )
+        for name, (handler, succeeded) in shapes.items()
     ]
 
 
