@@ -121,6 +121,7 @@ class ServiceFunction(Construct):
         memory_size: int,
         timeout: Duration,
         environment: Mapping[str, str],
+        tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = defaults.settings
@@ -148,7 +149,7 @@ class ServiceFunction(Construct):
             layers=[defaults.powertools_layer],
             memory_size=memory_size,
             timeout=timeout,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=tracing,
             log_group=self.log_group,
             role=self.role,
             environment={**defaults.environment(), **environment},
