@@ -368,7 +368,6 @@ _METRIC_OWNERS: Final = (
     ("Authorizer", "authorizer"),
     ("Incident", "ingest"),
     ("Webhook", "ingest"),
-    ("Payload", "ingest"),
 )
 
 
