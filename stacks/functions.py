@@ -154,6 +154,15 @@ class ServiceFunction(Construct):
             role=self.role,
             environment={**defaults.environment(), **environment},
         )
+        if tracing == lambda_.Tracing.PASS_THROUGH:
+            acknowledge(
+                self.function,
+                "Serverless-LambdaTracing",
+                "consumer_tracing is PassThrough: this function is invoked from a queue fed "
+                "by the table's stream, with no sampled trace to follow, and Lambda would "
+                "sample it at a fixed rate that no X-Ray sampling rule lowers (about every "
+                "invocation at BigPanda's rates); its failures are logged and counted instead.",
+            )
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
