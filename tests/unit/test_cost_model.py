@@ -181,3 +181,15 @@ def test_the_archive_designs_are_priced_side_by_side(default_facts: StackFacts) 
     assert options["archive only payloads not inline"] == pytest.approx(keep - 5.00)
     # And batching through Firehose costs less than a PUT per version, but not nothing
     assert keep - 5.00 < options["batch through Firehose"] < keep
+
+
+def test_the_budget_table_says_whether_each_target_is_met(default_facts: StackFacts) -> None:
+    # Given the model of the default stack
+    model = cost_model.build(default_facts, MEASURED)
+    # When the budget table is built
+    rows = {row[0]: row for row in cost_model.targets_table(model).rows}
+    # Then each total is compared with its target
+    variable = cost_model.variable_per_million(model)
+    fixed = cost_model.fixed_per_month(model)
+    assert rows["variable per 1M webhooks"][-1] == ("yes" if variable <= 15 else "NO")
+    assert rows["fixed per month"][-1] == ("yes" if fixed <= 12 else "NO")
