@@ -22,6 +22,9 @@ from typing import Final
 
 from lambda_set.files import LAYER_FILE, RUNTIME_FILE
 
+# An assumption, not read from AWS: a boto3 released months before the python3.14 runtime,
+# and new enough for every call the functions make (S3 conditional writes need 1.35 or
+# later). Replace it with the runtime's row of that table when it is at hand.
 RUNTIME_SDK: Final = "boto3==1.40.4"
 LAYER_EXTRAS: Final = "all"
 # What the layer's build deletes after installing, because the runtime provides it.
@@ -138,7 +141,7 @@ def regenerate() -> None:
     RUNTIME_FILE.write_text(
         _header(
             f"The packages the {PYTHON_RUNTIME.name} runtime ships that the functions import: "
-            f"the SDK Lambda's guide lists for it ({RUNTIME_SDK}) and its dependencies.",
+            f"the SDK pinned as the runtime's ({RUNTIME_SDK}) and its dependencies.",
             f"Resolved: `uv pip compile` of {RUNTIME_SDK} for {target}, nothing newer than "
             f"{runtime_cutoff} (its release). The SDK pin is RUNTIME_SDK in "
             "lambda_set/resolve.py.",
