@@ -51,13 +51,15 @@ def first_unshowable(text: str) -> tuple[int, str] | None:
     return None if found is None else (found.start(), found.group())
 
 
+_SHORT_ESCAPES: Final = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
 def _escaped(char: str) -> str:
-    code = ord(char)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    return _SHORT_ESCAPES.get(char) or f"\\u{ord(char):04x}"
 
 
 def escape_unshowable(text: str) -> str:
-    """``text`` with each unshowable character written as its escape (``\\x1b``,
-    ``\\u2028``), so that it shows on one line, in its stored order, and changes nothing
-    on a terminal."""
+    """``text`` with each unshowable character written as its escape (``\\n``, ``\\u001b``,
+    ``\\u2028``), so that it shows on one line, in its stored order, and changes nothing on
+    a terminal. The escapes are JSON's: a JSON text stays valid JSON of the same value."""
     return UNSHOWABLE.sub(lambda found: _escaped(found.group()), text)
