@@ -121,6 +121,7 @@ class ServiceFunction(Construct):
         memory_size: int,
         timeout: Duration,
         environment: Mapping[str, str],
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = defaults.settings
@@ -152,6 +153,7 @@ class ServiceFunction(Construct):
             log_group=self.log_group,
             role=self.role,
             environment={**defaults.environment(), **environment},
+            reserved_concurrent_executions=reserved_concurrency,
         )
         acknowledge(
             self.role,
