@@ -14,7 +14,7 @@ UV := uv==0.13.9
 # The virtualenv's bin first: it carries the Node.js that the CDK (jsii) runs on.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run send status show ops bootstrap test soak bench lint format synth deploy diff lock clean
+.PHONY: help run send status show ops bootstrap test soak bench lint format synth deploy diff lock lambda-set clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ ops: $(STAMP) ## On-call commands: ARGS="inspect <id>" | "replay <id>" | "redriv
 	$(BIN)/python -m ops $(ARGS)
 
 test: $(STAMP) lint ## Run every offline test
+	@# The Lambda set (the layer's and the runtime's packages) for the handlers' isolated run;
+	@# a no-op while lambda_set/*.txt are unchanged.
+	$(BIN)/python -m lambda_set install
 	$(BIN)/python -m pytest $(ARGS)
 
 soak: $(STAMP) ## The reliability suite at ten times its load (SOAK_FACTOR=10), for a long run
@@ -83,6 +86,9 @@ lock: ## Re-resolve constraints.txt from the direct pins
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
 	@touch $(STAMP)
+
+lambda-set: $(STAMP) ## Regenerate lambda_set/*.txt: the Powertools layer's and the runtime's packages
+	$(BIN)/python -m lambda_set compile
 
 clean: ## Remove the virtualenv, cdk.out and caches
 	rm -rf $(VENV) cdk.out .pytest_cache .ruff_cache .local

@@ -2,6 +2,12 @@
 
 Colour only on a terminal (and never with ``NO_COLOR`` set), so that piped output, logs and
 tests read plain text.
+
+Every text the console prints passes through ``shown``: ids, assignee names, comments and
+error messages come from webhooks and desks, and a newline in them would forge a line, an
+escape sequence would drive the terminal, a bidi control would reorder what is read. ``shown``
+writes those characters as escapes (``\\n``, ``\\u001b``, ``\\u202e``) and marks the result
+as shown, so that the console's own colour codes, added afterwards, are the only raw ones.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TextIO
+
+from pandabridge.characters import escape_unshowable
 
 _LABEL_WIDTH = 10
 
@@ -36,6 +44,21 @@ def wants_colour(stream: TextIO) -> bool:
         and not os.environ.get("NO_COLOR")
         and os.environ.get("TERM", "") != "dumb"
     )
+
+
+class Shown(str):
+    """Text that is safe on a terminal: escaped by ``shown``, coloured only by the console.
+
+    Joining two with ``+`` or an f-string gives a plain ``str`` again, which ``shown`` escapes
+    once more: a mistake shows escape codes as text, it never sends text raw.
+    """
+
+
+def shown(text: object) -> Shown:
+    """``text`` as the terminal may show it: the one escaping every printed line goes through."""
+    if isinstance(text, Shown):
+        return text
+    return Shown(escape_unshowable(str(text)))
 
 
 # Named tones for what other modules colour (a status, a table cell).
@@ -60,21 +83,31 @@ class Console:
         # Lines come from several threads (the pipe, the pollers, the desk): one at a time.
         self._lock = threading.Lock()
 
-    def paint(self, text: str, *codes: str) -> str:
-        return f"{''.join(codes)}{text}{_RESET}" if self.colour and codes else text
+    def paint(self, text: str, *codes: str) -> Shown:
+        """``text`` escaped, then in the colour of ``codes`` (on a colour terminal)."""
+        text = shown(text)
+        return Shown(f"{''.join(codes)}{text}{_RESET}") if self.colour and codes else text
+
+    def join(self, *parts: str) -> Shown:
+        """One piece of a line from parts that are shown already (painted) or not yet."""
+        return Shown("".join(shown(part) for part in parts))
+
+    def print(self, *lines: str) -> None:
+        """Each of ``lines`` on a line of its own, shown (escaped) as one line."""
+        with self._lock:
+            print("\n".join(shown(line) for line in lines), file=self.stream, flush=True)
 
     def _line(self, mark: str, mark_colour: str, label: str, detail: str, note: str = "") -> None:
         parts = [
             "  ",
             self.paint(f"{mark:<5}", mark_colour, _BOLD),
-            self.paint(f"{label:<{_LABEL_WIDTH}}", _BOLD),
+            self.paint(f"{shown(label):<{_LABEL_WIDTH}}", _BOLD),
             " ",
             detail,
         ]
         if note:
-            parts += ["  ", self.paint(f"({note})", _DIM)]
-        with self._lock:
-            print("".join(parts), file=self.stream, flush=True)
+            parts += ["  ", self.paint(f"({shown(note)})", _DIM)]
+        self.print(self.join(*parts))
 
     def ok(self, label: str, detail: str, note: str = "") -> None:
         self._line("ok", _GREEN, label, detail, note)
@@ -100,39 +133,48 @@ class Console:
     def banner(self, title: str, rows: Sequence[tuple[str, str]]) -> None:
         """A framed block of label/value rows; a row with an empty label continues the last."""
         rule = self.paint("-" * 78, _DIM)
-        lines = ["", rule, f"  {self.paint(title, _BOLD)}"]
+        lines = ["", rule, self.join("  ", self.paint(title, _BOLD))]
         for label, value in rows:
-            lines.append(f"  {self.paint(f'{label:<{_LABEL_WIDTH}}', _BOLD)}{value}")
+            label_cell = self.paint(f"{shown(label):<{_LABEL_WIDTH}}", _BOLD)
+            lines.append(self.join("  ", label_cell, value))
         lines += [rule, ""]
-        with self._lock:
-            print("\n".join(lines), file=self.stream, flush=True)
+        self.print(*lines)
 
-    def command(self, text: str) -> str:
+    def command(self, text: str) -> Shown:
         """A command meant to be copied."""
         return self.paint(text, _CYAN)
 
-    def tone(self, text: str, name: str | None) -> str:
+    def tone(self, text: str, name: str | None) -> Shown:
         """``text`` in one of ``TONES`` (as is without colour, or for ``None``)."""
-        return self.paint(text, TONES[name]) if name else text
+        return self.paint(text, TONES[name]) if name else shown(text)
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
-        """Columns aligned on the plain text, so colour codes do not shift them."""
-        cells = [[(cell, None) if isinstance(cell, str) else cell for cell in row] for row in rows]
-        widths = [len(header) for header in headers]
+        """Columns aligned on the shown text, so colour codes do not shift them."""
+        cells = [
+            [(shown(text), tone) for text, tone in (_cell(cell) for cell in row)] for row in rows
+        ]
+        heads = [shown(header) for header in headers]
+        widths = [len(head) for head in heads]
         for row in cells:
             widths = [max(width, len(text)) for width, (text, _) in zip(widths, row, strict=True)]
         widths[-1] = 0  # the last column is not padded: no trailing blanks
+        # Every column is shown already, so the joined line is too.
         lines = [
-            "  ".join(self.paint(h.ljust(w), _BOLD) for h, w in zip(headers, widths, strict=True))
+            Shown(
+                "  ".join(self.paint(h.ljust(w), _BOLD) for h, w in zip(heads, widths, strict=True))
+            )
         ]
         for row in cells:
-            padded = [
+            padded = (
                 self.tone(text.ljust(width), tone)
                 for (text, tone), width in zip(row, widths, strict=True)
-            ]
-            lines.append("  ".join(padded))
-        with self._lock:
-            print("\n".join(lines), file=self.stream, flush=True)
+            )
+            lines.append(Shown("  ".join(padded)))
+        self.print(*lines)
+
+
+def _cell(cell: Cell) -> tuple[str, str | None]:
+    return (cell, None) if isinstance(cell, str) else cell
 
 
 def seconds_since(started: float) -> str:
@@ -150,14 +192,16 @@ class _LineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
         source = record.name.rsplit(".", 1)[-1]
-        message = record.getMessage()
+        message = shown(record.getMessage())
         if record.levelno >= logging.WARNING:
             colour = _RED if record.levelno >= logging.ERROR else _YELLOW
             message = self._console.paint(f"{record.levelname.lower()}: {message}", colour)
-        source = f"{source} ".ljust(_LABEL_WIDTH - 2)
-        text = f"  {self._console.paint(stamp, _DIM)}  {source}{message}"
+        source = f"{shown(source)} ".ljust(_LABEL_WIDTH - 2)
+        text = self._console.join("  ", self._console.paint(stamp, _DIM), "  ", source, message)
         if record.exc_info:
-            text += "\n" + self.formatException(record.exc_info)
+            # A traceback keeps its lines; each is shown like any other.
+            trace = self.formatException(record.exc_info).splitlines()
+            text = "\n".join([text, *(shown(line) for line in trace)])
         return text
 
 

@@ -45,20 +45,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             credentials = Credentials(args.api_key or None, args.bearer_token or None)
             answer = post_webhook(args.url, credentials, body)
     except FileNotFoundError:
-        print(f"no such file: {args.file}", file=sys.stderr)
+        Console(sys.stderr).print(f"no such file: {args.file}")
         return EXIT_UNREACHABLE
     except OSError as exc:
-        print(f"no answer from {args.url} ({exc}); is `make run` running?", file=sys.stderr)
+        Console(sys.stderr).print(f"no answer from {args.url} ({exc}); is `make run` running?")
         return EXIT_UNREACHABLE
     console = Console()
     status = console.tone(f"HTTP {answer.status}", "good" if answer.ok else "bad")
     elapsed = console.tone(f"({answer.elapsed * 1000:.0f} ms)", "dim")
-    print(f"{status}  {answer.summary()}  {elapsed}")
+    console.print(console.join(status, "  ", answer.summary(), "  ", elapsed))
     parsed = answer.json()
     if parsed is not None:
-        print(json.dumps(parsed, indent=2))
+        console.print(*json.dumps(parsed, indent=2).split("\n"))
     elif answer.body:
-        print(answer.body.decode("utf-8", "replace"))
+        console.print(*answer.body.decode("utf-8", "replace").split("\n"))
     return 0 if answer.ok else EXIT_REJECTED
 
 

@@ -84,8 +84,10 @@ def incident_rows(console: Console, stored: StoredIncident) -> list[tuple[str, s
         ("incident", console.tone(summary.incident_id, "bold")),
         (
             "status",
-            f"{console.tone(summary.status or 'unknown', tone)}, severity {summary.severity}, "
-            f"{state}, {summary.alert_count} alerts",
+            console.join(
+                console.tone(summary.status or "unknown", tone),
+                f", severity {summary.severity}, {state}, {summary.alert_count} alerts",
+            ),
         ),
         (
             "version",
@@ -110,7 +112,7 @@ def ticket_rows(console: Console, state: TicketState | None) -> list[tuple[str, 
     link = f"  ({ticket.url})" if ticket.url else ""
     tone = "good" if status == "resolved" else None
     rows = [
-        ("ticket", f"{ticket.key or ticket.id} {console.tone(status, tone)}{link}"),
+        ("ticket", console.join(f"{ticket.key or ticket.id} ", console.tone(status, tone), link)),
         ("changes", f"created {_when(state.created_at)}, last updated {_when(state.updated_at)}"),
         ("comments", f"{len(state.comment_hashes)} from BigPanda"),
         ("assignee", state.assignee or "-"),
@@ -130,25 +132,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         stored, state = read(args.incident_id, args.endpoint_url)
     except StackUnreachableError as exc:
-        print(exc, file=sys.stderr)
+        Console(sys.stderr).print(str(exc))
         return EXIT_UNREACHABLE
     except LookupError as exc:  # the item names an archived payload that has expired
-        print(exc, file=sys.stderr)
+        Console(sys.stderr).print(str(exc))
         return EXIT_NOT_FOUND
     if stored is None:
-        print(f"no incident {args.incident_id} at {args.endpoint_url}", file=sys.stderr)
+        Console(sys.stderr).print(f"no incident {args.incident_id} at {args.endpoint_url}")
         return EXIT_NOT_FOUND
     payload = json.dumps(stored.payload, indent=2, ensure_ascii=False)
     if args.payload_only:
-        print(payload)
+        Console().print(*payload.split("\n"))
         return 0
     console = Console()
     lines = [
-        f"{console.tone(label.ljust(_LABEL_WIDTH), 'bold')}{value}"
+        console.join(console.tone(label.ljust(_LABEL_WIDTH), "bold"), value)
         for label, value in [*incident_rows(console, stored), *ticket_rows(console, state)]
     ]
-    lines += ["", console.tone("stored payload", "bold"), payload]
-    print("\n".join(lines))
+    # The payload keeps its indentation's newlines; a string in it is shown escaped.
+    lines += ["", console.tone("stored payload", "bold"), *payload.split("\n")]
+    console.print(*lines)
     return 0
 
 

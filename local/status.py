@@ -77,7 +77,7 @@ def _callback(row: IncidentRow) -> Cell:
 
 def render(console: Console, rows: Sequence[IncidentRow], endpoint: str) -> None:
     if not rows:
-        print(f"no incidents yet at {endpoint}", file=console.stream)
+        console.print(f"no incidents yet at {endpoint}")
         return
     console.table(
         HEADERS,
@@ -96,7 +96,7 @@ def render(console: Console, rows: Sequence[IncidentRow], endpoint: str) -> None
     tickets = sum(1 for row in rows if row.ticket and row.ticket.ticket_id)
     confirmed = sum(1 for row in rows if row.ticket and row.ticket.callback_confirmed_at)
     summary = f"{len(rows)} incidents, {tickets} tickets, {confirmed} callbacks confirmed"
-    print(console.tone(f"{summary}  (moto at {endpoint})", "dim"), file=console.stream)
+    console.print(console.tone(f"{summary}  (moto at {endpoint})", "dim"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         rows = read_incidents(args.endpoint_url)
     except StackUnreachableError as exc:
-        print(exc, file=sys.stderr)
+        Console(sys.stderr).print(str(exc))
         return EXIT_UNREACHABLE
     render(Console(), rows, args.endpoint_url)
     return 0

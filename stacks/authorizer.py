@@ -54,6 +54,7 @@ class BearerAuth(Construct):
             memory_size=AUTHORIZER_MEMORY_MB,
             timeout=Duration.seconds(Limits.AUTHORIZER_TIMEOUT_SECONDS),
             environment={Env.BEARER_SECRET_ID: self.secret.secret_arn},
+            reserved_concurrency=settings.authorizer_reserved_concurrency,
         )
         self.grant_read_tokens(self.checker.function)
         # Lambda permission for API Gateway included: the L2 scopes it to this authorizer.

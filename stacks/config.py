@@ -87,6 +87,7 @@ _OPTIONAL_KEYS: Final = (
     "jira_project_key",
     "bigpanda_app_key",
     "alarm_email",
+    "authorizer_reserved_concurrency",
 )
 
 _REMOVAL_POLICIES: Final = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
@@ -341,6 +342,20 @@ class StackSettings(BaseModel):
             "Seconds API Gateway keeps the authorizer's decision per Authorization header "
             "value (0-3600, 0 = ask on every request); a token removed from the secret is "
             "refused after at most this plus 5 minutes."
+        ),
+    )
+    authorizer_reserved_concurrency: int | None = Field(
+        default=10,
+        ge=1,
+        le=1000,  # the default concurrency limit of an account
+        description=(
+            "Concurrency reserved for, and the most ever taken by, the bearer-token "
+            "authorizer (1-1000); none (null) reserves nothing, for an account whose limit "
+            "leaves no room to reserve. The authorizer runs before the API key is checked, so "
+            "this caps what callers without any credential can take from the account's "
+            "functions. 10 is plenty: API Gateway caches each decision, and a check answers "
+            "from memory in milliseconds, so 10 at once answer hundreds a second, above the "
+            "stage's throttle; and it leaves the 100 unreserved that an account must keep."
         ),
     )
     waf_enabled: bool = Field(

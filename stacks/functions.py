@@ -121,6 +121,7 @@ class ServiceFunction(Construct):
         memory_size: int,
         timeout: Duration,
         environment: Mapping[str, str],
+        reserved_concurrency: int | None = None,
         tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -153,6 +154,7 @@ class ServiceFunction(Construct):
             log_group=self.log_group,
             role=self.role,
             environment={**defaults.environment(), **environment},
+            reserved_concurrent_executions=reserved_concurrency,
         )
         if tracing == lambda_.Tracing.PASS_THROUGH:
             acknowledge(

@@ -210,14 +210,16 @@ class Monitoring(Construct):
             removal_policy=RemovalPolicy.DESTROY,
             pending_window=Duration.days(7),
         )
-        # As AWS documents for CloudWatch and encrypted topics; who may publish is restricted
-        # by the topic's policy, and this key encrypts nothing else.
+        # As AWS documents for CloudWatch and encrypted topics, and like the topic's policy
+        # only on behalf of this account's alarms: another account's alarm cannot make
+        # CloudWatch use this key (the confused deputy). This key encrypts nothing else.
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToUseTheKey",
                 principals=[iam.ServicePrincipal(CLOUDWATCH_SERVICE)],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
+                conditions=self._for_this_accounts_alarms(),
             )
         )
         topic = sns.Topic(
@@ -233,10 +235,7 @@ class Monitoring(Construct):
                 principals=[iam.ServicePrincipal(CLOUDWATCH_SERVICE)],
                 actions=["sns:Publish"],
                 resources=[topic.topic_arn],
-                conditions={
-                    "ArnLike": {"aws:SourceArn": self._alarm_arn_pattern()},
-                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                },
+                conditions=self._for_this_accounts_alarms(),
             )
         )
         if self.settings.alarm_email is not None:
@@ -252,6 +251,13 @@ class Monitoring(Construct):
                 "and in CloudWatch's alarm history.",
             )
         return topic
+
+    def _for_this_accounts_alarms(self) -> dict[str, dict[str, str]]:
+        """The conditions under which CloudWatch acts for an alarm of this account and region."""
+        return {
+            "ArnLike": {"aws:SourceArn": self._alarm_arn_pattern()},
+            "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+        }
 
     def _alarm_arn_pattern(self) -> str:
         """Every alarm of this account and region (``...:<region>:<account>:alarm:*``)."""

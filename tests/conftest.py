@@ -61,3 +61,10 @@ def api_event(console_event: dict[str, Any]) -> EventFactory:
         return event
 
     return build
+
+
+def pytest_report_header() -> str:
+    """Which interpreter the Lambda-set test runs the handlers on (tests/lambda_set)."""
+    from lambda_set.interpreter import find
+
+    return f"lambda set: handlers run isolated on {find().describe()}"

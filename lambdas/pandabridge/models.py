@@ -13,7 +13,8 @@ receiver depends on a value:
   bare URL string (the field table calls it a string, the sample sends an object);
 - numbers sent where text is expected become text.
 
-Only ``incident.id`` is required, and it must be a non-empty string.
+Only ``incident.id`` is required, and it must be a non-empty string that shows as it reads
+(no control, line-separator or bidi characters: see ``pandabridge.characters``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from pandabridge.characters import describe, first_unshowable
 from pandabridge.names import Limits
 
 RESOLVED_STATUS: Final = "ok"
@@ -84,10 +86,13 @@ Status = Annotated[str | None, BeforeValidator(_lower)]
 
 
 def _incident_id(value: str) -> str:
+    """Not blank, and shown as it reads: the id reaches logs, terminals and tickets."""
     if not value.strip():
         raise ValueError("must not be blank")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        raise ValueError("must not contain control characters")
+    unshowable = first_unshowable(value)
+    if unshowable is not None:
+        position, char = unshowable
+        raise ValueError(f"must not contain {describe(char)} (at position {position})")
     return value
 
 

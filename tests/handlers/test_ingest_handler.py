@@ -215,6 +215,34 @@ def test_bad_input_gets_a_4xx_json_error_and_stores_nothing(
     assert aws.object_keys() == []
 
 
+@pytest.mark.parametrize(
+    ("char", "name"),
+    [
+        ("\u2028", "U+2028 LINE SEPARATOR"),
+        ("\x85", "U+0085 NEXT LINE"),
+        ("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("\x1b", "U+001B ESCAPE"),
+    ],
+    ids=["line-separator", "next-line", "bidi-override", "escape"],
+)
+def test_an_id_that_would_show_other_than_it_reads_is_a_422_and_stores_nothing(
+    invoke: Invoke, api_event: Any, aws: Aws, sample: Payload, char: str, name: str
+) -> None:
+    # Given the sample whose incident id holds a character that would break or reorder a
+    # log line or a terminal line
+    sample["incident"]["id"] = f"INC-{char}7"
+    # When it is delivered
+    answer = invoke(api_event(payload=sample))
+    # Then it is refused with a 422 that names the character and where it is, and nothing
+    # is stored or archived
+    assert answer.status == 422
+    assert answer.body["errors"] == [
+        {"loc": ["incident", "id"], "msg": f"must not contain {name} (at position 4)"}
+    ]
+    assert aws.items() == []
+    assert aws.object_keys() == []
+
+
 def test_unknown_route_is_404_and_stores_nothing(
     invoke: Invoke, api_event: Any, sample: Payload, aws: Aws
 ) -> None:

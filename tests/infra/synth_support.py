@@ -57,6 +57,7 @@ OVERRIDES: dict[str, Any] = {
     # Bearer auth off, edge controls on: the variant whose acknowledgements differ.
     "bearer_auth_enabled": False,
     "authorizer_cache_seconds": 60,
+    "authorizer_reserved_concurrency": 3,
     "waf_enabled": True,
     "waf_rate_limit_per_5min": 500,
     "xray_sampling_rate": 0.5,
@@ -75,6 +76,7 @@ OVERRIDES: dict[str, Any] = {
 # as a hardened production deployment would run (with a shorter authorizer cache).
 HARDENED: dict[str, Any] = {
     "authorizer_cache_seconds": 60,
+    "authorizer_reserved_concurrency": 3,
     "waf_enabled": True,
     "allowed_source_ips": ["198.51.100.0/24"],
 }

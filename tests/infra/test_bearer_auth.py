@@ -14,6 +14,7 @@ from synth_support import HARDENED, Synthesized, allowed, allowing, arn_of, reso
 from pandabridge.auth import valid_tokens
 from pandabridge.names import AUTHORIZATION_HEADER, Env, Limits
 from stacks.authorizer import AUTHORIZER_HANDLER, AUTHORIZER_MEMORY_MB, GENERATED_TOKEN_KEY
+from stacks.config import StackSettings
 from stacks.functions import ARCHITECTURE, PYTHON_RUNTIME
 
 XRAY = "*"
@@ -77,6 +78,25 @@ def test_decisions_are_cached_as_long_as_the_context_says(
     ttl = synthesized.properties("AWS::ApiGateway::Authorizer")["AuthorizerResultTtlInSeconds"]
     # Then it is the configured number of seconds
     assert ttl == seconds
+
+
+@pytest.mark.parametrize(
+    ("app", "reserved"),
+    [
+        ("synthesized", StackSettings.defaults()["authorizer_reserved_concurrency"]),
+        ("hardened", HARDENED["authorizer_reserved_concurrency"]),
+    ],
+)
+def test_the_function_runs_within_its_reserved_concurrency(
+    app: str, reserved: int, request: pytest.FixtureRequest
+) -> None:
+    # Given the default app and one with another reservation
+    synthesized: Synthesized = request.getfixturevalue(app)
+    checker = synthesized.resource(synthesized.stack.bearer_auth.checker.function)
+    # When the function's reserved concurrency is read
+    # Then it is the configured number: callers without a credential, who reach the
+    # authorizer before the API key is checked, cannot take more of the account's concurrency
+    assert checker["Properties"]["ReservedConcurrentExecutions"] == reserved
 
 
 def test_the_function_runs_the_authorizer_handler_within_its_limits(

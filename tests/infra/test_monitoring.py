@@ -492,6 +492,28 @@ def test_the_topic_refuses_publishing_without_tls(synthesized: Synthesized) -> N
     ]
 
 
+# The ARN of every alarm of the stack's account and region, as the template spells it.
+_THIS_ACCOUNTS_ALARMS = [
+    "arn:",
+    {"Ref": "AWS::Partition"},
+    ":cloudwatch:",
+    {"Ref": "AWS::Region"},
+    ":",
+    {"Ref": "AWS::AccountId"},
+    ":alarm:*",
+]
+
+
+def _on_behalf_of_this_accounts_alarms(statement: dict[str, Any]) -> None:
+    """The statement holds only for CloudWatch acting for an alarm of this account and region."""
+    assert statement["Condition"]["StringEquals"] == {
+        "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+    }
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1] == (
+        _THIS_ACCOUNTS_ALARMS
+    )
+
+
 def test_only_this_accounts_alarms_may_publish_to_the_topic(synthesized: Synthesized) -> None:
     # Given the topic's policy / When its allow statements are read
     policy = synthesized.properties("AWS::SNS::TopicPolicy")
@@ -501,16 +523,20 @@ def test_only_this_accounts_alarms_may_publish_to_the_topic(synthesized: Synthes
         {"Service": "cloudwatch.amazonaws.com"},
         "sns:Publish",
     )
-    assert allowed["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-    assert allowed["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1] == [
-        "arn:",
-        {"Ref": "AWS::Partition"},
-        ":cloudwatch:",
-        {"Ref": "AWS::Region"},
-        ":",
-        {"Ref": "AWS::AccountId"},
-        ":alarm:*",
+    _on_behalf_of_this_accounts_alarms(allowed)
+
+
+def test_only_this_accounts_alarms_may_use_the_topic_key(synthesized: Synthesized) -> None:
+    # Given the alarm topic key's policy
+    _, key = synthesized.only("AWS::KMS::Key")
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    # When the statement that lets CloudWatch use the key is read
+    [cloudwatch] = [
+        s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     ]
+    # Then it holds only on behalf of this account's alarms, so another account's alarm
+    # cannot have CloudWatch encrypt with this key (the confused deputy)
+    _on_behalf_of_this_accounts_alarms(cloudwatch)
 
 
 # --- outputs and settings ---------------------------------------------------------------------

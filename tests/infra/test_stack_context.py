@@ -177,6 +177,8 @@ def test_command_line_strings_are_coerced() -> None:
         ("bearer_auth_enabled", "maybe"),
         ("authorizer_cache_seconds", -1),
         ("authorizer_cache_seconds", 3601),
+        ("authorizer_reserved_concurrency", 0),
+        ("authorizer_reserved_concurrency", 1001),
         ("waf_enabled", "perhaps"),
         ("waf_rate_limit_per_5min", 9),
         ("allowed_source_ips", ["10.0.0.1/8"]),
@@ -284,6 +286,13 @@ def test_edge_settings_from_the_command_line_are_coerced() -> None:
     assert settings.waf_enabled is True
     assert settings.waf_rate_limit_per_5min == 100
     assert settings.allowed_source_ips == ["203.0.113.0/24", "198.51.100.7/32", "2001:db8::/32"]
+
+
+def test_no_authorizer_reservation_can_be_asked_for_from_the_command_line() -> None:
+    # Given `-c authorizer_reserved_concurrency=none`, for an account with no room to reserve
+    # When the settings are read / Then nothing is reserved
+    settings = _settings({"authorizer_reserved_concurrency": "none"})
+    assert settings.authorizer_reserved_concurrency is None
 
 
 def test_a_blank_allowlist_from_the_command_line_allows_every_address() -> None:

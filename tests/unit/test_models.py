@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import pytest
 from pydantic import ValidationError
@@ -190,7 +190,7 @@ def test_an_incident_with_only_an_id_is_accepted() -> None:
         (12345, "string"),
         ("", "at least 1"),
         ("   ", "blank"),
-        ("a\nb", "control"),
+        ("a\nb", "LINE FEED"),
         ("x" * 257, "at most 256"),
     ],
     ids=["null", "number", "empty", "blank", "control-char", "too-long"],
@@ -198,6 +198,52 @@ def test_an_incident_with_only_an_id_is_accepted() -> None:
 def test_incident_id_must_be_a_usable_non_empty_string(incident_id: Any, reason: str) -> None:
     with pytest.raises(ValidationError, match=reason):
         validate({"incident": {"id": incident_id}})
+
+
+# Characters that change how an id is shown instead of adding to it, one of each kind, with
+# the name the error gives them: C0 and C1 controls, line and paragraph separators, bidi marks,
+# embeddings, overrides and isolates.
+UNSHOWABLE_IN_IDS: Final = {
+    "line-feed": ("\n", "U+000A LINE FEED"),
+    "escape": ("\x1b", "U+001B ESCAPE"),
+    "delete": ("\x7f", "U+007F DELETE"),
+    "next-line": ("\x85", "U+0085 NEXT LINE"),
+    "c1-csi": ("\x9b", "U+009B CONTROL CHARACTER"),
+    "line-separator": ("\u2028", "U+2028 LINE SEPARATOR"),
+    "paragraph-separator": ("\u2029", "U+2029 PARAGRAPH SEPARATOR"),
+    "arabic-letter-mark": ("\u061c", "U+061C ARABIC LETTER MARK"),
+    "left-to-right-mark": ("\u200e", "U+200E LEFT-TO-RIGHT MARK"),
+    "right-to-left-mark": ("\u200f", "U+200F RIGHT-TO-LEFT MARK"),
+    "left-to-right-embedding": ("\u202a", "U+202A LEFT-TO-RIGHT EMBEDDING"),
+    "right-to-left-override": ("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    "left-to-right-isolate": ("\u2066", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+    "pop-directional-isolate": ("\u2069", "U+2069 POP DIRECTIONAL ISOLATE"),
+}
+
+
+@pytest.mark.parametrize(("char", "name"), UNSHOWABLE_IN_IDS.values(), ids=UNSHOWABLE_IN_IDS.keys())
+def test_an_id_with_a_character_that_changes_how_text_shows_is_refused_naming_it(
+    char: str, name: str
+) -> None:
+    # Given an incident id with the character after its fourth one
+    # When the payload is validated
+    with pytest.raises(ValidationError) as raised:
+        validate({"incident": {"id": f"INC-{char}1"}})
+    # Then the error names the character by code point and name, and where it is
+    [error] = raised.value.errors()
+    assert error["loc"] == ("incident", "id")
+    assert error["msg"].endswith(f"must not contain {name} (at position 4)")
+
+
+@pytest.mark.parametrize(
+    "incident_id",
+    ["事件-1", "INC 42", "ärger\u00a0ticket", "🚨-7", "a\u200db"],
+    ids=["cjk", "space", "no-break-space", "emoji", "zero-width-joiner"],
+)
+def test_an_id_of_printable_text_in_any_script_is_accepted(incident_id: str) -> None:
+    # Given an id of visible text, spaces and joiners in any script / When it is validated
+    # Then it is kept as sent
+    assert validate({"incident": {"id": incident_id}}).incident.id == incident_id
 
 
 @pytest.mark.parametrize(

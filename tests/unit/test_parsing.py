@@ -252,3 +252,19 @@ def test_parsing_leaves_the_garbage_collector_as_it_found_it(body: str) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("beside", ["", ', "note": "\\ud800"'], ids=["fast-path", "checked-path"])
+def test_an_id_with_a_line_separator_is_a_422_naming_it_on_both_paths(beside: str) -> None:
+    # Given a body whose id holds U+2028, alone (the fast path reads it) and beside a lone
+    # surrogate escape (which only the checked path reads)
+    body = '{"incident": {"id": "INC-\u2028"' + beside + "}}"
+    # When it is parsed
+    with pytest.raises(InvalidWebhookError) as raised:
+        parse_webhook(body)
+    # Then both paths refuse it alike: a 422 on incident.id that names the character
+    assert raised.value.status == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert raised.value.message == (
+        "invalid webhook payload: incident.id: must not contain U+2028 LINE SEPARATOR "
+        "(at position 4)"
+    )
