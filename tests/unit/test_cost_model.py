@@ -193,3 +193,16 @@ def test_the_budget_table_says_whether_each_target_is_met(default_facts: StackFa
     fixed = cost_model.fixed_per_month(model)
     assert rows["variable per 1M webhooks"][-1] == ("yes" if variable <= 15 else "NO")
     assert rows["fixed per month"][-1] == ("yes" if fixed <= 12 else "NO")
+
+
+def test_published_metrics_are_told_apart_by_name_and_dimension_values() -> None:
+    # Given EMF lines: a business count under the service, and a per-function ColdStart
+    lines = [
+        '{"_aws": {"CloudWatchMetrics": [{"Dimensions": [["service"]], "Metrics": '
+        '[{"Name": "IncidentCreated"}]}]}, "service": "s", "IncidentCreated": [1.0]}\n',
+        '{"_aws": {"CloudWatchMetrics": [{"Dimensions": [["function_name", "service"]], '
+        '"Metrics": [{"Name": "ColdStart"}]}]}, "function_name": "f", "service": "s"}\n',
+        '{"level": "INFO", "message": "stored"}\n',
+    ]
+    # When the published metrics are read / Then each billed metric is one entry
+    assert cost_model.published_metrics(lines) == {"IncidentCreated", "ColdStart/f"}
