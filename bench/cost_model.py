@@ -4,10 +4,11 @@ The model prices what the stack really deploys: it synthesizes the CDK app (with
 ``cdk.json`` settings, or overrides) and reads the template for each function's memory and
 architecture, which queues are FIFO and which function consumes which, the tables' billing
 mode, streams and point-in-time recovery, the log groups' retention, the number of alarms,
-dashboards, secrets and KMS keys, WAF and its rules, the authorizer's cache TTL and the API's
-access-log format. What the template cannot say, it measures on the local stack: the bytes of
-the stored items and archived objects, and the bytes of the log lines the handlers print at
-the deployed log level. What neither can say (how long each invocation runs against the real
+dashboards, secrets and KMS keys, WAF and its rules, the authorizer's cache TTL, the API's
+access-log format, the X-Ray sampling rule on the stage and each function's tracing mode.
+What the template cannot say, it measures on the local stack: the bytes of the stored items
+and archived objects, the bytes of the log lines the handlers print at the deployed log
+level, and the custom metrics they publish. What neither can say (how long each invocation runs against the real
 desk and BigPanda, how often pollers poll) are inputs with stated defaults.
 
 The traffic is BigPanda's: an incident is shared once and updated a few times, so the mix of
