@@ -8,8 +8,9 @@ dashboards, secrets and KMS keys, WAF and its rules, the authorizer's cache TTL,
 access-log format, the X-Ray sampling rule on the stage and each function's tracing mode.
 What the template cannot say, it measures on the local stack: the bytes of the stored items
 and archived objects, the bytes of the log lines the handlers print at the deployed log
-level, and the custom metrics they publish. What neither can say (how long each invocation runs against the real
-desk and BigPanda, how often pollers poll) are inputs with stated defaults.
+level, and the custom metrics they publish. What neither can say (how long each invocation
+runs against the real desk and BigPanda, how often pollers poll) are inputs with stated
+defaults.
 
 The traffic is BigPanda's: an incident is shared once and updated a few times, so the mix of
 new incidents and updates is the one of the incident story in ``events/story/`` (one new, then
