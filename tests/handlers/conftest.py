@@ -113,6 +113,18 @@ def complaints(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     ]
 
 
+def assert_failed_unexpectedly(
+    logs: io.StringIO, caplog: pytest.LogCaptureFixture, stdout: str, *, cause: str, metric: str
+) -> None:
+    """The record's failure was logged once, at ERROR with a traceback naming ``cause``, and
+    counted once under ``metric``."""
+    [error] = log_lines(logs, level="ERROR")
+    assert "Traceback" in error["exception"]
+    assert cause in error["exception"]
+    assert len(complaints(caplog)) == 1
+    assert emitted_metrics(stdout)[metric] == [1.0]
+
+
 def emitted_metrics(out: str) -> dict[str, list[float]]:
     """Each metric's values in the EMF documents Powertools printed to standard output."""
     found: dict[str, list[float]] = {}
