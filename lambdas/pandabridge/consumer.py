@@ -11,7 +11,7 @@
 - Anything else (a bug, a ``ConfigurationError``, an AWS outage) is logged at ERROR with its
   traceback, counted as retried, and postponed like a retryable one.
 
-Whatever is not retried by itself ends in the DLQ after ``maxReceiveCount`` deliveries, by the
+A record that keeps failing ends in the DLQ after ``maxReceiveCount`` deliveries, by the
 queue's redrive policy. Each failed record is logged once, at WARNING (it will be retried) or
 ERROR (it needs an operator), through the function's own logger; the record's trace subsegment
 is opened here rather than by ``Tracer.capture_method``, which would log every exception a
@@ -57,7 +57,9 @@ class QueueWorker:
 
     ``retried_metric`` counts the records that failed and will be retried, whatever the reason;
     ``failed_metric`` those sent to the DLQ; ``not_configured_metric``, when given, those that
-    wait for a missing setting (otherwise they count as retried).
+    wait for a missing setting (otherwise they count as retried). An unexpected failure is
+    counted as retried, not under a metric of its own: it is retried like the others, its
+    ERROR line and traceback tell it apart, and every metric name is billed each month.
     """
 
     def __init__(
