@@ -18,7 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from pandabridge.names import Env, Limits
+from pandabridge.names import BIGPANDA_APP_KEY_SETTING, Env, Limits
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.functions import FunctionDefaults, ServiceFunction
@@ -83,9 +83,14 @@ class Callback(Construct):
         if settings.lacks_bigpanda_app_key:
             Annotations.of(self).add_warning_v2(
                 "pandabridge:missingBigPandaAppKey",
-                "bigpanda_app_key is not set: no callback can be sent to BigPanda, which then "
-                "holds each new incident's updates for 5 minutes. Set it to the app key of the "
-                "BigPanda integration (cdk.json or -c bigpanda_app_key=...).",
+                f"{BIGPANDA_APP_KEY_SETTING} is not set: the stack deploys, but no callback "
+                "can be sent to BigPanda, which then holds each new incident's updates for 5 "
+                "minutes; each attempt logs an ERROR and fires CallbackNotConfiguredAlarm, and "
+                "the callbacks wait in their queue, then the callback DLQ. To finish: deploy, "
+                "create the BigPanda integration with the WebhookUrl output, set "
+                f"{BIGPANDA_APP_KEY_SETTING} to its app key (cdk.json or -c "
+                f"{BIGPANDA_APP_KEY_SETTING}=...), redeploy, then run "
+                "python -m ops redrive callback.",
             )
 
     def grant_read_api_key(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -127,9 +132,10 @@ def bigpanda_environment(settings: StackSettings) -> dict[str, str]:
     """BigPanda's API settings as the function reads them.
 
     Without an app key the variable is left out rather than filled with a made-up value: the
-    function then refuses to run, naming ``BIGPANDA_APP_KEY``, and its messages wait in the
-    queue and then the callback DLQ to be redriven once the key is deployed, instead of being
-    sent to BigPanda with a key that BigPanda would refuse for good.
+    function then refuses each callback with an ERROR naming the setting, counted by
+    ``CallbackNotConfigured``, and its messages wait in the queue and then the callback DLQ to
+    be redriven once the key is deployed, instead of being sent to BigPanda with a key that
+    BigPanda would refuse for good.
     """
     environment = {
         Env.BIGPANDA_API_BASE: settings.bigpanda_api_base,

@@ -229,7 +229,7 @@ class StackSettings(BaseModel):
         description=(
             "App key of the BigPanda integration that shares incidents with this stack (not "
             "a secret); none (null) synthesizes with a warning, and no callback is sent "
-            "until it is set."
+            "until it is set: each attempt logs an ERROR and fires CallbackNotConfiguredAlarm."
         ),
     )
     bigpanda_timeout_seconds: Annotated[float, *_BIGPANDA_TIMEOUT.metadata] = Field(

@@ -30,7 +30,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from pandabridge.names import METRICS_NAMESPACE, SERVICE_NAME, Metric
+from pandabridge.names import BIGPANDA_APP_KEY_SETTING, METRICS_NAMESPACE, SERVICE_NAME, Metric
 from stacks.callback import Callback
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
@@ -172,6 +172,9 @@ class Monitoring(Construct):
         }
         self.api_server_error_alarm = self._api_server_error_alarm()
         self.authorizer_alarms = self._authorizer_alarms() if bearer_auth is not None else []
+        self.callback_not_configured_alarms = (
+            [self._callback_not_configured_alarm()] if settings.lacks_bigpanda_app_key else []
+        )
 
         self.dashboard = self._dashboard()
         self.dashboard_url = (
@@ -189,6 +192,7 @@ class Monitoring(Construct):
             *self.function_error_alarms.values(),
             self.api_server_error_alarm,
             *self.authorizer_alarms,
+            *self.callback_not_configured_alarms,
         ]
 
     # --- the topic ------------------------------------------------------------------------
@@ -384,6 +388,25 @@ class Monitoring(Construct):
             ),
         ]
 
+    def _callback_not_configured_alarm(self) -> cloudwatch.Alarm:
+        """Callbacks refused for want of the app key, which the stack deploys without.
+
+        Created only while ``bigpanda_app_key`` is unset: the deployment that sets it removes
+        the cause and the alarm together.
+        """
+        return self._alarm(
+            "CallbackNotConfiguredAlarm",
+            metric=business_metric(Metric.CALLBACK_NOT_CONFIGURED),
+            threshold=0,
+            description=(
+                f"No callback can be sent to BigPanda: the stack was deployed without "
+                f"{BIGPANDA_APP_KEY_SETTING}, and BigPanda holds each new incident's updates "
+                "for 5 minutes. The callbacks wait in the callback queue, then the callback "
+                f"DLQ. Set {BIGPANDA_APP_KEY_SETTING} to the BigPanda integration's app key, "
+                "redeploy, then run python -m ops redrive callback."
+            ),
+        )
+
     # --- the dashboard --------------------------------------------------------------------
 
     def _dashboard(self) -> cloudwatch.Dashboard:
@@ -559,7 +582,12 @@ class Monitoring(Construct):
             Metric.TICKET_SYNC_RETRIED,
             Metric.TICKET_SYNC_FAILED,
         ]
-        callbacks = [Metric.CALLBACK_CONFIRMED, Metric.CALLBACK_RETRIED, Metric.CALLBACK_FAILED]
+        callbacks = [
+            Metric.CALLBACK_CONFIRMED,
+            Metric.CALLBACK_RETRIED,
+            Metric.CALLBACK_FAILED,
+            Metric.CALLBACK_NOT_CONFIGURED,
+        ]
         threshold_ms = self.settings.callback_latency_alarm_seconds * 1000
         return [
             _graph("Deliveries", [business_metric(name) for name in deliveries], width=6),

@@ -6,6 +6,7 @@ batches) is ``pandabridge.consumer``'s; the work is ``pandabridge.callbacks``'s.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 # First, before anything imports pydantic: Powertools' batch utility then skips building its
@@ -21,8 +22,8 @@ from pandabridge import composition
 from pandabridge.aws_clients import TRACED_MODULES
 from pandabridge.consumer import QueueWorker, read_message
 from pandabridge.messages import CallbackRequest
-from pandabridge.names import Metric
-from pandabridge.settings import callback_settings
+from pandabridge.names import Env, Metric
+from pandabridge.settings import dead_letter_queue_url
 
 logger = Logger()
 metrics = Metrics()
@@ -30,17 +31,18 @@ tracer = Tracer(patch_modules=TRACED_MODULES)
 worker = QueueWorker(
     logger=logger,
     metrics=metrics,
+    tracer=tracer,
     queue_control=composition.queue_control,
-    dlq_url=lambda: callback_settings().callback_dlq_url,
+    dlq_url=partial(dead_letter_queue_url, Env.CALLBACK_DLQ_URL),
     retried_metric=Metric.CALLBACK_RETRIED,
     failed_metric=Metric.CALLBACK_FAILED,
+    not_configured_metric=Metric.CALLBACK_NOT_CONFIGURED,
 )
 
 
-@tracer.capture_method
 def confirm_record(record: SQSRecord) -> None:
     logger.remove_keys(["incident_id"])
-    with worker.failure_policy(record):
+    with worker.failure_policy(record, name="confirm_record"):
         request = read_message(record, CallbackRequest, queue="callback")
         logger.append_keys(incident_id=request.incident_id)
         outcome = composition.confirmer().confirm(request)

@@ -18,9 +18,9 @@ from aws_lambda_powertools.utilities import parameters
 from pandabridge.aws_clients import client, secrets_provider
 from pandabridge.bigpanda import BigPandaClient
 from pandabridge.callbacks import Confirmer
-from pandabridge.errors import PermanentError
+from pandabridge.errors import NotConfiguredError, PermanentError
 from pandabridge.http import HttpClient
-from pandabridge.names import Env
+from pandabridge.names import BIGPANDA_APP_KEY_SETTING, Env
 from pandabridge.settings import (
     CallbackSettings,
     TicketTargetSettings,
@@ -77,8 +77,17 @@ def bigpanda_api_key(settings: CallbackSettings) -> str:
 
 
 def confirmer() -> Confirmer:
-    """A confirmer for this invocation: the ledger is reused, the API key re-checked."""
+    """A confirmer for this invocation: the ledger is reused, the API key re-checked.
+
+    Without an app key no callback can succeed, so none is attempted (``NotConfiguredError``).
+    """
     settings = callback_settings()
+    if settings.app_key is None:
+        raise NotConfiguredError(
+            "the BigPanda app key is not set, so no callback can be sent",
+            setting=BIGPANDA_APP_KEY_SETTING,
+            variable=Env.BIGPANDA_APP_KEY,
+        )
     bigpanda = BigPandaClient(
         api_base=settings.api_base,
         api_key=bigpanda_api_key(settings),

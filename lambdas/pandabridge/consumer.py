@@ -4,9 +4,18 @@
   of its message group held back behind it) is postponed by a backoff, or by the other side's
   ``Retry-After`` when that is longer, instead of the queue's 6x-timeout visibility.
 - A ``PermanentError`` sends the record straight to the DLQ with the reason, logs the setting
-  to fix, and reports the record processed: retrying would only repeat the refusal.
-- Anything else (a bug, an AWS outage) fails the record and is postponed like a retryable one;
-  after ``maxReceiveCount`` deliveries the queue's redrive moves it to the DLQ.
+  to fix, and reports the record processed: retrying would only repeat the refusal. Should the
+  DLQ refuse the copy, the record fails instead, to be retried and redriven by the queue.
+- A ``NotConfiguredError`` (a setting the stack deploys without) fails the record and is
+  postponed like a retryable one, logged at ERROR with the setting and counted apart.
+- Anything else (a bug, a ``ConfigurationError``, an AWS outage) is logged at ERROR with its
+  traceback, counted as retried, and postponed like a retryable one.
+
+A record that keeps failing ends in the DLQ after ``maxReceiveCount`` deliveries, by the
+queue's redrive policy. Each failed record is logged once, at WARNING (it will be retried) or
+ERROR (it needs an operator), through the function's own logger; the record's trace subsegment
+is opened here rather than by ``Tracer.capture_method``, which would log every exception a
+second time.
 
 Batches are FIFO with partial failures: a failed record holds back only the later records of
 its own message group (its incident), never other incidents.
@@ -18,14 +27,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from pandabridge.errors import PermanentError, RetryableError
+from pandabridge.errors import NotConfiguredError, PermanentError, RetryableError
 from pandabridge.retry import backoff_seconds
 from pandabridge.stores.queues import QueueControl
 
@@ -44,22 +53,35 @@ def read_message(record: SQSRecord, model: type[M], *, queue: str) -> M:
 
 
 class QueueWorker:
+    """One consumer's batch run and failure policy.
+
+    ``retried_metric`` counts the records that failed and will be retried, whatever the reason;
+    ``failed_metric`` those sent to the DLQ; ``not_configured_metric``, when given, those that
+    wait for a missing setting (otherwise they count as retried). An unexpected failure is
+    counted as retried, not under a metric of its own: it is retried like the others, its
+    ERROR line and traceback tell it apart, and every metric name is billed each month.
+    """
+
     def __init__(
         self,
         *,
         logger: Logger,
         metrics: Metrics,
+        tracer: Tracer,
         queue_control: Callable[[], QueueControl],
         dlq_url: Callable[[], str],
         retried_metric: str,
         failed_metric: str,
+        not_configured_metric: str | None = None,
     ) -> None:
         self._logger = logger
         self._metrics = metrics
+        self._tracer = tracer
         self._queue_control = queue_control
         self._dlq_url = dlq_url
         self._retried_metric = retried_metric
         self._failed_metric = failed_metric
+        self._not_configured_metric = not_configured_metric or retried_metric
         self._processor = SqsFifoPartialProcessor(skip_group_on_error=True)
         # Report a batch whose every record failed as partial failures too (the FIFO processor
         # has no constructor flag for it), so those failures are postponed by their backoff
@@ -87,22 +109,48 @@ class QueueWorker:
         return response
 
     @contextmanager
-    def failure_policy(self, record: SQSRecord) -> Iterator[None]:
-        """Wrap one record's work in the policy of the module docstring."""
+    def failure_policy(self, record: SQSRecord, *, name: str) -> Iterator[None]:
+        """Wrap one record's work, traced as the subsegment ``## {name}``, in the policy of
+        the module docstring."""
         try:
-            yield
+            with self._tracer.provider.in_subsegment(name=f"## {name}"):
+                yield
         except PermanentError as error:
-            self._logger.error(
-                "failed for good; message sent to the DLQ",
-                extra={"reason": str(error), "setting": error.setting, "status": error.status},
-            )
-            self._queue_control().dead_letter(self._dlq_url(), record.raw_event, str(error))
-            self._metrics.add_metric(self._failed_metric, MetricUnit.Count, 1)
+            self._dead_letter(record, error)
         except RetryableError as error:
             self._retry_after[record.message_id] = error.retry_after
             self._metrics.add_metric(self._retried_metric, MetricUnit.Count, 1)
             self._logger.warning("will be retried", extra={"reason": str(error)})
             raise
+        except NotConfiguredError as error:
+            self._metrics.add_metric(self._not_configured_metric, MetricUnit.Count, 1)
+            self._logger.error(
+                "not configured; the message waits and will be retried",
+                extra={"reason": str(error), "setting": error.setting, "variable": error.variable},
+            )
+            raise
+        except Exception as error:
+            self._metrics.add_metric(self._retried_metric, MetricUnit.Count, 1)
+            self._logger.exception(
+                "failed unexpectedly; will be retried",
+                extra={"reason": f"{type(error).__name__}: {error}"},
+            )
+            raise
+
+    def _dead_letter(self, record: SQSRecord, error: PermanentError) -> None:
+        """Copy the record to the DLQ, and say so only once the DLQ has taken it."""
+        details = {"reason": str(error), "setting": error.setting, "status": error.status}
+        try:
+            self._queue_control().dead_letter(self._dlq_url(), record.raw_event, str(error))
+        except Exception:
+            self._metrics.add_metric(self._retried_metric, MetricUnit.Count, 1)
+            self._logger.exception(
+                "failed for good, but could not be sent to the DLQ; will be retried",
+                extra=details,
+            )
+            raise
+        self._metrics.add_metric(self._failed_metric, MetricUnit.Count, 1)
+        self._logger.error("failed for good; message sent to the DLQ", extra=details)
 
     def _postpone_failures(self, event: dict[str, Any], response: dict[str, Any]) -> None:
         """Give each failed message its backoff, and the held-back messages of its group the

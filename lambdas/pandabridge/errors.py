@@ -1,7 +1,9 @@
 """How a call to another system (a ticket target, BigPanda) can fail, as the queues see it.
 
 A ``RetryableError`` puts the message back on its queue with a backoff; a ``PermanentError``
-sends it to the dead-letter queue at once, with the setting the operator must fix.
+sends it to the dead-letter queue at once, with the setting the operator must fix; a
+``NotConfiguredError`` waits with a backoff, as loudly as a permanent one, for a setting that
+the stack may be deployed without.
 """
 
 from __future__ import annotations
@@ -33,3 +35,24 @@ class PermanentError(Exception):
 
     def __str__(self) -> str:
         return f"{self.reason} (check {self.setting})"
+
+
+@dataclass
+class NotConfiguredError(Exception):
+    """A setting the stack may be deployed without is not set yet, so no attempt can succeed.
+
+    The message waits (postponed with a backoff) instead of going to the DLQ at once: the
+    setting is expected to arrive with the next deployment, after which the waiting messages
+    go through, or are redriven if they reached the DLQ meanwhile. ``setting`` is the stack
+    setting to set, ``variable`` the environment variable the function reads it from.
+    """
+
+    reason: str
+    setting: str
+    variable: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.reason}: set {self.setting} in cdk.json (or -c {self.setting}=...) and "
+            f"redeploy; the function reads it from {self.variable}"
+        )

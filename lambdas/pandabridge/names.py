@@ -50,6 +50,11 @@ class Env:
     BEARER_SECRET_ID: Final = "BEARER_SECRET_ID"  # noqa: S105 - a variable name
 
 
+# The stack setting (cdk.json context key) that gives the callback function its
+# ``Env.BIGPANDA_APP_KEY``; the stack deploys without it (see ``stacks/callback.py``).
+BIGPANDA_APP_KEY_SETTING: Final = "bigpanda_app_key"
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """What the stack and the local stack both need to build a DynamoDB table the same way."""
@@ -179,6 +184,8 @@ class Metric:
     CALLBACK_CONFIRMED: Final = "CallbackConfirmed"
     CALLBACK_RETRIED: Final = "CallbackRetried"
     CALLBACK_FAILED: Final = "CallbackFailed"
+    # The stack was deployed without ``bigpanda_app_key``: each attempt waits in the queue.
+    CALLBACK_NOT_CONFIGURED: Final = "CallbackNotConfigured"
     # Ingest receipt of the version that created the ticket → BigPanda confirmed the callback:
     # the delay users feel, since BigPanda holds the incident's updates until then.
     CALLBACK_LATENCY: Final = "WebhookToCallbackLatency"

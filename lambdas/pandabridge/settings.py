@@ -78,7 +78,6 @@ class TicketSyncSettings(StorageSettings):
     """What the ticket-sync function needs besides the incident storage."""
 
     tickets_table_name: str = Field(alias=Env.TICKETS_TABLE, min_length=1)
-    ticket_sync_dlq_url: str = Field(alias=Env.TICKET_SYNC_DLQ_URL, min_length=1)
     callback_queue_url: str = Field(alias=Env.CALLBACK_QUEUE_URL, min_length=1)
 
     @classmethod
@@ -87,16 +86,20 @@ class TicketSyncSettings(StorageSettings):
 
 
 class CallbackSettings(BaseModel):
-    """What the callback function needs: where to record confirmations, and BigPanda's API."""
+    """What the callback function needs: where to record confirmations, and BigPanda's API.
+
+    The app key may be absent: the stack is deployed once without it, to learn the webhook
+    URL that BigPanda's integration (which issues the key) needs. Each callback then waits,
+    refused by ``composition.confirmer`` with an error that names the setting.
+    """
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     tickets_table_name: str = Field(alias=Env.TICKETS_TABLE, min_length=1)
-    callback_dlq_url: str = Field(alias=Env.CALLBACK_DLQ_URL, min_length=1)
     api_base: str = Field(
         alias=Env.BIGPANDA_API_BASE, default=BIGPANDA_API_BASE, pattern=r"^https?://[^\s]+$"
     )
-    app_key: str = Field(alias=Env.BIGPANDA_APP_KEY, min_length=1)
+    app_key: str | None = Field(alias=Env.BIGPANDA_APP_KEY, default=None, min_length=1)
     secret_id: str = Field(alias=Env.BIGPANDA_SECRET_ID, min_length=1)
     timeout_seconds: float = Field(
         alias=Env.BIGPANDA_TIMEOUT_SECONDS, default=Limits.BIGPANDA_TIMEOUT_SECONDS, gt=0, le=20
@@ -105,6 +108,17 @@ class CallbackSettings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> CallbackSettings:
         return _load(cls, environ)
+
+
+def dead_letter_queue_url(variable: str, environ: Mapping[str, str] = os.environ) -> str:
+    """The URL of a consumer's DLQ, read on its own: a message that can never succeed must
+    reach the DLQ even while the settings that the work itself needs are missing or wrong."""
+    url = environ.get(variable, "").strip()
+    if not url:
+        raise ConfigurationError(
+            f"invalid function configuration: environment variable {variable}: Field required"
+        )
+    return url
 
 
 def _load(model: type[S], environ: Mapping[str, str]) -> S:

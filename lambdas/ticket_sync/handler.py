@@ -6,6 +6,7 @@ The failure policy (backoff, DLQ for permanent failures, FIFO partial batches) i
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 # First, before anything imports pydantic: Powertools' batch utility then skips building its
@@ -25,8 +26,8 @@ from pandabridge import composition
 from pandabridge.aws_clients import TRACED_MODULES
 from pandabridge.consumer import QueueWorker, read_message
 from pandabridge.messages import SyncNudge
-from pandabridge.names import Metric
-from pandabridge.settings import ticket_sync_settings
+from pandabridge.names import Env, Metric
+from pandabridge.settings import dead_letter_queue_url
 from pandabridge.sync import Action
 
 logger = Logger()
@@ -35,8 +36,9 @@ tracer = Tracer(patch_modules=TRACED_MODULES)
 worker = QueueWorker(
     logger=logger,
     metrics=metrics,
+    tracer=tracer,
     queue_control=composition.queue_control,
-    dlq_url=lambda: ticket_sync_settings().ticket_sync_dlq_url,
+    dlq_url=partial(dead_letter_queue_url, Env.TICKET_SYNC_DLQ_URL),
     retried_metric=Metric.TICKET_SYNC_RETRIED,
     failed_metric=Metric.TICKET_SYNC_FAILED,
 )
@@ -49,10 +51,9 @@ ACTION_METRICS = {
 }
 
 
-@tracer.capture_method
 def sync_record(record: SQSRecord) -> None:
     logger.remove_keys(["incident_id"])
-    with worker.failure_policy(record):
+    with worker.failure_policy(record, name="sync_record"):
         nudge = read_message(record, SyncNudge, queue="ticket-sync")
         logger.append_keys(incident_id=nudge.incident_id)
         report = composition.reconciler().sync(nudge)

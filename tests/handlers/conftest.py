@@ -8,11 +8,13 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools import Logger
 
 from local.aws import MotoServer, client_environment, create_resources, function_environment
 from local.context import LambdaContext
@@ -81,18 +83,69 @@ class HttpAnswer:
 Invoke = Callable[[dict[str, Any]], HttpAnswer]
 
 
-@pytest.fixture
-def ingest_logs() -> Iterator[io.StringIO]:
-    """The ingest function's log lines, formatted exactly as Powertools writes them."""
-    from ingest.handler import logger
-
+@contextmanager
+def captured_logs(logger: Logger) -> Iterator[io.StringIO]:
+    """A function's log lines, formatted exactly as Powertools writes them."""
     stream = io.StringIO()
     sink = logging.StreamHandler(stream)
     sink.setFormatter(logger.registered_formatter)
     target = logging.getLogger(logger.name)
     target.addHandler(sink)
-    yield stream
-    target.removeHandler(sink)
+    try:
+        yield stream
+    finally:
+        target.removeHandler(sink)
+
+
+def log_lines(stream: io.StringIO, *, level: str | None = None) -> list[dict[str, Any]]:
+    """The JSON log lines written to ``stream``, only those at ``level`` when one is given."""
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    return [line for line in lines if level is None or line["level"] == level]
+
+
+def complaints(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """The WARNING and ERROR records the function's code wrote, through any logger (its own,
+    or a library's that Lambda's root handler would print), leaving out the local harness's."""
+    return [
+        record
+        for record in caplog.records
+        if record.levelno >= logging.WARNING and not record.name.startswith("local.")
+    ]
+
+
+def assert_failed_unexpectedly(
+    logs: io.StringIO, caplog: pytest.LogCaptureFixture, stdout: str, *, cause: str, metric: str
+) -> None:
+    """The record's failure was logged once, at ERROR with a traceback naming ``cause``, and
+    counted once under ``metric``."""
+    [error] = log_lines(logs, level="ERROR")
+    assert "Traceback" in error["exception"]
+    assert cause in error["exception"]
+    assert len(complaints(caplog)) == 1
+    assert emitted_metrics(stdout)[metric] == [1.0]
+
+
+def emitted_metrics(out: str) -> dict[str, list[float]]:
+    """Each metric's values in the EMF documents Powertools printed to standard output."""
+    found: dict[str, list[float]] = {}
+    for line in out.splitlines():
+        if '"_aws"' in line:
+            document = json.loads(line)
+            for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                value = document[metric["Name"]]
+                found.setdefault(metric["Name"], []).extend(
+                    value if isinstance(value, list) else [value]
+                )
+    return found
+
+
+@pytest.fixture
+def ingest_logs() -> Iterator[io.StringIO]:
+    """The ingest function's log lines."""
+    from ingest.handler import logger
+
+    with captured_logs(logger) as stream:
+        yield stream
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import socket
 import time
 import uuid
@@ -21,12 +20,20 @@ from local.context import LambdaContext
 from local.poller import EventSource, QueuePoller
 from pandabridge import settings
 from pandabridge.messages import CallbackRequest
-from pandabridge.names import BIGPANDA_CALLBACK_PATH, CALLBACK_QUEUE, TICKETS_TABLE, Env
+from pandabridge.names import BIGPANDA_CALLBACK_PATH, CALLBACK_QUEUE, TICKETS_TABLE, Env, Metric
 from pandabridge.stores.queues import CallbackQueue
 from pandabridge.stores.tickets import CallbackLedger, TicketStateStore
 from pandabridge.tickets.model import TicketRef
 from pandabridge.tickets.state import TicketState
-from tests.handlers.conftest import Aws, drain_queue
+from tests.handlers.conftest import (
+    Aws,
+    assert_failed_unexpectedly,
+    captured_logs,
+    complaints,
+    drain_queue,
+    emitted_metrics,
+    log_lines,
+)
 
 INCIDENT = "5555370aabc20a001145d6g9"
 API_KEY = "bp-user-api-key-0123456789"
@@ -93,6 +100,15 @@ class Callbacks:
             endpoint=endpoint,
         )
 
+    def send_body(self, body: str) -> None:
+        """A message as some other producer might send it."""
+        self.aws.sqs.send_message(
+            QueueUrl=self.url,
+            MessageBody=body,
+            MessageGroupId=INCIDENT,
+            MessageDeduplicationId=str(uuid.uuid4()),
+        )
+
     def request(self, received_at: datetime | None = None) -> None:
         received = received_at or datetime.now(UTC)
         CallbackQueue(self.url, self.aws.sqs).send(
@@ -142,13 +158,15 @@ def callbacks(
 def callback_logs() -> Iterator[io.StringIO]:
     from callback.handler import logger
 
-    stream = io.StringIO()
-    sink = logging.StreamHandler(stream)
-    sink.setFormatter(logger.registered_formatter)
-    target = logging.getLogger(logger.name)
-    target.addHandler(sink)
-    yield stream
-    target.removeHandler(sink)
+    with captured_logs(logger) as stream:
+        yield stream
+
+
+@pytest.fixture
+def without_app_key(bigpanda_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The function as deployed before the BigPanda integration (and its app key) exists."""
+    monkeypatch.delenv(Env.BIGPANDA_APP_KEY)
+    settings.callback_settings.cache_clear()
 
 
 def expect_callback(httpserver: HTTPServer, status: int = 200, **reply: Any) -> None:
@@ -285,3 +303,119 @@ def test_latency_from_webhook_receipt_to_confirmation_is_a_metric(
     ]
     [latency] = [m["WebhookToCallbackLatency"] for m in metrics if "WebhookToCallbackLatency" in m]
     assert 2000 <= latency[0] < 10_000
+
+
+# --- loud failures ----------------------------------------------------------------------------
+
+
+def test_without_an_app_key_each_attempt_logs_one_error_naming_the_setting_and_is_counted(
+    callbacks: Callbacks,
+    httpserver: HTTPServer,
+    without_app_key: None,
+    callback_logs: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given the stack was deployed without bigpanda_app_key
+    # When a callback is attempted
+    callbacks.request()
+    outcome = callbacks.poller.poll_once()
+    # Then it fails without calling BigPanda, and waits in the queue instead of the DLQ
+    assert outcome is not None
+    assert outcome.failed
+    assert httpserver.log == []
+    assert callbacks.dead_letters() == []
+    assert callbacks.depth(CALLBACK_QUEUE.local_name) == 1
+    # And one ERROR names the cdk.json setting and the variable, and a metric counts it
+    [error] = log_lines(callback_logs, level="ERROR")
+    assert "bigpanda_app_key" in json.dumps(error)
+    assert Env.BIGPANDA_APP_KEY in json.dumps(error)
+    assert len(complaints(caplog)) == 1
+    assert emitted_metrics(capsys.readouterr().out)[Metric.CALLBACK_NOT_CONFIGURED] == [1.0]
+
+
+def test_a_malformed_message_reaches_the_dlq_even_without_an_app_key(
+    callbacks: Callbacks, without_app_key: None, callback_logs: io.StringIO
+) -> None:
+    # Given the app key is missing, so the function's BigPanda settings are incomplete
+    # When a message that is not a callback request is consumed
+    callbacks.send_body('{"not": "a callback request"}')
+    outcome = callbacks.poller.poll_once()
+    # Then it is in the callback DLQ with its reason, and off the callback queue
+    assert outcome is not None
+    assert not outcome.failed
+    [dead] = callbacks.dead_letters()
+    assert dead["Body"] == '{"not": "a callback request"}'
+    assert "CallbackRequest" in dead["MessageAttributes"]["reason"]["StringValue"]
+    [error] = log_lines(callback_logs, level="ERROR")
+    assert error["message"] == "failed for good; message sent to the DLQ"
+
+
+def test_a_failed_dlq_send_is_not_logged_as_sent_and_the_message_is_kept(
+    callbacks: Callbacks,
+    callback_logs: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given the DLQ the function is told about does not exist
+    monkeypatch.setenv(Env.CALLBACK_DLQ_URL, f"{callbacks.endpoint}/123456789012/gone.fifo")
+    # When a malformed message is consumed
+    callbacks.send_body("not json")
+    outcome = callbacks.poller.poll_once()
+    # Then it stays on its queue to be retried, and its one ERROR says it was not sent
+    assert outcome is not None
+    assert outcome.failed
+    assert callbacks.depth(CALLBACK_QUEUE.local_name) == 1
+    [error] = log_lines(callback_logs, level="ERROR")
+    assert error["message"] == "failed for good, but could not be sent to the DLQ; will be retried"
+    assert_failed_unexpectedly(
+        callback_logs,
+        caplog,
+        capsys.readouterr().out,
+        cause="NonExistentQueue",
+        metric=Metric.CALLBACK_RETRIED,
+    )
+
+
+def test_an_unexpected_exception_logs_one_error_with_its_traceback_and_is_counted(
+    callbacks: Callbacks,
+    httpserver: HTTPServer,
+    callback_logs: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a setting the function cannot run without is missing (not a refusal by BigPanda)
+    monkeypatch.delenv(Env.BIGPANDA_SECRET_ID)
+    settings.callback_settings.cache_clear()
+    # When a callback is attempted
+    callbacks.request()
+    outcome = callbacks.poller.poll_once()
+    # Then it fails, to be retried, without calling BigPanda
+    assert outcome is not None
+    assert outcome.failed
+    assert httpserver.log == []
+    # And one ERROR carries the traceback that names the variable, and the failure is counted
+    assert_failed_unexpectedly(
+        callback_logs,
+        caplog,
+        capsys.readouterr().out,
+        cause=Env.BIGPANDA_SECRET_ID,
+        metric=Metric.CALLBACK_RETRIED,
+    )
+
+
+def test_a_retried_failure_logs_one_warning_and_nothing_else(
+    callbacks: Callbacks, httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given BigPanda answers 503
+    expect_callback(httpserver, 503)
+    # When the callback is attempted
+    callbacks.request()
+    outcome = callbacks.poller.poll_once()
+    # Then the one complaint about it is the function's WARNING that it will be retried
+    assert outcome is not None
+    assert outcome.failed
+    [warning] = complaints(caplog)
+    assert (warning.levelname, warning.getMessage()) == ("WARNING", "will be retried")

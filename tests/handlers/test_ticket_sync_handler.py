@@ -7,6 +7,7 @@ through the real adapter; the queues, tables and secret live on the moto server.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import threading
 import time
@@ -26,11 +27,16 @@ from pandabridge.errors import RetryableError
 from pandabridge.handoff import render_message
 from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
-from pandabridge.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE, Env
+from pandabridge.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE, Env, Metric
 from pandabridge.parsing import parse_webhook
 from pandabridge.stores.incidents import default_store
 from pandabridge.tickets.state import TicketState
-from tests.handlers.conftest import Aws, drain_queue
+from tests.handlers.conftest import (
+    Aws,
+    assert_failed_unexpectedly,
+    captured_logs,
+    drain_queue,
+)
 
 Payload = dict[str, Any]
 DESK_SECRET = "desk-shared-secret"
@@ -147,6 +153,14 @@ class Pipeline:
 
     def callbacks(self) -> list[dict[str, Any]]:
         return [json.loads(m["Body"]) for m in self.messages(CALLBACK_QUEUE.local_name)]
+
+
+@pytest.fixture
+def ticket_sync_logs() -> Iterator[io.StringIO]:
+    from ticket_sync.handler import logger
+
+    with captured_logs(logger) as stream:
+        yield stream
 
 
 @pytest.fixture
@@ -388,17 +402,66 @@ def test_crash_before_the_callback_is_queued_still_queues_it_once(
     assert len(tickets(desk)) == 1
 
 
-def test_unparseable_message_goes_to_the_dlq(
-    pipeline: Pipeline, aws: Aws, moto_server: MotoServer
-) -> None:
+def send_body(aws: Aws, endpoint: str, body: str) -> None:
+    """A message on the ticket-sync queue as some other producer might send it."""
     aws.sqs.send_message(
-        QueueUrl=queue_url(moto_server.endpoint, TICKET_SYNC_QUEUE.local_name),
-        MessageBody='{"not": "a nudge"}',
+        QueueUrl=queue_url(endpoint, TICKET_SYNC_QUEUE.local_name),
+        MessageBody=body,
         MessageGroupId="g",
         MessageDeduplicationId="d",
     )
+
+
+def test_unparseable_message_goes_to_the_dlq(
+    pipeline: Pipeline, aws: Aws, moto_server: MotoServer
+) -> None:
+    send_body(aws, moto_server.endpoint, '{"not": "a nudge"}')
     pipeline.drain()
     assert len(pipeline.messages(TICKET_SYNC_QUEUE.dlq_local_name)) == 1
+
+
+def test_a_malformed_message_reaches_the_dlq_even_with_other_settings_missing(
+    pipeline: Pipeline, aws: Aws, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a setting that only the sync itself needs is missing
+    monkeypatch.delenv(Env.TICKETS_TABLE)
+    settings.ticket_sync_settings.cache_clear()
+    # When a message that is not a nudge is consumed
+    send_body(aws, moto_server.endpoint, '{"not": "a nudge"}')
+    outcome = pipeline.poller.poll_once()
+    # Then it is in the DLQ, not back on its queue
+    assert outcome is not None
+    assert not outcome.failed
+    assert len(pipeline.messages(TICKET_SYNC_QUEUE.dlq_local_name)) == 1
+
+
+def test_an_unexpected_exception_logs_one_error_with_its_traceback_and_is_counted(
+    pipeline: Pipeline,
+    sample: Payload,
+    desk: SlowDesk,
+    monkeypatch: pytest.MonkeyPatch,
+    ticket_sync_logs: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given the ticket target setting is missing (a deployment fault, not a desk refusal)
+    monkeypatch.delenv(Env.TICKET_TARGET)
+    settings.ticket_target_settings.cache_clear()
+    # When a nudge is processed
+    pipeline.deliver(sample)
+    outcome = pipeline.poller.poll_once()
+    # Then it fails, to be retried, and no ticket is made
+    assert outcome is not None
+    assert outcome.failed
+    assert tickets(desk) == []
+    # And one ERROR carries the traceback that names the variable, and the failure is counted
+    assert_failed_unexpectedly(
+        ticket_sync_logs,
+        caplog,
+        capsys.readouterr().out,
+        cause=Env.TICKET_TARGET,
+        metric=Metric.TICKET_SYNC_RETRIED,
+    )
 
 
 def test_search_lag_blocks_a_second_create_until_the_window_passes(

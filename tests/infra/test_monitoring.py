@@ -223,6 +223,7 @@ def test_the_dashboard_graphs_each_table(
         Metric.TICKET_RESOLVED,
         Metric.CALLBACK_CONFIRMED,
         Metric.CALLBACK_FAILED,
+        Metric.CALLBACK_NOT_CONFIGURED,
         Metric.AUTHORIZER_REJECTED,
     ],
 )
@@ -441,6 +442,29 @@ def test_without_bearer_auth_nothing_watches_an_authorizer(overridden: Synthesiz
     # Then none is about an authorizer's decisions
     authorizer_metrics = {Metric.AUTHORIZER_REJECTED, Metric.AUTHORIZER_MISCONFIGURED}
     assert not authorizer_metrics & (alarmed | graphed)
+
+
+def test_without_an_app_key_the_first_callback_that_cannot_be_sent_fires_an_alarm(
+    synthesized: Synthesized,
+) -> None:
+    # Given the default app, deployed without bigpanda_app_key
+    assert synthesized.settings.bigpanda_app_key is None
+    # When the alarm on the callbacks refused for want of the key is read
+    alarm = _alarm_on(synthesized, Metric.CALLBACK_NOT_CONFIGURED)
+    # Then one such callback in 5 minutes fires it, and it says what to set and redrive
+    assert alarm["Namespace"] == METRICS_NAMESPACE
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": SERVICE_NAME}]
+    assert (alarm["Statistic"], alarm["Period"]) == ("Sum", FIVE_MINUTES)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert "bigpanda_app_key" in alarm["AlarmDescription"]
+    assert "ops redrive callback" in alarm["AlarmDescription"]
+
+
+def test_with_an_app_key_no_alarm_waits_for_one(overridden: Synthesized) -> None:
+    # Given an app deployed with bigpanda_app_key / When its alarms are read
+    alarmed = {alarm.get("MetricName") for alarm in _alarms(overridden).values()}
+    # Then none watches for a missing key, which this deployment cannot lack
+    assert Metric.CALLBACK_NOT_CONFIGURED not in alarmed
 
 
 # --- the topic --------------------------------------------------------------------------------
