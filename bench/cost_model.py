@@ -4,11 +4,13 @@ The model prices what the stack really deploys: it synthesizes the CDK app (with
 ``cdk.json`` settings, or overrides) and reads the template for each function's memory and
 architecture, which queues are FIFO and which function consumes which, the tables' billing
 mode, streams and point-in-time recovery, the log groups' retention, the number of alarms,
-dashboards, secrets and KMS keys, WAF and its rules, the authorizer's cache TTL and the API's
-access-log format. What the template cannot say, it measures on the local stack: the bytes of
-the stored items and archived objects, and the bytes of the log lines the handlers print at
-the deployed log level. What neither can say (how long each invocation runs against the real
-desk and BigPanda, how often pollers poll) are inputs with stated defaults.
+dashboards, secrets and KMS keys, WAF and its rules, the authorizer's cache TTL, the API's
+access-log format, the X-Ray sampling rule on the stage and each function's tracing mode.
+What the template cannot say, it measures on the local stack: the bytes of the stored items
+and archived objects, the bytes of the log lines the handlers print at the deployed log
+level, and the custom metrics they publish. What neither can say (how long each invocation
+runs against the real desk and BigPanda, how often pollers poll) are inputs with stated
+defaults.
 
 The traffic is BigPanda's: an incident is shared once and updated a few times, so the mix of
 new incidents and updates is the one of the incident story in ``events/story/`` (one new, then
@@ -18,13 +20,14 @@ used its free tiers already.
 
 from __future__ import annotations
 
+import fnmatch
 import gzip
 import json
 import math
 import re
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
@@ -65,6 +68,10 @@ PRICES: Final[dict[str, tuple[float, str]]] = {
     "alarm_month": (0.10, "CloudWatch standard alarm, month"),
     "dashboard_month": (3.00, "CloudWatch dashboard, month"),
     "xray_trace": (5.00 / 1e6, "X-Ray trace recorded"),
+    "firehose_gb": (
+        0.029,
+        "Data Firehose Direct PUT ingestion, GB (each record rounded up to 5 KB)",
+    ),
     "secret_month": (0.40, "Secrets Manager secret, month"),
     "secret_call": (0.05 / 1e4, "Secrets Manager API call"),
     "kms_key_month": (1.00, "KMS customer managed key, month"),
@@ -73,6 +80,14 @@ PRICES: Final[dict[str, tuple[float, str]]] = {
     "waf_request": (0.60 / 1e6, "WAF request"),
     "data_out_gb": (0.09, "Data transfer out to the internet, GB"),
 }
+
+
+# The budget: per 1M webhooks on top of the fixed costs, and the fixed costs of a month.
+TARGET_VARIABLE_PER_MILLION: Final = 15.0
+TARGET_FIXED_PER_MONTH: Final = 12.0
+# The model's totals in BENCHMARKS.md before the stack's own X-Ray sampling rule, the
+# consumers' PassThrough tracing, the unused metrics' removal and ticket sync at 256 MB.
+BEFORE: Final = {"as of": "2026-11-28", "variable": 32.16, "fixed": 16.75, "metrics": 25}
 
 
 def price(key: str) -> float:
@@ -103,9 +118,13 @@ class Inputs:
     # The pipe's GetRecords polls per stream shard, about 4 a second, and shards in use.
     stream_polls_per_second: float = 4.0
     stream_shards: int = 1
-    # X-Ray's default sampling rule: the first request each second, then 5%.
+    # X-Ray's default sampling rule: the first request each second, then 5%. Lambda samples
+    # an invocation that arrives without a sampled trace (a queue's) at this same fixed rate,
+    # which no sampling rule changes.
     xray_reservoir_per_second: float = 1.0
     xray_rate: float = 0.05
+    # Firehose's longest buffer: one S3 object per interval while deliveries flow.
+    firehose_buffer_seconds: int = 900
     # Months of history kept at the steady state priced (the archive expires after a year).
     months_retained: int = 12
     # Bytes sent out to the desk and BigPanda per call, and answered to BigPanda per webhook.
@@ -125,6 +144,14 @@ class FunctionFacts:
     architecture: str
     tracing: bool
     log_level: str
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """An X-Ray sampling rule's budget: a reservoir of traces a second, then a share."""
+
+    reservoir_per_second: float
+    rate: float
 
 
 @dataclass(frozen=True)
@@ -151,6 +178,10 @@ class StackFacts:
     access_log_format: str | None
     api_tracing: bool
     archive_expiry_days: int | None
+    # The stack's own sampling rule for its API stage; None: X-Ray's default rule applies.
+    api_sampling: Sampling | None = None
+    # Gzip bodies up to this size are kept in the incident item (ingest's setting).
+    inline_payload_max_bytes: int | None = None
 
     def function(self, role: str) -> FunctionFacts | None:
         return self.functions.get(role)
@@ -242,7 +273,41 @@ def read_facts(template: Mapping[str, Any]) -> StackFacts:
         access_log_format=stage.get("AccessLogSetting", {}).get("Format"),
         api_tracing=bool(stage.get("TracingEnabled")),
         archive_expiry_days=min(payload_expiry) if payload_expiry else None,
+        inline_payload_max_bytes=_inline_limit(of_type("AWS::Lambda::Function").values()),
+        api_sampling=_stage_sampling(
+            stage,
+            [str(api.get("Name", "")) for api in of_type("AWS::ApiGateway::RestApi").values()],
+            [props["SamplingRule"] for props in of_type("AWS::XRay::SamplingRule").values()],
+        ),
     )
+
+
+def _inline_limit(functions: Iterable[Mapping[str, Any]]) -> int | None:
+    from pandabridge.names import Env
+
+    for props in functions:
+        value = props.get("Environment", {}).get("Variables", {}).get(Env.INLINE_PAYLOAD_MAX_BYTES)
+        if value is not None:
+            return int(value)
+    return None
+
+
+def _stage_sampling(
+    stage: Mapping[str, Any], api_names: Sequence[str], rules: Sequence[Mapping[str, Any]]
+) -> Sampling | None:
+    """The first rule, by priority, that matches the stage's X-Ray service name
+    (``{api name}/{stage name}``) and type, as API Gateway evaluates them."""
+    services = [f"{name}/{stage.get('StageName', '')}" for name in api_names]
+    matching = [
+        rule
+        for rule in rules
+        if any(fnmatch.fnmatchcase(service, str(rule["ServiceName"])) for service in services)
+        and fnmatch.fnmatchcase("AWS::ApiGateway::Stage", str(rule.get("ServiceType", "*")))
+    ]
+    if not matching:
+        return None
+    rule = min(matching, key=lambda r: int(r["Priority"]))
+    return Sampling(float(rule["ReservoirSize"]), float(rule["FixedRate"]))
 
 
 def _ref(value: Any) -> str | None:
@@ -272,6 +337,9 @@ class Measured:
     log_bytes: dict[str, float]
     webhooks: int
     source: str
+    # Custom metrics the story published (EMF), each by name and, besides the service, its
+    # other dimension values; empty when not measured.
+    metric_names: frozenset[str] = frozenset()
 
 
 def measure_locally(incidents: int = 2, log_level: str = "INFO") -> Measured:
@@ -321,6 +389,7 @@ def measure_locally(incidents: int = 2, log_level: str = "INFO") -> Measured:
         log_bytes={role: b / webhooks for role, b in log_bytes_by_role(lines, log_level).items()},
         webhooks=webhooks,
         source=f"the incident story played {incidents} times on the local stack",
+        metric_names=frozenset(published_metrics(lines)),
     )
 
 
@@ -368,8 +437,27 @@ _METRIC_OWNERS: Final = (
     ("Authorizer", "authorizer"),
     ("Incident", "ingest"),
     ("Webhook", "ingest"),
-    ("Payload", "ingest"),
 )
+
+
+def published_metrics(lines: Sequence[str]) -> set[str]:
+    """The custom metrics the EMF documents among ``lines`` publish: the metric name, with
+    the values of its dimensions other than the service (a ColdStart per function)."""
+    found: set[str] = set()
+    for line in lines:
+        text = line.strip()
+        if not text.startswith("{") or '"_aws"' not in text:
+            continue
+        try:
+            record = json.loads(text)
+        except ValueError:
+            continue
+        for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
+            dimensions = {d for group in directive.get("Dimensions", []) for d in group}
+            extra = sorted(str(record.get(d, "")) for d in dimensions - {"service"})
+            for metric in directive.get("Metrics", []):
+                found.add("/".join([metric.get("Name", ""), *extra]))
+    return found
 
 
 def _metric_owner(record: Mapping[str, Any]) -> str:
@@ -618,6 +706,7 @@ def build(facts: StackFacts, measured: Measured, inputs: Inputs | None = None) -
     # lines, the API's access log line), stored for the retention; metrics, alarms,
     # dashboards.
     invocations = 1 + 1 + new  # ingest, ticket sync, callback (batches of one at low rates)
+    hourly_metrics, _ = custom_metrics(measured)
     access = len(_access_log_line(facts.access_log_format))
     log_bytes = sum(measured.log_bytes.values()) + invocations * i.platform_log_bytes + access
     retention = max(facts.log_retention_days.values(), default=30)
@@ -640,9 +729,9 @@ def build(facts: StackFacts, measured: Measured, inputs: Inputs | None = None) -
     add(
         Line(
             "CloudWatch",
-            f"custom metrics ({custom_metric_count(facts)})",
+            f"custom metrics published every hour of traffic ({hourly_metrics})",
             "metric_month",
-            per_month=custom_metric_count(facts),
+            per_month=hourly_metrics,
         )
     )
     add(Line("CloudWatch", f"alarms ({facts.alarms})", "alarm_month", per_month=facts.alarms))
@@ -712,33 +801,50 @@ def _gb_s_price(fn: FunctionFacts) -> float:
 
 
 def _xray_traces(webhooks: int, new: float, facts: StackFacts, i: Inputs) -> float:
-    """Traces recorded: the API's (ingest) and each SQS-triggered function's, each sampled by
-    the default rule at a steady rate over the month."""
+    """Traces recorded in a month, each stream sampled at a steady rate.
 
-    def sampled(requests: float) -> float:
+    The API's requests are sampled by the stack's own rule for its stage, else by X-Ray's
+    default rule; the ingest function follows the stage's decision. A function that a queue
+    invokes gets no sampled trace from the stream and the pipe: with active tracing Lambda
+    samples it at its fixed rate (the default rule's), with PassThrough it records nothing.
+    """
+    default = Sampling(i.xray_reservoir_per_second, i.xray_rate)
+
+    def sampled(requests: float, rule: Sampling) -> float:
         rate = requests / SECONDS_PER_MONTH
-        kept = min(rate, i.xray_reservoir_per_second) + i.xray_rate * max(
-            0.0, rate - i.xray_reservoir_per_second
-        )
-        return kept * SECONDS_PER_MONTH
+        reservoir = min(rate, rule.reservoir_per_second)
+        return (reservoir + rule.rate * (rate - reservoir)) * SECONDS_PER_MONTH
 
-    streams = []
-    if facts.api_tracing or (facts.function("ingest") and facts.functions["ingest"].tracing):
-        streams.append(webhooks)
-    if facts.function("ticket_sync") and facts.functions["ticket_sync"].tracing:
-        streams.append(webhooks)
-    if facts.function("callback") and facts.functions["callback"].tracing:
-        streams.append(webhooks * new)
-    return sum(sampled(s) for s in streams)
+    traces = 0.0
+    ingest = facts.function("ingest")
+    if facts.api_tracing:
+        traces += sampled(webhooks, facts.api_sampling or default)
+    elif ingest is not None and ingest.tracing:
+        traces += sampled(webhooks, default)
+    for role, share in (("ticket_sync", 1.0), ("callback", new)):
+        fn = facts.function(role)
+        if fn is not None and fn.tracing:
+            traces += sampled(webhooks * share, default)
+    return traces
 
 
-def custom_metric_count(facts: StackFacts) -> int:
-    """The business metrics the code defines (one dimension set: the service), plus each
-    function's ColdStart (by function name and service)."""
+def custom_metrics(measured: Measured) -> tuple[int, int]:
+    """Custom metrics billed every hour of traffic, and those published only when something
+    fails (rejections, retries, failures), as (hourly, on failure).
+
+    CloudWatch bills a custom metric per hour in which it receives data, so a counter that
+    only failures publish costs nothing in a quiet month. Every metric the story published
+    on the local stack (each name with its non-service dimension values, such as a ColdStart
+    per function) is billed every hour; the other business metrics the code defines are the
+    failure counters. Without a measurement, every defined metric is billed every hour.
+    """
     from pandabridge.names import Metric
 
-    names = [v for k, v in vars(Metric).items() if k.isupper() and isinstance(v, str)]
-    return len(names) + len(facts.functions)
+    defined = {v for k, v in vars(Metric).items() if k.isupper() and isinstance(v, str)}
+    if not measured.metric_names:
+        return len(defined), 0
+    seen_names = {name.split("/")[0] for name in measured.metric_names}
+    return len(measured.metric_names), len(defined - seen_names)
 
 
 def _access_log_line(fmt: str | None) -> str:
@@ -760,7 +866,13 @@ def run(*, quick: bool = False) -> list[Table]:
         incidents=1 if quick else 3, log_level=ingest.log_level if ingest else "INFO"
     )
     model = build(facts, measured)
-    return [monthly_table(model), per_webhook_table(model), prices_table()]
+    return [
+        monthly_table(model),
+        per_webhook_table(model),
+        archive_table(model),
+        targets_table(model),
+        prices_table(),
+    ]
 
 
 def monthly_table(model: Model) -> Table:
@@ -795,14 +907,13 @@ def per_webhook_table(model: Model) -> Table:
         ["service", "what", "per webhook", "unit price (USD)", "USD per 1M webhooks", "share"],
     )
     variable = [line for line in model.lines if line.per_webhook]
-    total = sum(line.cost(1_000_000) - line.per_month * price(line.price_key) for line in variable)
+    total = variable_per_million(model)
     volume_costs = {service: cost_of(1_000_000) for service, cost_of in model.volume_lines}
-    total += sum(volume_costs.values())
     for service, cost in volume_costs.items():
         what = {
             "API Gateway": "REST request (tiered)",
             "Lambda": "authorizer, at most one per cache TTL",
-            "X-Ray": "traces, default sampling",
+            "X-Ray": _xray_what(model.facts),
         }.get(service, service)
         table.add(service, what, "-", "-", _usd(cost), f"{100 * cost / total:.1f}%")
     for line in sorted(variable, key=lambda ln: -ln.per_webhook * price(ln.price_key)):
@@ -816,7 +927,7 @@ def per_webhook_table(model: Model) -> Table:
             f"{100 * cost / total:.1f}%",
         )
     table.add("total", "variable, per 1M webhooks", "", "", _usd(total), "100%")
-    fixed = sum(line.per_month * price(line.price_key) for line in model.lines)
+    fixed = fixed_per_month(model)
     for volume in VOLUMES:
         table.notes.append(
             f"Fixed ${fixed:,.2f}/month adds ${1e6 * fixed / volume:,.2f} per 1M webhooks at "
@@ -839,12 +950,198 @@ def per_webhook_table(model: Model) -> Table:
         f"{i.aws_call_ms:.0f} ms per AWS call in ticket sync, callback {i.callback_ms:.0f} ms; "
         f"Lambda platform log lines {i.platform_log_bytes} B per invocation. The local stack "
         "cannot measure these: its desk and BigPanda are loopback stand-ins.",
+        _quiet_metrics_note(model),
         "SQS is priced as one receive and one delete per message (batches of one, as at low "
         "rates; under load Lambda receives and deletes up to 10 per request). Pipes stream "
         "reads are assumed billed like any non-Lambda consumer's GetRecords.",
         large,
     ]
     return table
+
+
+def variable_per_million(model: Model) -> float:
+    """What a million webhooks cost on top of the fixed monthly costs."""
+    variable = sum(
+        line.cost(1_000_000) - line.per_month * price(line.price_key)
+        for line in model.lines
+        if line.per_webhook
+    )
+    return variable + sum(cost_of(1_000_000) for _, cost_of in model.volume_lines)
+
+
+def fixed_per_month(model: Model) -> float:
+    return sum(line.per_month * price(line.price_key) for line in model.lines)
+
+
+def _xray_what(facts: StackFacts) -> str:
+    rule = facts.api_sampling
+    api = (
+        f"the stage's rule ({rule.rate:.0%}, reservoir {rule.reservoir_per_second:g}/s)"
+        if rule
+        else "X-Ray's default rule (1/s + 5%)"
+    )
+    traced = [r for r in ("ticket_sync", "callback") if (fn := facts.function(r)) and fn.tracing]
+    consumers = (
+        f"; {' and '.join(traced)} at Lambda's fixed rate (1/s + 5%)"
+        if traced
+        else "; consumers pass through"
+    )
+    return f"traces: API by {api}{consumers}"
+
+
+def _quiet_metrics_note(model: Model) -> str:
+    hourly, on_failure = custom_metrics(model.measured)
+    return (
+        f"Custom metrics: {hourly} published by every hour of normal traffic are billed the "
+        f"whole month; {on_failure} more count rejections, retries and failures and are "
+        "billed only for the hours in which something publishes them (CloudWatch meters a "
+        f"custom metric per hour with data): up to ${on_failure * price('metric_month'):.2f} "
+        "more in a month when they all fire every hour."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The archive: one S3 PUT per stored version, or another design
+
+
+def archive_options(model: Model) -> dict[str, float]:
+    """The variable cost per 1M webhooks under each way of archiving every version.
+
+    - PUT per version: what the stack does (the archive written before the conditional
+      write, one object per version under the incident's prefix).
+    - archive only payloads not inline: no PUT when the gzip body fits in the item. The item
+      holds only the incident's latest version, so the earlier versions of every inline
+      incident would not be kept anywhere.
+    - batch through Firehose: ingest hands each version to a Firehose stream that writes
+      one S3 object per buffer (billed per GB, each record rounded up to 5 KB) instead of a
+      PUT per version.
+    """
+    keep = variable_per_million(model)
+    put = price("s3_put") * 1_000_000
+    inline_limit = model.facts.inline_payload_max_bytes or 0
+    not_inline = 1.0 if model.measured.archived_bytes > inline_limit else 0.0
+    record_gb = math.ceil(model.measured.archived_bytes / (5 * KB)) * 5 * KB / GB
+    return {
+        "PUT per version": keep,
+        "archive only payloads not inline": keep - put * (1 - not_inline),
+        "batch through Firehose": keep - put + record_gb * price("firehose_gb") * 1_000_000,
+    }
+
+
+def archive_table(model: Model) -> Table:
+    table = Table(
+        "Archive: one S3 PUT per version, or another design (variable USD per 1M webhooks)",
+        ["design", "USD per 1M webhooks", "every version replayable", "what changes"],
+    )
+    options = archive_options(model)
+    buffer = model.inputs.firehose_buffer_seconds
+    flushes = SECONDS_PER_MONTH / buffer * price("s3_put")
+    what = {
+        "PUT per version": (
+            "yes",
+            "nothing: one object per version under the incident's prefix, written once",
+        ),
+        "archive only payloads not inline": (
+            "NO",
+            "an inline incident keeps only its latest version (the item is overwritten)",
+        ),
+        "batch through Firehose": (
+            "only with a new reader",
+            f"objects per {buffer} s buffer, not per incident (+${flushes:.2f}/month of "
+            "PUTs); replay must find versions in them through an index; no conditional "
+            "write; at-least-once delivery, so duplicates to drop",
+        ),
+    }
+    for design, cost in options.items():
+        replayable, change = what[design]
+        table.add(design, _usd(cost), replayable, change)
+    table.notes.append(
+        "The measured archive object is "
+        f"{model.measured.archived_bytes:,} B gzip, within the inline limit of "
+        f"{model.facts.inline_payload_max_bytes or 0:,} B, so the second design would skip "
+        "the PUT for nearly every delivery, and lose every earlier version of those incidents."
+    )
+    return table
+
+
+def targets_table(model: Model) -> Table:
+    """The totals against the budget, before and now, and what each lever is worth."""
+    variable, fixed = variable_per_million(model), fixed_per_month(model)
+    table = Table(
+        "Budget: variable USD per 1M webhooks and fixed USD per month",
+        ["total", f"before ({BEFORE['as of']})", "now", "target", "met"],
+    )
+    for what, before, now, target in (
+        ("variable per 1M webhooks", BEFORE["variable"], variable, TARGET_VARIABLE_PER_MILLION),
+        ("fixed per month", BEFORE["fixed"], fixed, TARGET_FIXED_PER_MONTH),
+    ):
+        table.add(what, _usd(float(before)), _usd(now), _usd(target), _met(now <= target))
+    batched = archive_options(model)["batch through Firehose"]
+    ingest = model.facts.function("ingest")
+    gap = batched - TARGET_VARIABLE_PER_MILLION
+    if ingest is not None and gap > 0:
+        half = {**model.facts.functions, "ingest": replace(ingest, memory_mb=ingest.memory_mb // 2)}
+        halved = variable_per_million(build(replace(model.facts, functions=half), model.measured))
+        rest = (
+            f" The ${_usd(gap)} left would need one more lever, such as ingest at "
+            f"{ingest.memory_mb // 2} MB (${_usd(variable - halved)}, at half the CPU for "
+            "parsing large payloads and for cold starts, which BigPanda, sending once, waits on)."
+        )
+    else:
+        rest = ""
+    table.notes += [
+        *lever_notes(model),
+        f"The PUT per version (${_usd(price('s3_put') * 1e6)} per 1M) is kept: every version stays "
+        "replayable from its incident's prefix and is written once. Batching it through "
+        f"Firehose would bring the variable cost to ${_usd(batched)} per 1M webhooks "
+        f"({'within' if batched <= TARGET_VARIABLE_PER_MILLION else 'still above'} the "
+        f"target), at the price of a new replay path (see the archive table); archiving only "
+        "payloads that are not inline would lose every earlier version of most incidents." + rest,
+    ]
+    return table
+
+
+def lever_notes(model: Model) -> list[str]:
+    """What each lever saves now, priced by undoing it on the same template and sizes."""
+    facts = model.facts
+    notes = []
+    traced = {
+        role: replace(fn, tracing=True) if role in {"ticket_sync", "callback"} else fn
+        for role, fn in facts.functions.items()
+    }
+    untuned = replace(facts, api_sampling=None, functions=traced)
+    xray_before = variable_per_million(build(untuned, model.measured, model.inputs))
+    notes.append(
+        f"X-Ray: the stage's own rule and PassThrough consumers save "
+        f"${_usd(xray_before - variable_per_million(model))} per 1M webhooks (X-Ray's default "
+        "rule, whose reservoir of one a second traces nearly every delivery, and Lambda's "
+        "fixed rate for the queue-fed functions, traced all three)."
+    )
+    sync = facts.function("ticket_sync")
+    if sync is not None and sync.memory_mb < 512:
+        larger = {**facts.functions, "ticket_sync": replace(sync, memory_mb=512)}
+        at_512 = variable_per_million(build(replace(facts, functions=larger), model.measured))
+        notes.append(
+            f"Ticket sync at {sync.memory_mb} MB instead of 512 MB saves "
+            f"${_usd(at_512 - variable_per_million(model))} per 1M webhooks: in the model's "
+            "durations it waits on the service desk (250 ms a call) and AWS (10 ms a call) "
+            "for nearly all of its time, so less CPU leaves them unchanged."
+        )
+    hourly, on_failure = custom_metrics(model.measured)
+    before = int(BEFORE["metrics"])
+    notes.append(
+        f"Custom metrics: {hourly} billed every hour (${_usd(hourly * price('metric_month'))}"
+        f"/month) and {on_failure} on failure only, where the last run before billed {before} "
+        f"every hour (${_usd(before * price('metric_month'))}/month): TicketCommented, "
+        "PayloadBytes, AuthorizerAllowed and the ColdStart metrics are no longer published (no "
+        "graph, alarm or runbook used them; Lambda's REPORT line gives each cold start's init "
+        "duration)."
+    )
+    return notes
+
+
+def _met(met: bool) -> str:
+    return "yes" if met else "NO"
 
 
 def _large_incident_note(m: Measured) -> str:

@@ -24,6 +24,7 @@ from stacks.config import StackSettings
 from stacks.functions import FunctionDefaults, ServiceFunction
 from stacks.queues import WorkQueues
 from stacks.storage import IncidentStorage
+from stacks.tracing import consumer_tracing
 
 CALLBACK_HANDLER: Final = "callback.handler.handler"
 
@@ -56,6 +57,7 @@ class Callback(Construct):
             handler=CALLBACK_HANDLER,
             description="Confirms each newly created ticket to BigPanda (outbound callback)",
             memory_size=settings.callback_memory_mb,
+            tracing=consumer_tracing(settings),
             timeout=Duration.seconds(Limits.CALLBACK_TIMEOUT_SECONDS),
             environment={
                 Env.TICKETS_TABLE: storage.tickets_table.table_name,

@@ -170,7 +170,7 @@ class StackSettings(BaseModel):
         description="Compressed payloads up to this size stay in the item; larger go to S3.",
     )
     ticket_sync_memory_mb: int = Field(
-        default=512,
+        default=256,
         ge=128,
         le=10240,
         description="Ticket-sync function memory; it mostly waits on the ticket system's API.",
@@ -372,6 +372,25 @@ class StackSettings(BaseModel):
         description=(
             "Requests per 5 minutes from one source IP above which WAF blocks it; BigPanda "
             "sends from few addresses, so keep it above its busiest 5 minutes."
+        ),
+    )
+    xray_sampling_rate: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description=(
+            "Share of webhook requests X-Ray traces (0-1), by the stack's sampling rule on its "
+            "API stage, with no per-second reservoir: X-Ray's default rule traces the first "
+            "request each second, which at BigPanda's rates is nearly every one."
+        ),
+    )
+    consumer_tracing: Literal["Active", "PassThrough"] = Field(
+        default="PassThrough",
+        description=(
+            "X-Ray mode of the ticket-sync and callback functions. Their messages come from a "
+            "table stream and carry no sampled trace, and Lambda samples such invocations at a "
+            "fixed rate no rule can lower (about every one at BigPanda's rates): Active traces "
+            "them at that cost, PassThrough records none."
         ),
     )
     allowed_source_ips: list[str] = Field(

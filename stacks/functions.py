@@ -122,6 +122,7 @@ class ServiceFunction(Construct):
         timeout: Duration,
         environment: Mapping[str, str],
         reserved_concurrency: int | None = None,
+        tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = defaults.settings
@@ -149,12 +150,21 @@ class ServiceFunction(Construct):
             layers=[defaults.powertools_layer],
             memory_size=memory_size,
             timeout=timeout,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=tracing,
             log_group=self.log_group,
             role=self.role,
             environment={**defaults.environment(), **environment},
             reserved_concurrent_executions=reserved_concurrency,
         )
+        if tracing == lambda_.Tracing.PASS_THROUGH:
+            acknowledge(
+                self.function,
+                "Serverless-LambdaTracing",
+                "consumer_tracing is PassThrough: this function is invoked from a queue fed "
+                "by the table's stream, with no sampled trace to follow, and Lambda would "
+                "sample it at a fixed rate that no X-Ray sampling rule lowers (about every "
+                "invocation at BigPanda's rates); its failures are logged and counted instead.",
+            )
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",

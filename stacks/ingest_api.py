@@ -27,6 +27,7 @@ from stacks.config import StackSettings
 from stacks.edge import source_ip_policy
 from stacks.functions import FunctionDefaults, ServiceFunction
 from stacks.storage import IncidentStorage
+from stacks.tracing import stage_sampling_rule
 
 INGEST_HANDLER = "ingest.handler.handler"
 
@@ -104,6 +105,9 @@ class IngestApi(Construct):
             removal_policy=settings.cdk_removal_policy,
         )
         self.api = self._rest_api(settings)
+        self.sampling_rule = stage_sampling_rule(
+            self, "SamplingRule", api=self.api, settings=settings
+        )
         self.method = self._webhook_method()
         self._gateway_responses()
         self.api_key, self.usage_plan = self._usage_plan(settings)

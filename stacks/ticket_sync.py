@@ -22,6 +22,7 @@ from stacks.config import StackSettings
 from stacks.functions import FunctionDefaults, ServiceFunction
 from stacks.queues import WorkQueues
 from stacks.storage import IncidentStorage
+from stacks.tracing import consumer_tracing
 
 TICKET_SYNC_HANDLER: Final = "ticket_sync.handler.handler"
 
@@ -48,6 +49,7 @@ class TicketSync(Construct):
             handler=TICKET_SYNC_HANDLER,
             description="Creates, updates and resolves the service-desk ticket of an incident",
             memory_size=settings.ticket_sync_memory_mb,
+            tracing=consumer_tracing(settings),
             timeout=Duration.seconds(Limits.TICKET_SYNC_TIMEOUT_SECONDS),
             environment={
                 Env.INCIDENTS_TABLE: storage.table.table_name,

@@ -130,7 +130,6 @@ def authorize(event: APIGatewayAuthorizerRequestEvent) -> dict[str, Any]:
     verdict = Verdict.UNKNOWN if tokens is None else check(event.headers, tokens)
     tracer.put_annotation("verdict", verdict.name)
     if verdict.allowed:
-        metrics.add_metric(Metric.AUTHORIZER_ALLOWED, MetricUnit.Count, 1)
         policy.allow_all_routes()
     else:
         metrics.add_metric(Metric.AUTHORIZER_REJECTED, MetricUnit.Count, 1)
@@ -145,7 +144,7 @@ def authorize(event: APIGatewayAuthorizerRequestEvent) -> dict[str, Any]:
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  # noqa: ARG001
     return authorize(APIGatewayAuthorizerRequestEvent(event))

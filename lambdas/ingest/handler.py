@@ -47,7 +47,6 @@ def receive_webhook() -> Response:
     outcome = ingest(webhook, default_store())
 
     metrics.add_metric(RESULT_METRICS[outcome.result], MetricUnit.Count, 1)
-    metrics.add_metric(Metric.PAYLOAD_BYTES, MetricUnit.Bytes, len(webhook.raw))
     logger.info(
         "webhook stored" if outcome.result.stored else "webhook not stored",
         extra={"result": outcome.result.value, "version": outcome.version.as_json()},
@@ -84,7 +83,7 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response:
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

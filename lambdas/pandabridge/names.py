@@ -179,7 +179,6 @@ class Metric:
     TICKET_UPDATED: Final = "TicketUpdated"
     TICKET_RESOLVED: Final = "TicketResolved"
     TICKET_REOPENED: Final = "TicketReopened"
-    TICKET_COMMENTED: Final = "TicketCommented"
     TICKET_SYNC_RETRIED: Final = "TicketSyncRetried"
     TICKET_SYNC_FAILED: Final = "TicketSyncFailed"
     CALLBACK_CONFIRMED: Final = "CallbackConfirmed"
@@ -197,11 +196,9 @@ class Metric:
     INCIDENT_STALE: Final = "IncidentStale"
     WEBHOOK_REJECTED: Final = "WebhookRejected"
     WEBHOOK_FAILED: Final = "WebhookFailed"  # valid, but storage failed: answered 5xx
-    PAYLOAD_BYTES: Final = "PayloadBytes"
 
     # The bearer-token authorizer (only invocations that API Gateway did not answer from its
     # cache are counted; a request without the Authorization header never reaches it).
-    AUTHORIZER_ALLOWED: Final = "AuthorizerAllowed"
     AUTHORIZER_REJECTED: Final = "AuthorizerRejected"
     # The token secret is unreadable or malformed: every request is refused until it is fixed.
     AUTHORIZER_MISCONFIGURED: Final = "AuthorizerMisconfigured"

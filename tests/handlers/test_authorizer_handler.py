@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.metrics.provider import cold_start
 from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
 
@@ -196,14 +197,28 @@ def test_a_rejection_is_counted_and_logged_with_its_reason(
     assert line["source_ip"] == "203.0.113.9"
 
 
-def test_an_allowed_request_is_counted_as_allowed(
+def test_an_allowed_request_is_not_counted_as_rejected(
     token_secret: Callable[[Any], str], authorize: Authorize, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token_secret({"token": CURRENT})
     authorize(_bearer(CURRENT))
-    published = _metrics(capsys.readouterr().out)
-    assert published[Metric.AUTHORIZER_ALLOWED] == [1.0]
-    assert Metric.AUTHORIZER_REJECTED not in published
+    assert Metric.AUTHORIZER_REJECTED not in _metrics(capsys.readouterr().out)
+
+
+def test_a_cold_start_publishes_no_metric_of_its_own(
+    token_secret: Callable[[Any], str],
+    authorize: Authorize,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a fresh execution environment: each ColdStart metric (per function) is billed
+    # monthly, and Lambda's REPORT line already gives every cold start's init duration
+    monkeypatch.setattr(cold_start, "is_cold_start", True)
+    token_secret({"token": CURRENT})
+    # When the first request is authorized
+    authorize(_bearer(CURRENT))
+    # Then no ColdStart metric is published
+    assert "ColdStart" not in _metrics(capsys.readouterr().out)
 
 
 @pytest.mark.parametrize("token", [CURRENT, PREVIOUS])

@@ -80,7 +80,7 @@ def test_the_function_runs_the_callback_handler_within_its_limits(
     assert function["Architectures"] == [ARCHITECTURE.name]
     assert function["Timeout"] == Limits.CALLBACK_TIMEOUT_SECONDS
     assert function["MemorySize"] == synthesized.settings.callback_memory_mb == 256
-    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert function["TracingConfig"] == {"Mode": "PassThrough"}
     assert function["Code"] == synthesized.ingest_function["Code"]
 
 

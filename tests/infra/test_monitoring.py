@@ -250,6 +250,16 @@ def test_the_dashboard_shows_callback_latency_at_p50_and_p99(synthesized: Synthe
     assert stats == {"p50", "p99"}
 
 
+def test_every_custom_metric_is_graphed_or_alarmed(synthesized: Synthesized) -> None:
+    # Given the custom metrics the functions may publish: each costs a monthly fee
+    published = {value for key, value in vars(Metric).items() if key.isupper()}
+    # When the dashboard's and the alarms' metrics are read
+    used = {line.name for line in _graphed(synthesized) if line.namespace == METRICS_NAMESPACE}
+    used |= {alarm.get("MetricName") for alarm in _alarms(synthesized).values()}
+    # Then none is published that nothing shows or watches
+    assert published - used == set()
+
+
 def test_the_dashboard_shows_the_state_of_every_alarm(synthesized: Synthesized) -> None:
     # Given the dashboard's alarm status widget
     widgets = _dashboard(synthesized)["DashboardBody"]["widgets"]

@@ -66,7 +66,7 @@ def test_worker_runs_the_ticket_sync_handler_within_its_limits(
     assert worker["Handler"] == TICKET_SYNC_HANDLER
     assert worker["Timeout"] == Limits.TICKET_SYNC_TIMEOUT_SECONDS
     assert worker["MemorySize"] == synthesized.settings.ticket_sync_memory_mb
-    assert worker["TracingConfig"] == {"Mode": "Active"}
+    assert worker["TracingConfig"] == {"Mode": "PassThrough"}
     assert worker["Code"] == synthesized.ingest_function["Code"]
 
 

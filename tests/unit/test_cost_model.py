@@ -7,6 +7,7 @@ template is under test here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -115,3 +116,93 @@ def test_log_bytes_keep_the_deployed_level_and_metrics() -> None:
 def test_item_size_follows_dynamodb_rules() -> None:
     item: dict[str, Any] = {"id": {"S": "abc"}, "n": {"N": "1234"}, "b": {"B": b"12345"}}
     assert cost_model.item_bytes(item) == (2 + 3) + (1 + 3) + (1 + 5)
+
+
+@pytest.fixture(scope="module")
+def traced_consumers_facts() -> StackFacts:
+    return cost_model.read_facts(
+        cost_model.synthesize({"consumer_tracing": "Active", "xray_sampling_rate": 0.01})
+    )
+
+
+def xray_cost(facts: StackFacts, webhooks: int = 1_000_000) -> float:
+    model = cost_model.build(facts, MEASURED)
+    return sum(cost(webhooks) for service, cost in model.volume_lines if service == "X-Ray")
+
+
+def test_the_stacks_sampling_rule_prices_the_api_traces(default_facts: StackFacts) -> None:
+    # Given the default stack, whose own rule samples 5% of its stage with no reservoir
+    assert default_facts.api_sampling == cost_model.Sampling(reservoir_per_second=0, rate=0.05)
+    # When a million webhooks are priced
+    # Then 5% of them are traced (the consumers pass tracing through: no traces of their own)
+    assert xray_cost(default_facts) == pytest.approx(0.05 * 1_000_000 * 5.00 / 1e6)
+
+
+def test_actively_traced_consumers_are_priced_at_lambdas_fixed_rate(
+    traced_consumers_facts: StackFacts,
+) -> None:
+    # Given consumers traced actively and a 1% rule on the stage
+    assert traced_consumers_facts.api_sampling == cost_model.Sampling(0, 0.01)
+    # When a million webhooks are priced (0.39 a second: under Lambda's 1-a-second reservoir)
+    api = 0.01 * 1_000_000
+    consumers = 1_000_000 * (1 + cost_model.story_new_share())
+    # Then every ticket-sync and callback invocation is a trace of its own
+    assert xray_cost(traced_consumers_facts) == pytest.approx((api + consumers) * 5.00 / 1e6)
+
+
+def test_a_stage_without_a_rule_of_its_own_is_priced_at_the_default_rule(
+    default_facts: StackFacts,
+) -> None:
+    # Given the same stack without its sampling rule
+    unruled = StackFacts(**{**vars(default_facts), "api_sampling": None})
+    # When a million webhooks are priced (under one a second)
+    # Then X-Ray's default reservoir of one a second traces every one
+    assert xray_cost(unruled) == pytest.approx(1_000_000 * 5.00 / 1e6)
+
+
+def test_only_metrics_published_in_normal_traffic_are_billed_every_hour(
+    default_facts: StackFacts,
+) -> None:
+    # Given the metrics the story published on the local stack
+    measured = replace(MEASURED, metric_names=frozenset({"IncidentCreated", "TicketCreated"}))
+    # When the fixed cost is read
+    model = cost_model.build(default_facts, measured)
+    [line] = [line for line in model.lines if line.price_key == "metric_month"]
+    # Then only those are billed for every hour; the failure counters are billed when published
+    assert line.per_month == 2
+
+
+def test_the_archive_designs_are_priced_side_by_side(default_facts: StackFacts) -> None:
+    # Given the stack as built (one archive PUT per version)
+    model = cost_model.build(default_facts, MEASURED)
+    options = cost_model.archive_options(model)
+    keep = options["PUT per version"]
+    # Then archiving only what is not inline saves the PUT of an inline-sized payload
+    assert options["archive only payloads not inline"] == pytest.approx(keep - 5.00)
+    # And batching through Firehose costs less than a PUT per version, but not nothing
+    assert keep - 5.00 < options["batch through Firehose"] < keep
+
+
+def test_the_budget_table_says_whether_each_target_is_met(default_facts: StackFacts) -> None:
+    # Given the model of the default stack
+    model = cost_model.build(default_facts, MEASURED)
+    # When the budget table is built
+    rows = {row[0]: row for row in cost_model.targets_table(model).rows}
+    # Then each total is compared with its target
+    variable = cost_model.variable_per_million(model)
+    fixed = cost_model.fixed_per_month(model)
+    assert rows["variable per 1M webhooks"][-1] == ("yes" if variable <= 15 else "NO")
+    assert rows["fixed per month"][-1] == ("yes" if fixed <= 12 else "NO")
+
+
+def test_published_metrics_are_told_apart_by_name_and_dimension_values() -> None:
+    # Given EMF lines: a business count under the service, and a per-function ColdStart
+    lines = [
+        '{"_aws": {"CloudWatchMetrics": [{"Dimensions": [["service"]], "Metrics": '
+        '[{"Name": "IncidentCreated"}]}]}, "service": "s", "IncidentCreated": [1.0]}\n',
+        '{"_aws": {"CloudWatchMetrics": [{"Dimensions": [["function_name", "service"]], '
+        '"Metrics": [{"Name": "ColdStart"}]}]}, "function_name": "f", "service": "s"}\n',
+        '{"level": "INFO", "message": "stored"}\n',
+    ]
+    # When the published metrics are read / Then each billed metric is one entry
+    assert cost_model.published_metrics(lines) == {"IncidentCreated", "ColdStart/f"}
