@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from local.aws import queue_url
 from local.pipe import StreamPipe
 from pandabridge.handoff import render_message
 from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKET_SYNC_QUEUE
+from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
 from pandabridge.parsing import parse_webhook
 from pandabridge.stores.incidents import IncidentStore
 from tests.e2e.harness import aws_client
+from tests.fifo_ids import HARD_IDS, SQS_FIFO_ID
 
 WAIT_SECONDS = 5.0
 
 StartPipe = Callable[[], StreamPipe]
-
-# SQS's rule for MessageGroupId and MessageDeduplicationId, written out independently.
-SQS_FIFO_ID = re.compile(r"[!-~]{1,128}")
 
 
 @pytest.fixture
@@ -36,11 +32,6 @@ def dynamodb(resources: str) -> Any:
 @pytest.fixture
 def sqs(resources: str) -> Any:
     return aws_client("sqs", resources)
-
-
-@pytest.fixture
-def ticket_sync_queue(resources: str) -> str:
-    return queue_url(resources, TICKET_SYNC_QUEUE.local_name)
 
 
 @pytest.fixture
@@ -176,15 +167,6 @@ def test_stop_ends_the_pipe_thread_promptly(start_pipe: StartPipe) -> None:
     # Then its thread has ended within a poll or two
     assert time.monotonic() - started < 1
     assert not pipe.running
-
-
-HARD_IDS = {
-    "256-characters": "x" * 256,
-    "space": "incident 1",
-    "cjk": "事件-1",
-    "emoji": "🔥-incident",
-    "dot-dot": "..",
-}
 
 
 @pytest.mark.parametrize("incident_id", HARD_IDS.values(), ids=HARD_IDS.keys())

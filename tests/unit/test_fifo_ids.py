@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import pytest
@@ -10,18 +9,7 @@ import pytest
 from pandabridge.fifo import fifo_id
 from pandabridge.incidents import IncidentSummary
 from pandabridge.versioning import Version
-
-# SQS's rule for MessageGroupId and MessageDeduplicationId, written out independently.
-SQS_FIFO_ID = re.compile(r"[!-~]{1,128}")
-
-# Ingest accepts ids of up to 256 characters of any text; SQS refuses or may refuse these.
-HARD_IDS = {
-    "256-characters": "x" * 256,
-    "space": "incident 1",
-    "cjk": "事件-1",
-    "emoji": "🔥-incident",
-    "dot-dot": "..",
-}
+from tests.fifo_ids import HARD_IDS, SQS_FIFO_ID
 
 
 @pytest.mark.parametrize("incident_id", HARD_IDS.values(), ids=HARD_IDS.keys())
