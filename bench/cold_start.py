@@ -305,6 +305,7 @@ def stage(runs: int) -> Iterator[Stage]:
     from local.bigpanda import BigPandaStandIn
     from local.poller import lambda_record
     from local.service_desk import DemoDesk
+    from pandabridge.fifo import fifo_id
     from stacks.functions import CODE_EXCLUDES
 
     # The local servers log every request; only the tables belong on the terminal.
@@ -342,7 +343,10 @@ def stage(runs: int) -> Iterator[Stage]:
         def sqs_event(queue: Any, body: str, group: str) -> dict[str, Any]:
             url = queue_url(endpoint, queue.local_name)
             sqs.send_message(
-                QueueUrl=url, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=group
+                QueueUrl=url,
+                MessageBody=body,
+                MessageGroupId=fifo_id(group),
+                MessageDeduplicationId=fifo_id(group),
             )
             messages = sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"], WaitTimeSeconds=1

@@ -26,6 +26,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local.sqs_rules import SqsFifoRules
 from pandabridge.names import (
     CALLBACK_QUEUE,
     INCIDENTS_TABLE,
@@ -48,7 +49,8 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class _Serialized:
-    """Runs one request at a time through moto.
+    """Runs one request at a time through moto (and through ``SqsFifoRules``, which refuses
+    the FIFO ids SQS refuses and moto would accept).
 
     DynamoDB applies a conditional write atomically; moto's in-memory backends take no locks,
     so two threads could both pass the same condition. Serializing the requests restores the
@@ -86,7 +88,7 @@ class MotoServer:
             with socket.socket() as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 probe.bind((self.host, self.port))
-        app = _Serialized(DomainDispatcherApplication(create_backend_app))
+        app = _Serialized(SqsFifoRules(DomainDispatcherApplication(create_backend_app)))
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
         )

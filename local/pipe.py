@@ -6,7 +6,10 @@ and message body that the stack gives the real pipe, so both send the same messa
 
 A record leaves memory only once its message is on the queue (or the filter dropped it). A
 failed read or send is logged and retried with a growing pause, so a moto hiccup delays the
-hand-off but loses nothing that was read.
+hand-off but loses nothing that was read. As in the stack's pipe, a record whose send still
+fails after ``MAXIMUM_RETRY_ATTEMPTS`` retries (SQS refuses it) is given up, logged as an
+error and counted, where the stack's pipe sends it to its DLQ: one bad record never stops its
+shard.
 
 The pipe keeps no checkpoint: it starts every shard at its oldest record (``TRIM_HORIZON``),
 never at ``LATEST``. A stack that takes over a stream after another stopped or was killed
@@ -30,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from local.aws import aws_client
-from pandabridge.handoff import nudge_from_stream_record, render_message
+from pandabridge.handoff import MAXIMUM_RETRY_ATTEMPTS, nudge_from_stream_record, render_message
 from pandabridge.messages import SyncNudge
 
 logger = logging.getLogger(__name__)
@@ -62,6 +65,8 @@ class _Shard:
     closed: bool = False
     last_sequence: str | None = None
     pending: deque[dict[str, Any]] = field(default_factory=deque)
+    # Failed sends of the first pending record, to give it up after the pipe's retries.
+    send_failures: int = 0
 
     @property
     def done(self) -> bool:
@@ -78,11 +83,13 @@ class StreamPipe:
         table_name: str,
         queue_url: str,
         poll_seconds: float = POLL_SECONDS,
+        retry_max_seconds: float = RETRY_MAX_SECONDS,
         on_queued: OnQueued | None = None,
     ) -> None:
         self.table_name = table_name
         self.queue_url = queue_url
         self._poll_seconds = poll_seconds
+        self._retry_max_seconds = retry_max_seconds
         self._on_queued = on_queued
         self._dynamodb = aws_client("dynamodb", endpoint)
         # An explicit endpoint: without one, botocore sends stream-ARN calls to an
@@ -95,12 +102,19 @@ class StreamPipe:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._sent = 0
+        self._dead_lettered = 0
 
     @property
     def sent(self) -> int:
         """How many messages the pipe has put on the queue."""
         with self._lock:
             return self._sent
+
+    @property
+    def dead_lettered(self) -> int:
+        """How many stream records the pipe gave up on (the stack's pipe DLQ would hold them)."""
+        with self._lock:
+            return self._dead_lettered
 
     @property
     def running(self) -> bool:
@@ -133,7 +147,7 @@ class StreamPipe:
                 self._pass()
             except (BotoCoreError, ClientError) as exc:
                 failures += 1
-                pause = min(self._poll_seconds * 2**failures, RETRY_MAX_SECONDS)
+                pause = min(self._poll_seconds * 2**failures, self._retry_max_seconds)
                 logger.warning("stream hand-off failed, retrying in %.1f s: %s", pause, exc)
                 self._stop.wait(pause)
                 continue
@@ -141,7 +155,7 @@ class StreamPipe:
                 # Anything else is a bug; the thread carries on, or tickets would stop silently.
                 failures += 1
                 logger.exception("stream hand-off failed")
-                self._stop.wait(RETRY_MAX_SECONDS)
+                self._stop.wait(self._retry_max_seconds)
                 continue
             failures = 0
             self._stop.wait(self._poll_seconds)
@@ -181,7 +195,14 @@ class StreamPipe:
                 self._read(shard)
             while shard.pending:
                 record = shard.pending[0]
-                self._hand_over(record)
+                try:
+                    self._hand_over(record)
+                except (BotoCoreError, ClientError) as exc:
+                    shard.send_failures += 1
+                    if shard.send_failures <= MAXIMUM_RETRY_ATTEMPTS:
+                        raise
+                    self._give_up(record, f"not sent after {MAXIMUM_RETRY_ATTEMPTS} retries: {exc}")
+                shard.send_failures = 0
                 shard.last_sequence = record["dynamodb"]["SequenceNumber"]
                 shard.pending.popleft()
 
@@ -215,8 +236,9 @@ class StreamPipe:
         try:
             routed = nudge_from_stream_record(record)
         except (KeyError, TypeError, ValidationError):
-            # Not written by ingest (e.g. an item put by hand): the real pipe would fail it too.
-            logger.error("stream record %s is not an incident version; skipped", record["eventID"])
+            # Not written by ingest (an item put by hand, or one stored before ingest kept its
+            # group id): the stack's pipe cannot fill its message either.
+            self._give_up(record, "not an incident version as ingest writes it")
             return
         if routed is None:
             return
@@ -234,3 +256,12 @@ class StreamPipe:
                 self._on_queued(nudge)
             except Exception:
                 logger.exception("the queued-message listener failed")
+
+    def _give_up(self, record: dict[str, Any], reason: str) -> None:
+        logger.error(
+            "stream record %s given up (the stack's pipe sends it to its DLQ): %s",
+            record["eventID"],
+            reason,
+        )
+        with self._lock:
+            self._dead_lettered += 1

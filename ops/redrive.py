@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from ops.discovery import Resource, Resources
 from ops.progress import Progress
+from pandabridge.fifo import fifo_id
 
 QUEUES: Final = {
     "ticket-sync": (Resource.TICKET_SYNC_QUEUE_URL, Resource.TICKET_SYNC_DLQ_URL),
@@ -244,8 +245,8 @@ class ClientSideMove:
         request: dict[str, Any] = {"QueueUrl": self.source_url, "MessageBody": message["Body"]}
         if "MessageGroupId" in attributes:
             count = attributes.get("ApproximateReceiveCount", "0")
-            request["MessageGroupId"] = attributes["MessageGroupId"]
-            request["MessageDeduplicationId"] = f"redrive-{message['MessageId']}-{count}"
+            request["MessageGroupId"] = fifo_id(attributes["MessageGroupId"])
+            request["MessageDeduplicationId"] = fifo_id(f"redrive-{message['MessageId']}-{count}")
         if message.get("MessageAttributes"):
             request["MessageAttributes"] = {
                 name: _attribute_to_send(value)

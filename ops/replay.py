@@ -20,12 +20,12 @@ from typing import Any, TextIO
 from ops.archive import ArchivedVersion, incident_prefix, list_versions, read_raw
 from ops.discovery import Resource, Target
 from ops.errors import OpsError
+from pandabridge.fifo import fifo_id
 from pandabridge.handoff import render_message
 from pandabridge.incidents import IngestResult, ingest
 from pandabridge.messages import SyncNudge
 from pandabridge.parsing import InvalidWebhookError, ParsedWebhook, parse_webhook
 from pandabridge.stores.incidents import IncidentStore
-from pandabridge.stores.queues import fifo_key
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,6 @@ def send_nudge(sqs: Any, queue_url: str, nudge: SyncNudge) -> None:
     sqs.send_message(
         QueueUrl=queue_url,
         MessageBody=render_message(nudge),
-        MessageGroupId=fifo_key(nudge.incident_id),
+        MessageGroupId=fifo_id(nudge.incident_id),
         MessageDeduplicationId=f"replay-{uuid.uuid4().hex}",
     )

@@ -16,7 +16,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_pipes as pipes
 from constructs import Construct
 
-from pandabridge.handoff import DEDUP_ID_PATH, FILTER_PATTERN, GROUP_ID_PATH, INPUT_TEMPLATE
+from pandabridge.handoff import (
+    DEDUP_ID_PATH,
+    FILTER_PATTERN,
+    GROUP_ID_PATH,
+    INPUT_TEMPLATE,
+    MAXIMUM_RETRY_ATTEMPTS,
+)
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.queues import WorkQueues, dead_letter_alarm, dead_letter_queue
@@ -28,10 +34,6 @@ STARTING_POSITION: Final = "TRIM_HORIZON"
 # Records read per poll of a shard. The SQS target gets one message per record either way;
 # a larger batch only means fewer polls, and a failed send is bisected down to its record.
 BATCH_SIZE: Final = 10
-# A record the pipe cannot send after this many retries goes to the pipe's DLQ (as a pointer
-# to the shard and sequence numbers) instead of blocking its shard until the record expires.
-# Sends fail only if SQS is unavailable or refuses the message, which retries outlast.
-MAXIMUM_RETRY_ATTEMPTS: Final = 10
 LOG_LEVEL: Final = "ERROR"
 
 

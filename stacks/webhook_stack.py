@@ -58,6 +58,10 @@ class WebhookStack(Stack):
         self.handoff = StreamHandoff(
             self, "Handoff", settings=settings, storage=self.storage, queues=self.queues
         )
+        # The pipe reads the group id that ingest stores with each version: updating the pipe
+        # after the function keeps records written without it (by the code before) from
+        # reaching the new pipe, short of a pipe lagging at deploy time.
+        self.handoff.pipe.node.add_dependency(self.ingest_api.ingest.function)
         self.ticket_sync = TicketSync(
             self,
             "TicketSync",

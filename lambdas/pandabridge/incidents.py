@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from pandabridge.fifo import fifo_id
 from pandabridge.parsing import ParsedWebhook
 from pandabridge.versioning import Version
 
@@ -67,11 +68,18 @@ class IncidentSummary:
             payload_bytes=len(webhook.raw),
         )
 
+    @property
+    def fifo_group_id(self) -> str:
+        """The incident's SQS message group. Stored as an attribute because the pipe can only
+        copy a value from the stream record, not derive one."""
+        return fifo_id(self.incident_id)
+
     def as_json(self) -> dict[str, Any]:
         """The summary as JSON values: the incidents table's attributes and ``ops inspect``'s
         output are both made from this one mapping."""
         return {
             "incident_id": self.incident_id,
+            "fifo_group_id": self.fifo_group_id,
             "version": self.version.as_json(),
             "version_key": self.version.key,
             "content_hash": self.content_hash,

@@ -123,6 +123,9 @@ class Limits:
     MAX_NESTING_DEPTH: Final = 64
     # An incident id is a partition key, an S3 key part and a ticket label: keep it short.
     MAX_INCIDENT_ID_LENGTH: Final = 256
+    # SQS FIFO MessageGroupId / MessageDeduplicationId: 1 to 128 characters from "!" to "~".
+    # An incident id may be longer or hold others (see ``pandabridge.fifo``).
+    SQS_FIFO_ID_MAX_CHARS: Final = 128
     # Epoch timestamps above this are not seconds (nor milliseconds) and would not fit the
     # fixed-width version key.
     MAX_TIMESTAMP: Final = 10**15

@@ -7,8 +7,13 @@ nesting limit was hit, and hides the raw bytes that are archived and hashed.
 Two paths give one answer. The fast path (pydantic-core's Rust JSON parser, a nesting check on
 the bytes, the canonical form) serves every body it can prove acceptable as JSON; anything it
 declines (malformed, ``NaN``, out of range, too deep, an escaped lone surrogate, a byte-order
-mark) takes the checked path, the standard library parser with hooks, which alone decides what
-a 400 says. So the fast path changes the cost of a delivery, never its answer.
+mark, a key given twice in one object) takes the checked path, the standard library parser with
+hooks, which alone decides what a 400 says. So the fast path changes the cost of a delivery,
+never its answer.
+
+A key given twice is refused: parsers keep the last value (or the first), so such a body means
+different things to different readers, and its canonical form, and so its content hash and
+archive key, would equal that of a body without the first value. BigPanda never sends one.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ Loc = tuple[str | int, ...]
 MAX_REPORTED_ERRORS: Final = 20
 
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
-_NOT_STRUCTURE: Final = bytes(c for c in range(256) if c not in b'"[]{}')
+_NOT_STRUCTURE: Final = bytes(c for c in range(256) if c not in b'"[]{}:')
 _BRACKETS_AS_SQUARE: Final = bytes.maketrans(b"{}", b"[]")
 
 
@@ -121,17 +126,24 @@ def _parse_fast(raw: bytes) -> tuple[dict[str, Any], bytes] | None:
     answer 422 where the checked path answers 400: the Rust parser refuses ``NaN``/``Infinity``,
     integers of more than 4300 digits, escaped lone surrogates and nesting beyond its own limit
     (200); the nesting limit is checked on the bytes; an out-of-range float, which the parser
-    reads as infinity, makes the canonical form fail.
+    reads as infinity, makes the canonical form fail. The Rust parser keeps the last of a
+    repeated key: every object member has one colon outside strings, so the body holds a
+    repeated key exactly when it has more such colons than its canonical form.
     """
     try:
         document = from_json(raw.removeprefix(_UTF8_BOM), allow_inf_nan=False)
     except ValueError:
         return None
-    if not isinstance(document, dict) or _nested_deeper_than(raw, Limits.MAX_NESTING_DEPTH):
+    if not isinstance(document, dict):
+        return None
+    structure = _structure(raw)
+    if _nested_deeper_than(structure, Limits.MAX_NESTING_DEPTH):
         return None
     try:
         canonical = canonical_json(document)
     except ValueError:  # infinity from a literal like 1e400 (UnicodeEncodeError is one too)
+        return None
+    if structure.count(b":") != _structure(canonical).count(b":"):
         return None
     return document, canonical
 
@@ -182,12 +194,34 @@ def _finite_float(literal: str) -> float:
     return value
 
 
+class _RepeatedKey(dict[str, Any]):
+    """An object in which ``key`` was given more than once (the last value kept)."""
+
+    key: str
+
+
 def _parse_json(text: str) -> Any:
     text = text.removeprefix("\ufeff")  # a byte-order mark from an editor is not an error
     if not text.strip():
         raise _bad_body("the body is empty; expected a JSON object")
+    repeated: list[_RepeatedKey] = []
+
+    def members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        marked = _RepeatedKey(obj)
+        marked.key = _first_repeated(pairs)
+        repeated.append(marked)
+        return marked
+
     try:
-        document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        document = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=members,
+        )
     except json.JSONDecodeError as exc:
         raise _bad_body(
             f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
@@ -198,7 +232,41 @@ def _parse_json(text: str) -> Any:
         raise _bad_body(f"not valid JSON: {exc}") from None
     if _deeper_than(document, Limits.MAX_NESTING_DEPTH):
         raise _too_deep()
+    if repeated:
+        raise _repeated_key(document, repeated[0])
     return document
+
+
+def _first_repeated(pairs: list[tuple[str, Any]]) -> str:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return key
+        seen.add(key)
+    return ""
+
+
+def _repeated_key(document: Any, marked: _RepeatedKey) -> InvalidWebhookError:
+    """The 400 for a key given twice, naming the key and the object that holds it."""
+    where = _location(document, marked)
+    msg = f"duplicate key {marked.key!r} in {_dotted(where)}; each key may appear once"
+    return InvalidWebhookError(
+        HTTPStatus.BAD_REQUEST,
+        f"invalid request body: {msg}",
+        [ErrorDetail((*where, marked.key), msg)],
+    )
+
+
+def _location(document: Any, target: Any) -> Loc:
+    """Where ``target`` sits in ``document``, found by identity without recursion."""
+    stack: list[tuple[Any, Loc]] = [(document, ())]
+    while stack:
+        node, loc = stack.pop()
+        if node is target:
+            return loc
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        stack.extend((child, (*loc, k)) for k, child in items if isinstance(child, dict | list))
+    return ()
 
 
 def _too_deep() -> InvalidWebhookError:
@@ -219,21 +287,28 @@ def _deeper_than(document: Any, limit: int) -> bool:
     return False
 
 
-def _nested_deeper_than(raw: bytes, limit: int) -> bool:
-    """Whether the objects/arrays of ``raw``, known to be valid JSON, nest deeper than ``limit``.
+def _structure(raw: bytes) -> bytes:
+    """The brackets (all as ``[]``) and colons of ``raw``, valid JSON, that are outside strings.
 
     Walking the parsed document costs more than parsing it; byte operations that run in C do
     the same on the text. Escapes go first (``\\\\`` then ``\\"``, so every quote left
-    delimits a string), then everything but quotes and brackets. Dropping two adjacent quotes
-    keeps the parity of the quotes before each bracket, so brackets inside strings are still
-    told apart by splitting on the quotes left. Each pass then removes the innermost
-    (empty) containers; a document that outlasts ``limit`` passes is deeper than ``limit``.
+    delimits a string), then everything but quotes, brackets and colons. Dropping two adjacent
+    quotes keeps the parity of the quotes before each mark, so marks inside strings are still
+    told apart by splitting on the quotes left.
     """
     if b"\\" in raw:
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
     marks = raw.translate(_BRACKETS_AS_SQUARE, _NOT_STRUCTURE).replace(b'""', b"")
     if b'"' in marks:
         marks = b"".join(marks.split(b'"')[::2])
+    return marks
+
+
+def _nested_deeper_than(structure: bytes, limit: int) -> bool:
+    """Whether the brackets of ``structure`` (from ``_structure``) nest deeper than ``limit``:
+    each pass removes the innermost (empty) containers; a document that outlasts ``limit``
+    passes is deeper than ``limit``."""
+    marks = structure.replace(b":", b"")
     for _ in range(limit):
         if not marks:
             return False

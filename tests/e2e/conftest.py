@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from local.aws import MotoServer, create_resources
+from local.aws import MotoServer, create_resources, queue_url
 from local.story import StoryStep, load_story
+from pandabridge.names import TICKET_SYNC_QUEUE
 from tests.e2e.harness import SERVING_MARK, StackProcess, aws_client
 
 
@@ -97,6 +98,12 @@ def resources(moto: MotoServer) -> str:
     moto.reset()
     create_resources(moto.endpoint)
     return moto.endpoint
+
+
+@pytest.fixture
+def ticket_sync_queue(resources: str) -> str:
+    """The ticket-sync FIFO queue's URL on ``resources``."""
+    return queue_url(resources, TICKET_SYNC_QUEUE.local_name)
 
 
 UsageError = Callable[..., str]

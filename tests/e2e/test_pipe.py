@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from local.aws import queue_url
 from local.pipe import StreamPipe
 from pandabridge.handoff import render_message
+from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
-from pandabridge.names import INCIDENTS_TABLE, TICKET_SYNC_QUEUE
+from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
+from pandabridge.parsing import parse_webhook
+from pandabridge.stores.incidents import IncidentStore
 from tests.e2e.harness import aws_client
+from tests.fifo_ids import HARD_IDS, SQS_FIFO_ID
 
 WAIT_SECONDS = 5.0
 
@@ -31,11 +35,6 @@ def sqs(resources: str) -> Any:
 
 
 @pytest.fixture
-def ticket_sync_queue(resources: str) -> str:
-    return queue_url(resources, TICKET_SYNC_QUEUE.local_name)
-
-
-@pytest.fixture
 def start_pipe(resources: str, ticket_sync_queue: str) -> Iterator[StartPipe]:
     """Starts the pipe on the fresh resources (when the test says so); stops it after."""
     started: list[StreamPipe] = []
@@ -46,6 +45,7 @@ def start_pipe(resources: str, ticket_sync_queue: str) -> Iterator[StartPipe]:
             table_name=INCIDENTS_TABLE.local_name,
             queue_url=ticket_sync_queue,
             poll_seconds=0.05,
+            retry_max_seconds=0.05,
         )
         started.append(pipe.start())
         return pipe
@@ -55,7 +55,9 @@ def start_pipe(resources: str, ticket_sync_queue: str) -> Iterator[StartPipe]:
         pipe.stop()
 
 
-def put_version(dynamodb: Any, incident_id: str, version: str, content_hash: str) -> None:
+def put_version(
+    dynamodb: Any, incident_id: str, version: str, content_hash: str, group_id: str | None = None
+) -> None:
     """An incident item with the attributes the pipe reads, as ingest writes them."""
     dynamodb.put_item(
         TableName=INCIDENTS_TABLE.local_name,
@@ -63,6 +65,7 @@ def put_version(dynamodb: Any, incident_id: str, version: str, content_hash: str
             INCIDENTS_TABLE.partition_key: {"S": incident_id},
             "version_key": {"S": version},
             "content_hash": {"S": content_hash},
+            "fifo_group_id": {"S": group_id or incident_id},
         },
     )
 
@@ -164,3 +167,46 @@ def test_stop_ends_the_pipe_thread_promptly(start_pipe: StartPipe) -> None:
     # Then its thread has ended within a poll or two
     assert time.monotonic() - started < 1
     assert not pipe.running
+
+
+@pytest.mark.parametrize("incident_id", HARD_IDS.values(), ids=HARD_IDS.keys())
+def test_any_incident_id_ingest_accepts_is_queued_with_a_valid_group_id(
+    start_pipe: StartPipe,
+    resources: str,
+    sqs: Any,
+    ticket_sync_queue: str,
+    sample: dict[str, Any],
+    incident_id: str,
+) -> None:
+    # Given the pipe, and a delivery whose incident id SQS would not take as a group id
+    pipe = start_pipe()
+    sample["incident"]["id"] = incident_id
+    store = IncidentStore(
+        INCIDENTS_TABLE.local_name,
+        PAYLOAD_BUCKET.local_name,
+        aws_client("dynamodb", resources),
+        aws_client("s3", resources),
+    )
+    # When ingest stores it
+    ingest(parse_webhook(json.dumps(sample)), store)
+    wait_until_sent(pipe, 1)
+    # Then its nudge is on the queue, naming the incident, in a group SQS accepts
+    [(group_id, dedup_id, body)] = queued(sqs, ticket_sync_queue)
+    assert SQS_FIFO_ID.fullmatch(group_id)
+    assert SQS_FIFO_ID.fullmatch(dedup_id)
+    assert json.loads(body)["incident_id"] == incident_id
+
+
+def test_a_record_sqs_refuses_is_given_up_after_the_retries_and_the_shard_moves_on(
+    start_pipe: StartPipe, dynamodb: Any, sqs: Any, ticket_sync_queue: str
+) -> None:
+    # Given the pipe, and a record whose group id SQS refuses (written by hand, not by ingest)
+    pipe = start_pipe()
+    put_version(dynamodb, "inc-1", "v1", "hash-1", group_id="not a group id")
+    # When a valid version is stored after it
+    put_version(dynamodb, "inc-2", "v1", "hash-2")
+    wait_until_sent(pipe, 1)
+    # Then the refused record was dead-lettered after the stack's retries, as the real pipe
+    # does, and the shard did not stop at it: the next version is queued
+    assert pipe.dead_lettered == 1
+    assert queued(sqs, ticket_sync_queue) == [expected("inc-2", "v1", "hash-2")]

@@ -55,6 +55,35 @@ def test_reformatted_same_content_is_a_duplicate(
     assert invoke(api_event(text=reformatted)).body["result"] == "duplicate"
 
 
+def test_a_duplicate_with_other_bytes_leaves_the_first_delivery_archived(
+    invoke: Invoke, api_event: Any, sample: Payload, aws: Aws
+) -> None:
+    # Given a delivery stored as sent
+    first = json.dumps(sample)
+    invoke(api_event(text=first))
+    # When the same content arrives again in other bytes
+    answer = invoke(api_event(text=json.dumps(sample, indent=4, sort_keys=True)))
+    # Then it is a duplicate, and the archive still holds the first delivery's bytes
+    assert answer.body["result"] == "duplicate"
+    [key] = aws.object_keys()
+    assert aws.archived_body(key) == first.encode()
+
+
+def test_a_duplicated_json_key_is_a_400_naming_the_key_and_stores_nothing(
+    invoke: Invoke, api_event: Any, aws: Aws
+) -> None:
+    # Given a body whose incident carries "status" twice
+    body = '{"incident": {"id": "X", "status": "closed", "status": "open"}}'
+    # When it is delivered
+    answer = invoke(api_event(text=body))
+    # Then it is refused, naming the key and where it is, and nothing is stored
+    assert answer.status == 400
+    assert "'status'" in answer.body["message"]
+    assert answer.body["errors"][0]["loc"] == ["incident", "status"]
+    assert aws.items() == []
+    assert aws.object_keys() == []
+
+
 def test_newer_version_is_updated(invoke: Invoke, api_event: Any, sample: Payload) -> None:
     invoke(api_event(sample))
     answer = invoke(api_event(newer(sample)))

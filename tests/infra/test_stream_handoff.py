@@ -155,3 +155,14 @@ def test_pipe_starts_only_once_its_role_has_its_policy(
     }
     # When the pipe's dependencies are read / Then CloudFormation creates the policy first
     assert policy_id in pipe["DependsOn"]
+
+
+def test_pipe_changes_only_once_ingest_stores_the_group_id_it_reads(
+    synthesized: Synthesized, pipe: dict[str, Any]
+) -> None:
+    # Given the ingest function, which stores each version's FIFO group id for the pipe
+    ingest_id = synthesized.logical_id(synthesized.stack.ingest_api.ingest.function)
+    # When the pipe's dependencies are read
+    # Then CloudFormation deploys the function first, so the pipe that reads the group id is
+    # not fed records written by code that did not store one
+    assert ingest_id in pipe["DependsOn"]

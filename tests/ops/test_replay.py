@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from pandabridge.names import INCIDENTS_TABLE
 from tests.ops.support import INCIDENT_ID, Cli, LocalStack
 
@@ -127,3 +129,24 @@ def test_a_nudge_carries_the_incident_as_its_message_group(
     messages = stack.messages("bigpanda-ticket-sync.fifo")
     assert [m["Attributes"]["MessageGroupId"] for m in messages] == [INCIDENT_ID]
     assert json.loads(messages[0]["Body"])["incident_id"] == INCIDENT_ID
+
+
+@pytest.mark.parametrize("incident_id", [".", ".."])
+def test_incidents_named_dot_and_dot_dot_are_found_and_replayed(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any], incident_id: str
+) -> None:
+    # Given an incident whose id a path would read as "here" or "up", archived and then lost
+    sample["incident"]["id"] = incident_id
+    stack.store(sample)
+    stack.client("dynamodb").delete_item(
+        TableName=INCIDENTS_TABLE.local_name,
+        Key={INCIDENTS_TABLE.partition_key: {"S": incident_id}},
+    )
+
+    # When it is replayed
+    run = cli("replay", incident_id)
+
+    # Then its archived version is found and stored again
+    assert run.code == 0, run.err
+    results = [line.split()[3] for line in run.out.splitlines() if line.startswith("[")]
+    assert results == ["created"]

@@ -104,6 +104,42 @@ BAD_BODIES: list[tuple[str, str | None, HTTPStatus, list[Any], str]] = [
         "valid list",
     ),
     (
+        "duplicate-key",
+        '{"incident": {"id": "X", "status": "closed", "status": "open"}}',
+        HTTPStatus.BAD_REQUEST,
+        ["incident", "status"],
+        "duplicate key 'status' in incident",
+    ),
+    (
+        "duplicate-key-escaped",
+        '{"incident": {"id": "X", "\\u0069d": "Y"}}',
+        HTTPStatus.BAD_REQUEST,
+        ["incident", "id"],
+        "duplicate key 'id' in incident",
+    ),
+    (
+        "duplicate-key-at-the-top",
+        '{"incident": {"id": "X"}, "incident": {"id": "Y"}}',
+        HTTPStatus.BAD_REQUEST,
+        ["incident"],
+        "duplicate key 'incident' in body",
+    ),
+    (
+        "duplicate-key-in-a-list",
+        '{"incident": {"id": "X", "alerts": [{}, {"a": 1, "a": 1}]}}',
+        HTTPStatus.BAD_REQUEST,
+        ["incident", "alerts", 1, "a"],
+        "duplicate key 'a' in incident.alerts[1]",
+    ),
+    (
+        # The fast path declines the lone surrogate, so the checked path finds the duplicate
+        "duplicate-key-beside-a-lone-surrogate",
+        '{"incident": {"id": "X", "note": "\\ud800", "status": "a", "status": "b"}}',
+        HTTPStatus.BAD_REQUEST,
+        ["incident", "status"],
+        "duplicate key 'status'",
+    ),
+    (
         "lone-surrogate",
         '{"incident": {"id": "a", "note": "\\ud800"}}',
         HTTPStatus.BAD_REQUEST,

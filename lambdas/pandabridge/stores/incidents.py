@@ -1,7 +1,7 @@
 """The incidents table and the payload bucket: the only code that stores or reads incidents.
 
-Each accepted delivery is first archived to S3 (gzip, keyed by incident id and content hash, so a
-retry rewrites the same object), then written to the table in ONE conditional ``PutItem``:
+Each accepted delivery is first archived to S3 (gzip, keyed by incident id and content hash),
+then written to the table in ONE conditional ``PutItem``:
 
     attribute_not_exists(incident_id)
     OR version_key < :new_version_key
@@ -10,6 +10,10 @@ retry rewrites the same object), then written to the table in ONE conditional ``
 DynamoDB evaluates the condition and the write atomically, so concurrent deliveries of one
 incident cannot both see "absent" (no read-then-write race). The refused write returns the stored
 item (``ReturnValuesOnConditionCheckFailure``), which tells a duplicate from a stale delivery.
+
+The archive object is written once and never replaced (S3's ``If-None-Match: *``): bodies whose
+bytes differ but whose canonical JSON is the same share a key, and the first one received is the
+one kept. A refused write (412) means "already archived", not an error.
 
 The item keeps the gzip payload inline when it is small, else only the archive key: incidents of
 thousands of alerts exceed DynamoDB's 400 KB item limit many times over.
@@ -25,6 +29,8 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
+
+from botocore.exceptions import ClientError
 
 from pandabridge.aws_clients import client
 from pandabridge.incidents import (
@@ -45,11 +51,24 @@ if TYPE_CHECKING:
 KEY: Final = INCIDENTS_TABLE.partition_key
 
 _PUT_CONDITION: Final = "attribute_not_exists(#id) OR #vk < :vk OR (#vk = :vk AND #hash <> :hash)"
+# S3's answer to a conditional write whose object exists; 409 when another write of the same
+# key is in progress, which is retried until one of them has finished.
+_ALREADY_ARCHIVED: Final = "PreconditionFailed"
+_CONCURRENT_WRITE: Final = "ConditionalRequestConflict"
+_ARCHIVE_ATTEMPTS: Final = 3
+# Path tools read these segments as "here" and "up": ``aws s3 sync`` and ``cp --recursive`` skip
+# keys that hold them.
+_DOT_SEGMENTS: Final = frozenset({".", ".."})
 
 
 def archive_key(incident_id: str, content_hash: str) -> str:
-    """Where a version's raw body is archived; the id is escaped so any id is one path segment."""
-    return f"{PAYLOAD_BUCKET.key_prefix}{quote(incident_id, safe='')}/{content_hash}.json.gz"
+    """Where a version's raw body is archived; the id is escaped so any id is one path segment,
+    and the dots of the ids "." and ".." too (``quote`` leaves dots, and any other id's key as
+    it always was)."""
+    segment = quote(incident_id, safe="")
+    if segment in _DOT_SEGMENTS:
+        segment = segment.replace(".", "%2E")
+    return f"{PAYLOAD_BUCKET.key_prefix}{segment}/{content_hash}.json.gz"
 
 
 @dataclass
@@ -65,13 +84,7 @@ class IncidentStore:
     def save_if_newer(self, summary: IncidentSummary, raw: bytes) -> SaveOutcome:
         compressed = gzip.compress(raw, compresslevel=Limits.GZIP_LEVEL, mtime=0)
         key = archive_key(summary.incident_id, summary.content_hash)
-        self.s3.put_object(
-            Bucket=self.bucket_name,
-            Key=key,
-            Body=compressed,
-            ContentType="application/json",
-            ContentEncoding="gzip",
-        )
+        self._archive(key, compressed)
         item = _summary_item(summary) | {"archive_key": key}
         if len(compressed) <= self.inline_payload_max_bytes:
             item["payload"] = compressed
@@ -107,6 +120,26 @@ class IncidentStore:
             content_hash=summary.content_hash,
         )
         return SaveOutcome(result, summary.version)
+
+    def _archive(self, key: str, compressed: bytes) -> None:
+        """Write the archive object unless it exists: what was archived is never replaced."""
+        for attempt in range(1, _ARCHIVE_ATTEMPTS + 1):
+            try:
+                self.s3.put_object(
+                    Bucket=self.bucket_name,
+                    Key=key,
+                    Body=compressed,
+                    ContentType="application/json",
+                    ContentEncoding="gzip",
+                    IfNoneMatch="*",
+                )
+                return
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code")
+                if code == _ALREADY_ARCHIVED:
+                    return
+                if code != _CONCURRENT_WRITE or attempt == _ARCHIVE_ATTEMPTS:
+                    raise
 
     def get(self, incident_id: str) -> StoredIncident | None:
         response = self.dynamodb.get_item(

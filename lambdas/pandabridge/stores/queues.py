@@ -8,11 +8,11 @@ fail ``maxReceiveCount`` times against a system that will refuse it each time.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from pandabridge.fifo import fifo_id
 from pandabridge.messages import CallbackRequest
 
 if TYPE_CHECKING:
@@ -20,15 +20,6 @@ if TYPE_CHECKING:
 
 # SQS message attribute values are limited; a reason is one readable line.
 _MAX_REASON_CHARS: Final = 512
-_MAX_FIFO_ID_CHARS: Final = 128
-
-
-def fifo_key(incident_id: str) -> str:
-    """A message group / deduplication id for an incident: SQS allows 128 characters of
-    ``[A-Za-z0-9!-~]``, an incident id may be longer or hold others."""
-    if len(incident_id) <= _MAX_FIFO_ID_CHARS and all("!" <= c <= "~" for c in incident_id):
-        return incident_id
-    return hashlib.sha256(incident_id.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -45,7 +36,7 @@ class CallbackQueue:
     sqs: SQSClient
 
     def send(self, request: CallbackRequest) -> None:
-        key = fifo_key(request.incident_id)
+        key = fifo_id(request.incident_id)
         self.sqs.send_message(
             QueueUrl=self.queue_url,
             MessageBody=request.model_dump_json(),
@@ -79,9 +70,9 @@ class QueueControl:
         fifo: dict[str, Any] = {}
         if "MessageGroupId" in attributes:
             fifo = {
-                "MessageGroupId": attributes["MessageGroupId"],
+                "MessageGroupId": fifo_id(attributes["MessageGroupId"]),
                 # A redelivered copy of the same message is deduplicated by the DLQ.
-                "MessageDeduplicationId": record["messageId"],
+                "MessageDeduplicationId": fifo_id(record["messageId"]),
             }
         self.sqs.send_message(
             QueueUrl=dlq_url,
