@@ -9,8 +9,11 @@ from typing import Any
 from pandabridge.callbacks import Confirmer
 from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
+from pandabridge.models import WebhookPayload
 from pandabridge.parsing import parse_webhook
 from pandabridge.sync import Reconciler, SyncReport
+from pandabridge.tickets.mapping import draft_for
+from pandabridge.tickets.model import TicketDraft
 from pandabridge.tickets.state import TicketState
 from tests.unit.core.fakes import (
     FakeBigPanda,
@@ -61,6 +64,10 @@ class World:
     def sync(self, payload: Payload) -> SyncReport:
         """Store a delivery and sync its nudge."""
         return self.reconciler.sync(self.store(payload))
+
+    def reconciler_draft(self, payload: Payload) -> TicketDraft:
+        """The draft the reconciler makes of a payload, to put a ticket on the desk directly."""
+        return draft_for(WebhookPayload.model_validate(payload), priority_tag=None)
 
     def state(self, incident_id: str) -> TicketState:
         return self.table.items[incident_id]
