@@ -162,11 +162,22 @@ class FakeTicketStates:
 
     table: TicketsTable
     calls: Calls = field(default_factory=Calls)
+    _crash: tuple[Callable[[TicketState], bool], Exception] | None = None
 
     def get(self, incident_id: str) -> TicketState | None:
         return self.calls.run("get", incident_id, effect=lambda: self.table.items.get(incident_id))
 
+    def crash_before_saving(
+        self, matching: Callable[[TicketState], bool], error: Exception
+    ) -> None:
+        """The first save of a state ``matching`` raises ``error`` before it writes: a crash
+        between a step's call and the save that records it."""
+        self._crash = (matching, error)
+
     def save(self, state: TicketState) -> TicketState:
+        if self._crash is not None and self._crash[0](state):
+            self.calls.fail("save", self._crash[1])
+            self._crash = None
         result: TicketState = self.calls.run("save", state, effect=lambda: self._write(state))
         return result
 
@@ -253,6 +264,7 @@ class FakeTarget:
     def fail(
         self, method: str, error: Exception, *, times: int = 1, took_effect: bool = False
     ) -> None:
+        """See ``Calls.fail``."""
         self.calls.fail(method, error, times=times, took_effect=took_effect)
 
     def find(self, incident_id: str) -> TicketRef | None:
