@@ -24,8 +24,10 @@ TIMED_OUT = RetryableError("the desk did not answer within 10 s")
 def test_first_sync_creates_one_ticket_saves_its_state_and_queues_one_callback(
     world: World, sample: Payload, incident_id: str
 ) -> None:
-    # Given a stored incident with no ticket yet
+    # Given an incident stored 1.5 s ago, with no ticket yet
+    received = world.clock()
     nudge = world.store(sample)
+    world.clock.advance(1.5)
     # When its nudge is synced
     report = world.reconciler.sync(nudge)
     # Then one ticket exists for it, and its state says which ticket, which version, and when
@@ -41,7 +43,7 @@ def test_first_sync_creates_one_ticket_saves_its_state_and_queues_one_callback(
         CallbackRequest(
             incident_id=incident_id,
             ticket_ref=report.ticket.key if report.ticket else "",
-            received_at=world.clock().isoformat(timespec="milliseconds"),
+            received_at=received.isoformat(timespec="milliseconds"),
         )
     ]
     assert report.actions == (Action.CREATED, Action.CALLBACK_QUEUED)
