@@ -251,6 +251,8 @@ class FakeTarget:
     name: str = "fake"
     supports_assignment: bool = True
     find_is_consistent: bool = True
+    # Whether refs carry a key besides the id (Jira's "OPS-12"; the generic desk has none).
+    keyed: bool = True
     known_users: set[str] = field(default_factory=set)
     tickets: dict[str, DeskTicket] = field(default_factory=dict)
     calls: Calls = field(default_factory=Calls)
@@ -275,7 +277,7 @@ class FakeTarget:
             if self._hidden.get(ticket_id, 0) > 0:
                 self._hidden[ticket_id] -= 1
                 return None
-            return _ref(ticket_id)
+            return _ref(ticket_id, keyed=self.keyed)
         return None
 
     def create(self, draft: TicketDraft) -> TicketRef:
@@ -283,7 +285,7 @@ class FakeTarget:
             ticket_id = f"T-{len(self.tickets) + 1}"
             self.tickets[ticket_id] = DeskTicket(draft.incident_id, draft)
             self._hidden[ticket_id] = self._lag
-            return _ref(ticket_id)
+            return _ref(ticket_id, keyed=self.keyed)
 
         return self.calls.run("create", draft, effect=effect)
 
@@ -321,8 +323,9 @@ class FakeTarget:
         self._at(ref).status = status
 
 
-def _ref(ticket_id: str) -> TicketRef:
-    return TicketRef(id=ticket_id, key=ticket_id, url=f"https://desk.example/{ticket_id}")
+def _ref(ticket_id: str, *, keyed: bool) -> TicketRef:
+    key = f"KEY-{ticket_id}" if keyed else None
+    return TicketRef(id=ticket_id, key=key, url=f"https://desk.example/{ticket_id}")
 
 
 # --- the callback side ------------------------------------------------------------------------

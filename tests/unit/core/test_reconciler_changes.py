@@ -204,3 +204,18 @@ def test_a_desk_without_assignment_is_never_asked_to_assign(
     # Then the desk is not asked, and no assignee is recorded
     assert world.target.calls.count("assign") == 0
     assert world.state(incident_id).assignee is None
+
+
+def test_a_version_without_metadata_adds_no_comment_and_no_assignee(
+    world: World, sample: Payload, incident_id: str
+) -> None:
+    # Given a synced incident
+    world.sync(sample)
+    # When a version without metadata is synced
+    bare = later(sample, severity="Warning")
+    del bare["metadata"]
+    report = world.sync(bare)
+    # Then only the fields are updated
+    assert report.actions == (Action.UPDATED,)
+    assert world.target.only_ticket().comments == []
+    assert world.state(incident_id).assignee is None

@@ -198,3 +198,15 @@ def test_a_late_nudge_syncs_the_newest_stored_version(
     assert world.target.only_ticket().draft.title.endswith("- Warning")
     assert world.state(incident_id).synced_hash == new.sha256
     assert world.reconciler.sync(new).in_sync_already
+
+
+def test_the_callback_names_the_ticket_by_its_id_where_the_desk_gives_no_key(
+    world: World, sample: Payload
+) -> None:
+    # Given a desk whose tickets have an id and no key
+    world.target.keyed = False
+    # When a first sync creates the ticket
+    report = world.sync(sample)
+    # Then the callback names the ticket by its id
+    assert report.ticket is not None
+    assert [request.ticket_ref for request in world.outbox.queued] == [report.ticket.id]
