@@ -10,17 +10,7 @@ from typing import Any
 
 import pytest
 
-from pandabridge.callbacks import Confirmer
-from pandabridge.sync import Reconciler
-from tests.unit.core.fakes import (
-    FakeBigPanda,
-    FakeClock,
-    FakeLedger,
-    FakeOutbox,
-    FakeTarget,
-    FakeTicketStates,
-    IncidentBook,
-)
+from tests.unit.core.fakes import FakeLedger, FakeTicketStates
 from tests.unit.core.world import World
 
 Payload = dict[str, Any]
@@ -38,16 +28,6 @@ def world() -> World:
 
 
 @pytest.fixture
-def clock(world: World) -> FakeClock:
-    return world.clock
-
-
-@pytest.fixture
-def book(world: World) -> IncidentBook:
-    return world.book
-
-
-@pytest.fixture
 def states(world: World) -> FakeTicketStates:
     return world.states
 
@@ -55,31 +35,6 @@ def states(world: World) -> FakeTicketStates:
 @pytest.fixture
 def ledger(world: World) -> FakeLedger:
     return world.ledger
-
-
-@pytest.fixture
-def target(world: World) -> FakeTarget:
-    return world.target
-
-
-@pytest.fixture
-def outbox(world: World) -> FakeOutbox:
-    return world.outbox
-
-
-@pytest.fixture
-def bigpanda(world: World) -> FakeBigPanda:
-    return world.bigpanda
-
-
-@pytest.fixture
-def reconciler(world: World) -> Reconciler:
-    return world.reconciler
-
-
-@pytest.fixture
-def confirmer(world: World) -> Confirmer:
-    return world.confirmer
 
 
 @pytest.fixture

@@ -69,8 +69,7 @@ def test_a_ticket_found_by_the_lookup_is_adopted_and_synced_not_created_again(
 ) -> None:
     # Given the desk holds a ticket for the incident that the state does not know of
     world.target.fail("create", TIMED_OUT, took_effect=True)
-    with pytest.raises(RetryableError):
-        world.sync(sample)
+    world.failed_sync(sample)
     # When the incident is synced again
     report = world.sync(sample)
     # Then the ticket is found, its unknown fields are brought up to date, and it is not created
@@ -86,9 +85,7 @@ def test_a_lagging_lookup_right_after_an_unseen_create_is_not_trusted(
     # Given a desk whose search lags, and a create that went through while the caller timed out
     world.target.lag_finds(5)
     world.target.fail("create", TIMED_OUT, took_effect=True)
-    nudge = world.store(sample)
-    with pytest.raises(RetryableError):
-        world.reconciler.sync(nudge)
+    nudge = world.failed_sync(sample)
     # When the nudge is retried 10 s later and the search sees nothing yet
     world.clock.advance(10)
     with pytest.raises(RetryableError, match="may not be searchable yet") as waited:
@@ -98,39 +95,29 @@ def test_a_lagging_lookup_right_after_an_unseen_create_is_not_trusted(
     assert world.target.calls.done["create"] == 1
 
 
-def test_a_lagging_lookup_that_catches_up_finds_the_ticket_after_the_window(
-    world: World, sample: Payload
+@pytest.mark.parametrize(
+    ("created", "action"),
+    [(True, Action.FOUND), (False, Action.CREATED)],
+    ids=["create-took-effect-then-found", "create-refused-then-created"],
+)
+def test_after_the_search_window_a_lagging_lookup_decides(
+    world: World, sample: Payload, created: bool, action: str
 ) -> None:
-    # Given a lagging search that misses a just-created ticket once
+    # Given a lagging search that misses a new ticket on the first find after its create,
+    # a create that timed out after taking effect or that the desk refused (503), and a
+    # retry within the window that waited
     world.target.lag_finds(1)
-    world.target.fail("create", TIMED_OUT, took_effect=True)
-    nudge = world.store(sample)
-    with pytest.raises(RetryableError):
-        world.reconciler.sync(nudge)
+    world.target.fail(
+        "create", TIMED_OUT if created else RetryableError("503"), took_effect=created
+    )
+    nudge = world.failed_sync(sample)
     with pytest.raises(RetryableError, match="may not be searchable yet"):
         world.reconciler.sync(nudge)
     # When the nudge is retried once the window has passed
     world.clock.advance(Limits.SEARCH_CONSISTENCY_SECONDS)
     report = world.reconciler.sync(nudge)
-    # Then the ticket is found, and still only one was created
-    assert Action.FOUND in report.actions
-    assert len(world.target.tickets) == 1
-
-
-def test_an_empty_lagging_lookup_is_trusted_once_the_window_has_passed(
-    world: World, sample: Payload
-) -> None:
-    # Given a lagging search, and a create the desk refused (503) without making a ticket
-    world.target.lag_finds(5)
-    world.target.fail("create", RetryableError("503 from the desk"))
-    nudge = world.store(sample)
-    with pytest.raises(RetryableError):
-        world.reconciler.sync(nudge)
-    # When the nudge is retried after the window
-    world.clock.advance(Limits.SEARCH_CONSISTENCY_SECONDS)
-    report = world.reconciler.sync(nudge)
-    # Then the empty lookup is believed and the ticket is created
-    assert Action.CREATED in report.actions
+    # Then the lookup is believed: the ticket made before is found, or one is created now
+    assert action in report.actions
     assert len(world.target.tickets) == 1
 
 
@@ -139,9 +126,7 @@ def test_a_consistent_lookup_is_trusted_at_once_after_a_failed_create(
 ) -> None:
     # Given a desk whose search is consistent, and a create it refused (503)
     world.target.fail("create", RetryableError("503 from the desk"))
-    nudge = world.store(sample)
-    with pytest.raises(RetryableError):
-        world.reconciler.sync(nudge)
+    nudge = world.failed_sync(sample)
     # When the nudge is retried at once
     report = world.reconciler.sync(nudge)
     # Then the ticket is created without waiting

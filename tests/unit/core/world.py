@@ -6,7 +6,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from pandabridge.callbacks import Confirmer
+from pandabridge.errors import RetryableError
 from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
 from pandabridge.models import WebhookPayload
@@ -64,6 +67,19 @@ class World:
     def sync(self, payload: Payload) -> SyncReport:
         """Store a delivery and sync its nudge."""
         return self.reconciler.sync(self.store(payload))
+
+    def failed_sync(self, payload: Payload) -> SyncNudge:
+        """Store a delivery and sync it, which must fail as planned; the nudge to retry."""
+        nudge = self.store(payload)
+        with pytest.raises(RetryableError):
+            self.reconciler.sync(nudge)
+        return nudge
+
+    def retried(self, nudge: SyncNudge) -> SyncReport:
+        """Sync a nudge whose sync fails as planned, then again, as the queue redelivers it."""
+        with pytest.raises(RetryableError):
+            self.reconciler.sync(nudge)
+        return self.reconciler.sync(nudge)
 
     def reconciler_draft(self, payload: Payload) -> TicketDraft:
         """The draft the reconciler makes of a payload, to put a ticket on the desk directly."""
