@@ -31,6 +31,7 @@ from pandabridge.incidents import (
     outcome_of_write,
 )
 from pandabridge.messages import CallbackRequest
+from pandabridge.stores.incidents import archive_key
 from pandabridge.stores.tickets import StateConflictError
 from pandabridge.tickets.model import Assignee, TicketDraft, TicketRef, TicketStatus
 from pandabridge.tickets.state import TicketState
@@ -94,9 +95,6 @@ class Calls:
         """How often ``method`` was called, failed calls included."""
         return Counter(call[0] for call in self.log)[method]
 
-    def methods(self) -> list[str]:
-        return [call[0] for call in self.log]
-
 
 # --- incidents --------------------------------------------------------------------------------
 
@@ -122,7 +120,10 @@ class IncidentBook:
         )
         if written:
             self.latest[summary.incident_id] = StoredIncident(
-                summary=summary, payload=json.loads(raw), archive_key="", payload_inline=True
+                summary=summary,
+                payload=json.loads(raw),
+                archive_key=archive_key(summary.incident_id, summary.content_hash),
+                payload_inline=True,
             )
         result = outcome_of_write(
             written=written,

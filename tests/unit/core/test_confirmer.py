@@ -72,9 +72,10 @@ def test_a_refused_confirmation_is_not_recorded(
     # Given BigPanda refuses the callback
     world.bigpanda.calls.fail("confirm_ticket", refusal)
     # When it is attempted
-    with pytest.raises(type(refusal)):
+    with pytest.raises(type(refusal)) as raised:
         world.confirmer.confirm(request_)
     # Then the error reaches the queue's consumer as it was, and nothing is recorded
+    assert raised.value is refusal
     assert world.ledger.confirmed_at(incident_id) is None
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from pandabridge.errors import RetryableError
 from pandabridge.sync import REOPEN_NOTE, RESOLVE_NOTE, Action, comment_key
 from pandabridge.tickets.model import Assignee, TicketStatus
 from tests.unit.core.deliveries import later, reactivated, resolved, with_assignee, with_comment
@@ -26,6 +29,23 @@ def test_a_new_version_updates_the_ticket_fields_once(
     assert world.target.calls.done["update"] == 1
     assert world.target.only_ticket().draft.title.endswith("- Warning")
     assert world.state(incident_id).synced_hash == nudge.sha256
+
+
+def test_a_desk_asking_to_come_back_later_leaves_the_version_unsynced(
+    world: World, sample: Payload, incident_id: str
+) -> None:
+    # Given a synced incident, and a desk that answers the next update with 429, Retry-After 7
+    synced = world.store(sample)
+    world.reconciler.sync(synced)
+    busy = RetryableError("429 from the desk", retry_after=7)
+    world.target.fail("update", busy)
+    # When a new version is synced
+    with pytest.raises(RetryableError) as raised:
+        world.sync(later(sample, severity="Warning"))
+    # Then the desk's answer reaches the queue's consumer as it was, and the state still names
+    # the synced version, so the retry updates the ticket
+    assert raised.value is busy
+    assert world.state(incident_id).synced_hash == synced.sha256
 
 
 def test_a_resolved_incident_resolves_its_ticket_with_a_note(
