@@ -35,6 +35,8 @@ KNOWN_USER = "bp-user-1"
 
 @dataclass
 class World:
+    """One incident pipeline's worth of fakes; a fresh one per spec (the ``world`` fixture)."""
+
     clock: FakeClock = field(default_factory=FakeClock)
     book: IncidentBook = field(default_factory=IncidentBook)
     table: TicketsTable = field(default_factory=TicketsTable)
