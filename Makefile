@@ -14,7 +14,7 @@ UV := uv==0.13.9
 # The virtualenv's bin first: it carries the Node.js that the CDK (jsii) runs on.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run send status show ops bootstrap test soak bench lint format synth deploy diff lock lambda-set clean
+.PHONY: help run send status show ops bootstrap test unit soak bench lint format synth deploy diff lock lambda-set clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ test: $(STAMP) lint ## Run every offline test
 	@# a no-op while lambda_set/*.txt are unchanged.
 	$(BIN)/python -m lambda_set install
 	$(BIN)/python -m pytest $(ARGS)
+
+unit: $(STAMP) ## The fast loop: unit tests only, no server (ARGS=-k name to select)
+	$(BIN)/python -m pytest tests/unit $(ARGS)
 
 soak: $(STAMP) ## The reliability suite at ten times its load (SOAK_FACTOR=10), for a long run
 	SOAK_FACTOR=$${SOAK_FACTOR:-10} $(BIN)/python -m pytest tests/reliability $(ARGS)
