@@ -32,6 +32,8 @@ from typing import Final, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from local import defaults
+from local.client import Credentials
 from ops import discovery
 from ops.archive import list_versions
 from ops.discovery import Resource, Target
@@ -104,15 +106,9 @@ def post(url: str, body: bytes, api_key: str, bearer_token: str) -> Delivery:
 
     The error names the URL and the reason only: the headers carry the credentials.
     """
+    headers = {"Content-Type": "application/json", **Credentials(api_key, bearer_token).headers()}
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked by the caller
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "x-api-key": api_key,
-            "Authorization": f"Bearer {bearer_token}",
-        },
+        url, data=body, method="POST", headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as answer:  # noqa: S310
@@ -127,26 +123,25 @@ def post(url: str, body: bytes, api_key: str, bearer_token: str) -> Delivery:
 def follow(
     look: Callable[[], Inspection | None],
     *,
+    sent_at: float,
     timeout: float,
     out: TextIO,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[Inspection | None, Step | None]:
     """Look until every step is seen or ``timeout`` passes: the last look, and the first step
-    not seen (``None`` when all were). Each step is printed once, when first seen."""
-    started = clock()
+    not seen (``None`` when all were). Each step is printed once, when first seen, with the
+    time since ``sent_at`` (``time.monotonic()`` when the webhook was sent)."""
     pending = list(Step)
     found = None
     while True:
         found = look()
         while found is not None and pending and pending[0].seen_in(found):
-            out.write(f"  ok   {pending[0].value:<9} {clock() - started:.1f} s after the webhook\n")
-            pending.pop(0)
+            after = time.monotonic() - sent_at
+            out.write(f"  ok   {pending.pop(0).value:<9} {after:.1f} s after the webhook\n")
         if not pending:
             return found, None
-        if clock() - started > timeout:
+        if time.monotonic() - sent_at > timeout:
             return found, pending[0]
-        sleep(POLL_SECONDS)
+        time.sleep(POLL_SECONDS)
 
 
 def looker(target: Target, incident_id: str) -> Callable[[], Inspection | None]:
@@ -217,8 +212,6 @@ def _credentials(args: argparse.Namespace, parser: argparse.ArgumentParser) -> t
     api_key = os.environ.get(API_KEY_ENV, "")
     bearer_token = os.environ.get(BEARER_TOKEN_ENV, "")
     if args.local:
-        from local import defaults  # the local stack's keys, when none are set
-
         api_key, bearer_token = api_key or defaults.API_KEY, bearer_token or defaults.BEARER_TOKEN
     pairs = ((API_KEY_ENV, api_key), (BEARER_TOKEN_ENV, bearer_token))
     missing = [name for name, value in pairs if not value]
@@ -230,8 +223,6 @@ def _credentials(args: argparse.Namespace, parser: argparse.ArgumentParser) -> t
 def _url(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
     url = args.url
     if url is None and args.local:
-        from local import defaults
-
         url = defaults.webhook_url()
     if not url:
         parser.error("give the webhook URL: make smoke URL=https://.../webhook")
@@ -242,16 +233,16 @@ def _url(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
 
 def run(args: argparse.Namespace, target: Target, credentials: tuple[str, str], out: TextIO) -> int:
     """Send, follow and clean up; the exit status."""
-    from local import defaults  # the vendor sample's path
-
     incident_id = f"{PREFIX}{uuid.uuid4()}"
     body = smoke_body(incident_id, defaults.SAMPLE_EVENT.read_bytes())
+    sent_at = time.monotonic()
     delivery = post(args.url, body, *credentials)
     if delivery.status != 200:
         out.write(f"FAIL webhook   HTTP {delivery.status} {delivery.body}\n")
         return EXIT_FAILED
     out.write(f"  ok   webhook   HTTP 200 {delivery.body}\n")
-    found, missing = follow(looker(target, incident_id), timeout=args.timeout, out=out)
+    look = looker(target, incident_id)
+    found, missing = follow(look, sent_at=sent_at, timeout=args.timeout, out=out)
     if found is not None:
         out.write(render(found) + "\n")
     if missing is not None:
