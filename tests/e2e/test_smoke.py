@@ -20,13 +20,13 @@ from local import defaults
 from ops.smoke import API_KEY_ENV, BEARER_TOKEN_ENV
 from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE
 from tests.e2e.harness import (
-    SERVING_MARK,
     TOOL_SECONDS,
     StackProcess,
     aws_client,
     free_port,
     plain_environment,
     run_module,
+    serving_stack,
 )
 
 # Long enough for a healthy local stack's callback (well under a second), short enough that
@@ -105,18 +105,9 @@ def passed(stack: StackProcess) -> SmokeRun:
 def unanswered_stack() -> Iterator[StackProcess]:
     """A stack whose callbacks go to a BigPanda API that never answers (a closed port)."""
     silent = f"http://{defaults.HOST}:{free_port()}"
-    running = StackProcess.start(
-        "--no-sample",
-        "--bigpanda-url",
-        silent,
-        env={defaults.BIGPANDA_KEY_ENV: "smoke-test-user-api-key"},
-    )
-    try:
-        running.wait_until_healthy()
-        running.wait_for_output(SERVING_MARK)
+    user_api_key = {defaults.BIGPANDA_KEY_ENV: "smoke-test-user-api-key"}
+    with serving_stack("--no-sample", "--bigpanda-url", silent, env=user_api_key) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
