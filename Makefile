@@ -46,6 +46,14 @@ show: $(STAMP) ## One incident of the running local stack: summary, ticket, payl
 ops: $(STAMP) ## On-call commands: ARGS="inspect <id>" | "replay <id>" | "redrive ticket-sync" (add --local for make run)
 	$(BIN)/python -m ops $(ARGS)
 
+.PHONY: smoke
+smoke: $(STAMP) ## Send one smoke incident to URL=... and follow it to its callback, then remove it (ARGS="--local" for make run)
+	$(BIN)/python -m ops.smoke $(if $(URL),--url '$(URL)') $(ARGS)
+
+.PHONY: destroy
+destroy: $(STAMP) ## Delete the deployed stack (cdk destroy); tables, buckets and log groups are kept
+	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) destroy $(ARGS)
+
 test: $(STAMP) lint ## Run every offline test
 	@# The Lambda set (the layer's and the runtime's packages) for the handlers' isolated run;
 	@# a no-op while lambda_set/*.txt are unchanged.

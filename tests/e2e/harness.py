@@ -17,7 +17,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -227,6 +228,21 @@ class StackProcess:
             self.process.kill()
             self.process.wait()
             raise
+
+
+@contextmanager
+def serving_stack(
+    *extra: str, env: dict[str, str] | None = None, story: bool = False
+) -> Iterator[StackProcess]:
+    """A stack started as ``StackProcess.start`` does, yielded once it is healthy and serving,
+    and stopped afterwards."""
+    running = StackProcess.start(*extra, env=env, story=story)
+    try:
+        running.wait_until_healthy()
+        running.wait_for_output(SERVING_MARK)
+        yield running
+    finally:
+        running.stop()
 
 
 def local_command(port: int, moto_port: int, *extra: str) -> list[str]:
