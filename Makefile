@@ -74,12 +74,16 @@ synth: $(STAMP) ## Synthesize the CloudFormation template into cdk.out/ and lint
 	$(BIN)/cfn-lint cdk.out/*.template.json
 
 bootstrap: $(STAMP) ## Create the CDK bootstrap stack in the current account/region (once)
+	$(BIN)/python -m ops.preflight
 	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) bootstrap $(ARGS)
 
 deploy: $(STAMP) ## Deploy the stack into the current AWS account (needs AWS credentials)
+	@# Credentials and a region first: without them the CDK fails only after a full synth.
+	$(BIN)/python -m ops.preflight
 	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) deploy $(ARGS)
 
 diff: $(STAMP) ## Show what `make deploy` would change
+	$(BIN)/python -m ops.preflight
 	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) diff $(ARGS)
 
 lock: ## Re-resolve constraints.txt from the direct pins
