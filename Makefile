@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# uv installs the pinned set in seconds where pip takes a minute; it is itself pinned.
@@ -28,6 +28,8 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@# The repo root and lambdas/ on the venv's path: the Lambda code imports its
 	@# packages as top-level modules, exactly as the Lambda runtime does.
 	@$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "pandabridge-dev.pth").write_text("$(CURDIR)\n$(CURDIR)/lambdas\n")'
+	@# The project's commands (pyproject.toml [project.scripts]) as .venv/bin/pandabridge-*.
+	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
 run: $(STAMP) ## Start the local stack (moto, local API gateway, ticket sync, demo service desk) and post the sample
@@ -52,6 +54,7 @@ smoke: $(STAMP) ## Send one smoke incident to URL=... and follow it to its callb
 
 .PHONY: destroy
 destroy: $(STAMP) ## Delete the deployed stack (cdk destroy); tables, buckets and log groups are kept
+	$(BIN)/python -m ops.preflight
 	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) destroy $(ARGS)
 
 test: $(STAMP) lint ## Run every offline test
@@ -83,12 +86,16 @@ synth: $(STAMP) ## Synthesize the CloudFormation template into cdk.out/ and lint
 	$(BIN)/cfn-lint cdk.out/*.template.json
 
 bootstrap: $(STAMP) ## Create the CDK bootstrap stack in the current account/region (once)
+	$(BIN)/python -m ops.preflight
 	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) bootstrap $(ARGS)
 
 deploy: $(STAMP) ## Deploy the stack into the current AWS account (needs AWS credentials)
+	@# Credentials and a region first: without them the CDK fails only after a full synth.
+	$(BIN)/python -m ops.preflight
 	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) deploy $(ARGS)
 
 diff: $(STAMP) ## Show what `make deploy` would change
+	$(BIN)/python -m ops.preflight
 	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) diff $(ARGS)
 
 lock: ## Re-resolve constraints.txt from the direct pins

@@ -248,7 +248,7 @@ def run(args: argparse.Namespace, target: Target, credentials: tuple[str, str], 
     if missing is not None:
         out.write(
             f"FAIL {missing.value}: not seen within {args.timeout:.0f} s: {missing.missing}\n"
-            f'kept for a look: make ops ARGS="inspect {incident_id}{_where(args)}"\n'
+            f"kept for a look: .venv/bin/pandabridge-ops inspect {incident_id}{_where(args)}\n"
             f'then remove it: make smoke ARGS="--clean-up {incident_id}{_where(args)}"\n'
         )
         return EXIT_FAILED

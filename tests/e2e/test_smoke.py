@@ -164,7 +164,7 @@ def test_a_failed_smoke_run_keeps_its_incident_for_inspection(
     assert traces["incident"] is not None
     assert traces["ticket"] is not None
     assert traces["archive"]
-    assert f'make ops ARGS="inspect {failed.incident_id} --local' in failed.output
+    assert f".venv/bin/pandabridge-ops inspect {failed.incident_id} --local" in failed.output
 
 
 def test_the_printed_clean_up_removes_a_failed_runs_incident(

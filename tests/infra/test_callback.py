@@ -359,6 +359,7 @@ def test_a_missing_app_key_is_warned_about(
     # When each callback construct's warnings are read
     # Then only the missing key is warned about, telling the admin how to finish the setup
     [warning] = [text for text in warnings(synthesized) if "bigpanda_app_key" in text]
-    for step in ("WebhookUrl", "redeploy", "ops redrive callback", "CallbackNotConfiguredAlarm"):
+    redrive = ".venv/bin/pandabridge-ops redrive callback"
+    for step in ("WebhookUrl", "redeploy", redrive, "CallbackNotConfiguredAlarm"):
         assert step in warning
     assert warnings(overridden) == []
