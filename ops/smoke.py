@@ -32,7 +32,7 @@ from typing import Final, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local import defaults
+from local import defaults, state
 from local.client import Credentials
 from ops import discovery
 from ops.archive import list_versions
@@ -211,8 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _credentials(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[str, str]:
     api_key = os.environ.get(API_KEY_ENV, "")
     bearer_token = os.environ.get(BEARER_TOKEN_ENV, "")
-    if args.local:
-        api_key, bearer_token = api_key or defaults.API_KEY, bearer_token or defaults.BEARER_TOKEN
+    if args.local and not (api_key and bearer_token):
+        running = _running_stack(parser)
+        api_key, bearer_token = api_key or running.api_key, bearer_token or running.bearer_token
     pairs = ((API_KEY_ENV, api_key), (BEARER_TOKEN_ENV, bearer_token))
     missing = [name for name, value in pairs if not value]
     if missing:
@@ -220,10 +221,18 @@ def _credentials(args: argparse.Namespace, parser: argparse.ArgumentParser) -> t
     return api_key, bearer_token
 
 
+def _running_stack(parser: argparse.ArgumentParser) -> state.StackState:
+    """``make run``'s stack, on whatever ports and keys it was started with."""
+    try:
+        return state.read()
+    except state.NoRunningStackError as error:
+        parser.error(str(error))
+
+
 def _url(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
     url = args.url
     if url is None and args.local:
-        url = defaults.webhook_url()
+        url = _running_stack(parser).webhook_url
     if not url:
         parser.error("give the webhook URL: make smoke URL=https://.../webhook")
     if not url.startswith(("https://", "http://")):

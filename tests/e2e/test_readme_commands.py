@@ -162,6 +162,14 @@ def test_ops_local_reads_the_stacks_moto_server(
     assert json.loads(inspected.stdout)["incident"]["incident_id"] == SAMPLE_ID
 
 
+def test_make_smoke_local_reads_the_stacks_url_and_keys(custom_stack: StackProcess, make) -> None:
+    # When `make smoke ARGS=--local` runs with no URL, keys or endpoint of its own
+    smoked = make("smoke", "ARGS=--local")
+    # Then it reached the stack on its custom ports and saw every step through to the callback
+    assert smoked.returncode == 0, smoked.stdout + smoked.stderr
+    assert custom_stack.api_key not in smoked.stdout + smoked.stderr
+
+
 def test_after_the_stack_stops_the_helpers_say_to_start_make_run(
     start_stack: Callable[..., StackProcess], tmp_path: Path
 ) -> None:
