@@ -422,10 +422,10 @@ def ticket_sync_event(
 ) -> dict[str, Any]:
     """Store the delivery as ingest would, then the nudge the pipe would send for it."""
     from local.aws import aws_client
+    from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKET_SYNC_QUEUE
     from pandabridge.handoff import render_message
     from pandabridge.incidents import ingest
     from pandabridge.messages import SyncNudge
-    from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKET_SYNC_QUEUE
     from pandabridge.parsing import parse_webhook
     from pandabridge.stores.incidents import IncidentStore
 
@@ -453,8 +453,8 @@ def callback_event(
 ) -> dict[str, Any]:
     """The ticket state ticket sync leaves behind, then its message on the callback queue."""
     from local.aws import aws_client
+    from local.names import CALLBACK_QUEUE, TICKETS_TABLE
     from pandabridge.messages import CallbackRequest
-    from pandabridge.names import CALLBACK_QUEUE, TICKETS_TABLE
     from pandabridge.stores.tickets import TicketStateStore
     from pandabridge.tickets.model import TicketRef
     from pandabridge.tickets.state import TicketState

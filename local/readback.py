@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from local.aws import aws_client
-from pandabridge.names import PAYLOAD_BUCKET, TICKETS_TABLE
+from local.names import PAYLOAD_BUCKET, TICKETS_TABLE
 from pandabridge.stores.tickets import TicketStateStore
 
 

@@ -29,8 +29,8 @@ from local.inventory import (
     unreachable,
     use_endpoint,
 )
+from local.names import PAYLOAD_BUCKET, TICKETS_TABLE
 from pandabridge.incidents import StoredIncident
-from pandabridge.names import PAYLOAD_BUCKET, TICKETS_TABLE
 from pandabridge.stores.incidents import get_incident
 from pandabridge.stores.tickets import TicketStateStore
 from pandabridge.tickets.state import TicketState

@@ -285,7 +285,7 @@ def test_storage_failure_answers_500_and_leaves_no_item(
     invoke: Invoke, api_event: Any, sample: Payload, aws: Aws
 ) -> None:
     # Given the payload bucket is gone
-    from pandabridge.names import PAYLOAD_BUCKET
+    from local.names import PAYLOAD_BUCKET
 
     aws.s3.delete_bucket(Bucket=PAYLOAD_BUCKET.local_name)
     # When a valid delivery arrives

@@ -20,6 +20,7 @@ import pytest
 
 from local.aws import MotoServer, put_secret, queue_arn, queue_url
 from local.context import LambdaContext
+from local.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE
 from local.poller import EventSource, QueuePoller
 from local.service_desk import DemoDesk
 from pandabridge import composition, settings
@@ -27,7 +28,7 @@ from pandabridge.errors import RetryableError
 from pandabridge.handoff import render_message
 from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
-from pandabridge.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE, Env, Metric
+from pandabridge.names import Env, Metric
 from pandabridge.parsing import parse_webhook
 from pandabridge.stores.incidents import default_store
 from pandabridge.tickets.state import TicketState

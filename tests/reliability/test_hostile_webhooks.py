@@ -33,8 +33,9 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from local import defaults
+from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
 from pandabridge import models
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, Limits
+from pandabridge.names import Limits
 from pandabridge.stores.incidents import get_incident
 from tests.handlers.conftest import Aws, HttpAnswer, Invoke
 from tests.reliability.scale import scaled

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from local.aws import MotoServer, aws_client
-from pandabridge.names import INCIDENTS_TABLE
+from local.names import INCIDENTS_TABLE
 from pandabridge.stores.incidents import default_store
 from tests.handlers.conftest import Aws, Invoke
 from tests.reliability.faults.world import (
