@@ -66,7 +66,8 @@ class Resource(Enum):
 
 
 def project_context(path: Path = CDK_JSON) -> dict[str, Any]:
-    """The settings in ``cdk.json``'s context (the stack name, the inline payload limit)."""
+    """The settings ``cdk.json``'s context overrides (the stack name, the inline payload
+    limit); a setting it leaves out has its default."""
     try:
         context = json.loads(path.read_text())["context"]
     except (OSError, ValueError, KeyError) as error:

@@ -1,7 +1,8 @@
 """Deployment settings, read once from the CDK context into a validated model.
 
-Every setting has a default here and the same default in ``cdk.json``'s ``context`` block,
-where operators look for them; a test keeps the two equal. Values given on the command line
+Every setting has its default here, and only here: ``cdk.json``'s ``context`` block holds
+the values a deployment changes, and the README's table of settings is generated from the
+fields below (``make settings-table``). Values given on the command line
 (``cdk deploy -c throttle_rate_limit=20``) arrive as strings, so the model coerces them. A bad
 value stops the synth with an error that names the context key, instead of a template that
 CloudFormation rejects half-way through a deployment.
@@ -496,7 +497,7 @@ class StackSettings(BaseModel):
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
-        """The default of every setting, as ``cdk.json`` documents them."""
+        """The default of every setting, as the README's settings table shows them."""
         return cls().model_dump()
 
     @classmethod
