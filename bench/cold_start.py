@@ -537,16 +537,16 @@ def functions(stage: Stage) -> list[Function]:
 # What each handler calls to build the AWS clients it uses: what a handler leaves to its
 # first event is counted in its init all the same, so laziness cannot hide a cost here.
 BUILDERS: Final[dict[str, tuple[str, ...]]] = {
-    "ingest": ("pandabridge.stores.incidents:default_store",),
+    "ingest": ("pandabridge.composition.ingest:incident_store",),
     "ticket-sync": (
-        "pandabridge.stores.incidents:default_store",
-        "pandabridge.composition:queue_control",
-        "pandabridge.composition:ticket_states",
+        "pandabridge.composition.ingest:incident_store",
+        "pandabridge.composition.queues:queue_control",
+        "pandabridge.composition.ticket_sync:ticket_states",
         "pandabridge.aws_clients:secrets_provider",
     ),
     "callback": (
-        "pandabridge.composition:queue_control",
-        "pandabridge.composition:callback_ledger",
+        "pandabridge.composition.queues:queue_control",
+        "pandabridge.composition.callback:callback_ledger",
         "pandabridge.aws_clients:secrets_provider",
     ),
     "authorizer": ("pandabridge.aws_clients:secrets_provider",),

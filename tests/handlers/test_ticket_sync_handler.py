@@ -23,14 +23,15 @@ from local.context import LambdaContext
 from local.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE
 from local.poller import EventSource, QueuePoller
 from local.service_desk import DemoDesk
-from pandabridge import composition, settings
+from pandabridge import settings
+from pandabridge.composition.ingest import incident_store
+from pandabridge.composition.ticket_sync import reconciler, ticket_states
 from pandabridge.errors import RetryableError
 from pandabridge.handoff import render_message
 from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
 from pandabridge.names import Env, Metric
 from pandabridge.parsing import parse_webhook
-from pandabridge.stores.incidents import default_store
 from pandabridge.tickets.state import TicketState
 from tests.handlers.conftest import (
     Aws,
@@ -111,7 +112,7 @@ class Pipeline:
 
     def store(self, payload: Payload) -> SyncNudge:
         webhook = parse_webhook(json.dumps(payload))
-        ingest(webhook, default_store())
+        ingest(webhook, incident_store())
         return SyncNudge(
             incident_id=webhook.incident_id,
             version=webhook.version.key,
@@ -204,7 +205,7 @@ def test_ticket_state_records_ticket_version_and_callback(
 ) -> None:
     nudge = pipeline.deliver(sample)
     pipeline.drain()
-    state = composition._ticket_states().get(nudge.incident_id)
+    state = ticket_states().get(nudge.incident_id)
     assert state is not None
     assert state.ticket is not None
     assert state.ticket.id == tickets(desk)[0]["id"]
@@ -252,7 +253,7 @@ def test_concurrent_syncs_of_one_incident_create_one_ticket_and_one_callback(
         start.wait(timeout=10)
         for _ in range(10):
             try:
-                composition.reconciler().sync(nudge)
+                reconciler().sync(nudge)
                 return
             except RetryableError:  # lost the race for the state; sync again
                 time.sleep(0.05)
@@ -472,17 +473,17 @@ def test_search_lag_blocks_a_second_create_until_the_window_passes(
     nudge = pipeline.store(sample)
     now = datetime.now(UTC)
     clock = [now]
-    reconciler = composition.reconciler()
-    reconciler.clock = lambda: clock[0]
-    reconciler.target.find_is_consistent = False  # type: ignore[misc]
-    states = composition._ticket_states()
+    syncer = reconciler()
+    syncer.clock = lambda: clock[0]
+    syncer.target.find_is_consistent = False  # type: ignore[misc]
+    states = ticket_states()
     states.save(TicketState(incident_id=nudge.incident_id, target="http", create_attempted_at=now))
     # When it syncs again within the window, Then it waits instead of creating
     with pytest.raises(RetryableError, match="may not be searchable yet") as raised:
-        reconciler.sync(nudge)
+        syncer.sync(nudge)
     assert 0 < (raised.value.retry_after or 0) <= 30
     assert tickets(desk) == []
     # When the window has passed, Then it creates the ticket
     clock[0] = now + timedelta(seconds=31)
-    reconciler.sync(nudge)
+    syncer.sync(nudge)
     assert len(tickets(desk)) == 1
