@@ -14,7 +14,7 @@ UV := uv==0.13.9
 # The virtualenv's bin first: it carries the Node.js that the CDK (jsii) runs on.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run send status show ops bootstrap test unit soak bench lint format synth deploy diff lock lambda-set clean
+.PHONY: help run send status show ops bootstrap test unit soak bench lint format settings-table synth deploy diff lock lambda-set clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ lint: $(STAMP) ## ruff check + format check
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+settings-table: $(STAMP) ## Write README.md's settings table from the settings model (stacks/config.py)
+	$(BIN)/python -m stacks.settings_table
 
 synth: $(STAMP) ## Synthesize the CloudFormation template into cdk.out/ and lint it with cfn-lint
 	rm -rf cdk.out

@@ -422,10 +422,10 @@ def ticket_sync_event(
 ) -> dict[str, Any]:
     """Store the delivery as ingest would, then the nudge the pipe would send for it."""
     from local.aws import aws_client
+    from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKET_SYNC_QUEUE
     from pandabridge.handoff import render_message
     from pandabridge.incidents import ingest
     from pandabridge.messages import SyncNudge
-    from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKET_SYNC_QUEUE
     from pandabridge.parsing import parse_webhook
     from pandabridge.stores.incidents import IncidentStore
 
@@ -453,8 +453,8 @@ def callback_event(
 ) -> dict[str, Any]:
     """The ticket state ticket sync leaves behind, then its message on the callback queue."""
     from local.aws import aws_client
+    from local.names import CALLBACK_QUEUE, TICKETS_TABLE
     from pandabridge.messages import CallbackRequest
-    from pandabridge.names import CALLBACK_QUEUE, TICKETS_TABLE
     from pandabridge.stores.tickets import TicketStateStore
     from pandabridge.tickets.model import TicketRef
     from pandabridge.tickets.state import TicketState
@@ -537,16 +537,16 @@ def functions(stage: Stage) -> list[Function]:
 # What each handler calls to build the AWS clients it uses: what a handler leaves to its
 # first event is counted in its init all the same, so laziness cannot hide a cost here.
 BUILDERS: Final[dict[str, tuple[str, ...]]] = {
-    "ingest": ("pandabridge.stores.incidents:default_store",),
+    "ingest": ("pandabridge.composition.ingest:incident_store",),
     "ticket-sync": (
-        "pandabridge.stores.incidents:default_store",
-        "pandabridge.composition:queue_control",
-        "pandabridge.composition:ticket_states",
+        "pandabridge.composition.ingest:incident_store",
+        "pandabridge.composition.queues:queue_control",
+        "pandabridge.composition.ticket_sync:ticket_states",
         "pandabridge.aws_clients:secrets_provider",
     ),
     "callback": (
-        "pandabridge.composition:queue_control",
-        "pandabridge.composition:callback_ledger",
+        "pandabridge.composition.queues:queue_control",
+        "pandabridge.composition.callback:callback_ledger",
         "pandabridge.aws_clients:secrets_provider",
     ),
     "authorizer": ("pandabridge.aws_clients:secrets_provider",),

@@ -346,7 +346,7 @@ def measure_locally(incidents: int = 2, log_level: str = "INFO") -> Measured:
     """Play the incident story ``incidents`` times on a fresh local stack, its functions at
     DEBUG; keep the log lines at ``log_level`` and above (what the deployed functions print)
     and the EMF metric lines; read the stored item and object sizes back from moto."""
-    from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE
+    from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE
     from tests.e2e.harness import StackProcess, aws_client, queued_messages
 
     steps = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(STORY.glob("*.json"))]

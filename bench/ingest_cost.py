@@ -42,10 +42,11 @@ from local.aws import (
     function_environment,
 )
 from local.context import LambdaContext
+from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
 from pandabridge import parsing
 from pandabridge.incidents import ingest
 from pandabridge.models import WebhookPayload
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, Limits
+from pandabridge.names import Limits
 from pandabridge.stores.incidents import IncidentStore
 from pandabridge.versioning import canonical_json, content_hash
 

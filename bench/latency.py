@@ -351,7 +351,7 @@ def wait_for_callbacks(stack: Any, incident_ids: Iterable[str], limit: float) ->
 def read_times(stack: Any, new_ids: set[str], sends: Sequence[Send]) -> dict[str, dict[str, float]]:
     """Each new incident's timestamps (wall clock, seconds), from the stack's own records."""
     from local.aws import aws_client  # the local stack's moto clients
-    from pandabridge.names import INCIDENTS_TABLE, TICKETS_TABLE
+    from local.names import INCIDENTS_TABLE, TICKETS_TABLE
     from pandabridge.stores.dynamo import from_attributes
 
     times: dict[str, dict[str, float]] = {}
@@ -654,7 +654,7 @@ def _dynamodb(stack: Any) -> Any:
 
 
 def _confirmed_ids(dynamodb: Any) -> set[str]:
-    from pandabridge.names import TICKETS_TABLE
+    from local.names import TICKETS_TABLE
 
     ids: set[str] = set()
     pages = dynamodb.get_paginator("scan").paginate(

@@ -22,8 +22,9 @@ from typing import Any, Final
 from bench.ingest_cost import TARGET_ALERTS, moto_environment, payloads
 from bench.report import Table
 from local.aws import aws_client
+from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
 from pandabridge.incidents import ingest
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, Limits
+from pandabridge.names import Limits
 from pandabridge.parsing import parse_webhook
 from pandabridge.stores.incidents import IncidentStore
 

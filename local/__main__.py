@@ -36,13 +36,15 @@ from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
 from local.client import Answer, Credentials, authorization, post_webhook, probe_stack
 from local.console import Console, configure_logging, seconds_since
 from local.journey import Journey
+from local.names import INCIDENTS_TABLE
 from local.readback import describe_stored
 from local.service_desk import FAIL_PATH
 from local.stack import BigPandaOptions, LocalStack, StackOptions, TicketTargetOptions
 from local.story import StoryPlayer, load_story
 from pandabridge.auth import TokenSecretError, is_short, valid_tokens
-from pandabridge.names import AUTHORIZATION_HEADER, INCIDENTS_TABLE, Limits
+from pandabridge.names import AUTHORIZATION_HEADER, Limits
 from pandabridge.settings import TargetKind
+from stacks.limits import StackLimits
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _TARGETS: tuple[TargetKind, ...] = ("http", "jira", "servicenow")
@@ -79,8 +81,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help=(
             "visibility timeout of the ticket-sync and callback queues (default: as deployed, "
-            f"{Limits.TICKET_SYNC_VISIBILITY_SECONDS} s and {Limits.CALLBACK_VISIBILITY_SECONDS} "
-            "s): how long the batch of a stopped stack stays hidden before it is handled again"
+            f"{StackLimits.TICKET_SYNC_VISIBILITY_SECONDS} s and "
+            f"{StackLimits.CALLBACK_VISIBILITY_SECONDS} s): how long the batch of a stopped "
+            "stack stays hidden before it is handled again"
         ),
     )
     parser.add_argument(

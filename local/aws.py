@@ -26,20 +26,18 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local.sqs_rules import SqsFifoRules
-from pandabridge.names import (
+from local.names import (
     CALLBACK_QUEUE,
     INCIDENTS_TABLE,
-    METRICS_NAMESPACE,
     PAYLOAD_BUCKET,
-    SERVICE_NAME,
     TICKET_SYNC_QUEUE,
     TICKETS_TABLE,
-    Env,
-    Limits,
+    LocalTable,
     QueueSpec,
-    TableSpec,
 )
+from local.sqs_rules import SqsFifoRules
+from pandabridge.names import METRICS_NAMESPACE, SERVICE_NAME, Env
+from stacks.limits import StackLimits
 
 LOCAL_REGION = "us-east-1"
 # moto accepts any credentials; fixed ones keep boto3 from looking for a real profile.
@@ -172,7 +170,7 @@ def queue_arn(name: str) -> str:
     return f"arn:aws:sqs:{LOCAL_REGION}:{DEFAULT_ACCOUNT_ID}:{name}"
 
 
-def _create_table(dynamodb: Any, spec: TableSpec) -> None:
+def _create_table(dynamodb: Any, spec: LocalTable) -> None:
     stream = (
         {"StreamEnabled": True, "StreamViewType": spec.stream_view_type}
         if spec.stream_view_type
@@ -235,10 +233,14 @@ def create_resources(endpoint: str, *, visibility_seconds: int | None = None) ->
     for spec, deployed_visibility, max_receive_count in (
         (
             TICKET_SYNC_QUEUE,
-            Limits.TICKET_SYNC_VISIBILITY_SECONDS,
-            Limits.TICKET_SYNC_MAX_RECEIVE_COUNT,
+            StackLimits.TICKET_SYNC_VISIBILITY_SECONDS,
+            StackLimits.TICKET_SYNC_MAX_RECEIVE_COUNT,
         ),
-        (CALLBACK_QUEUE, Limits.CALLBACK_VISIBILITY_SECONDS, Limits.CALLBACK_MAX_RECEIVE_COUNT),
+        (
+            CALLBACK_QUEUE,
+            StackLimits.CALLBACK_VISIBILITY_SECONDS,
+            StackLimits.CALLBACK_MAX_RECEIVE_COUNT,
+        ),
     ):
         url = queue_url(endpoint, spec.local_name)
         if url not in queues:

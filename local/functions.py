@@ -18,6 +18,7 @@ from typing import Any
 
 from local.context import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_SECONDS, LambdaContext
 from pandabridge.names import SERVICE_NAME, Limits
+from stacks.limits import StackLimits
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -118,10 +119,10 @@ INGEST = LocalFunction(name=f"{SERVICE_NAME}-ingest", handler="ingest.handler.ha
 TICKET_SYNC = LocalFunction(
     name=f"{SERVICE_NAME}-ticket-sync",
     handler="ticket_sync.handler.handler",
-    timeout_seconds=Limits.TICKET_SYNC_TIMEOUT_SECONDS,
+    timeout_seconds=StackLimits.TICKET_SYNC_TIMEOUT_SECONDS,
 )
 CALLBACK = LocalFunction(
     name=f"{SERVICE_NAME}-callback",
     handler="callback.handler.handler",
-    timeout_seconds=Limits.CALLBACK_TIMEOUT_SECONDS,
+    timeout_seconds=StackLimits.CALLBACK_TIMEOUT_SECONDS,
 )

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from local import state
 from local.aws import aws_client, client_environment, function_environment
-from pandabridge.names import INCIDENTS_TABLE, TICKETS_TABLE
+from local.names import INCIDENTS_TABLE, TICKETS_TABLE
 from pandabridge.stores.dynamo import from_attributes
 from pandabridge.stores.tickets import CALLBACK_CONFIRMED_AT
 

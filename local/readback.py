@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from local.aws import aws_client
-from pandabridge.names import PAYLOAD_BUCKET, TICKETS_TABLE
+from local.names import PAYLOAD_BUCKET, TICKETS_TABLE
 from pandabridge.stores.tickets import TicketStateStore
 
 
@@ -13,9 +13,9 @@ def describe_stored(incident_id: str) -> str | None:
     """One line on the stored incident, or ``None`` if the store does not have it."""
     # Imported here: the store belongs to the functions' code and reads their settings, which
     # the local stack puts into the environment only once the moto server is up.
-    from pandabridge.stores.incidents import get_incident
+    from pandabridge.composition.ingest import incident_store
 
-    stored = get_incident(incident_id)
+    stored = incident_store().get(incident_id)
     if stored is None:
         return None
     summary = stored.summary

@@ -1,6 +1,6 @@
 """``make show ID=...`` (``.venv/bin/pandabridge-show ID``): one incident of the local stack.
 
-Reads the incident as ticket sync does, through ``pandabridge.stores.incidents.get_incident``
+Reads the incident as ticket sync does, through ``pandabridge.composition.ingest.incident_store``
 pointed at the stack's moto server (``--endpoint-url``), and its ticket state from the tickets
 table; prints the stored summary, the ticket state and the stored payload as indented JSON
 (``--payload-only`` prints just the JSON, for ``jq``). Colour on a terminal only.
@@ -30,9 +30,9 @@ from local.inventory import (
     unreachable,
     use_endpoint,
 )
+from local.names import PAYLOAD_BUCKET, TICKETS_TABLE
+from pandabridge.composition.ingest import incident_store
 from pandabridge.incidents import StoredIncident
-from pandabridge.names import PAYLOAD_BUCKET, TICKETS_TABLE
-from pandabridge.stores.incidents import get_incident
 from pandabridge.stores.tickets import TicketStateStore
 from pandabridge.tickets.state import TicketState
 
@@ -54,12 +54,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def read(incident_id: str, endpoint: str) -> tuple[StoredIncident | None, TicketState | None]:
     """The stored incident and its ticket state (either may be ``None``)."""
-    # get_incident reads the table names and the endpoint from the environment on first use.
+    # incident_store reads the table names and the endpoint from the environment on first use.
     use_endpoint(endpoint)
     dynamodb = aws_client("dynamodb", endpoint, CLIENT_CONFIG)
     tickets = TicketStateStore(TICKETS_TABLE.local_name, dynamodb)
     try:
-        return get_incident(incident_id), tickets.get(incident_id)
+        return incident_store().get(incident_id), tickets.get(incident_id)
     except (BotoCoreError, ClientError) as exc:
         raise unreachable(endpoint, exc) from exc
 

@@ -30,24 +30,22 @@ from local.bigpanda import BigPandaStandIn
 from local.functions import CALLBACK, INGEST, TICKET_SYNC, LocalFunction
 from local.gateway import LocalGateway, Route
 from local.journey import Journey
+from local.names import (
+    CALLBACK_QUEUE,
+    INCIDENTS_TABLE,
+    PAYLOAD_BUCKET,
+    TICKET_SYNC_QUEUE,
+    TICKETS_TABLE,
+    QueueSpec,
+)
 from local.pipe import StreamPipe
 from local.poller import EventSource, OnBatch, QueuePoller
 from local.readback import CallbackConfirmations
 from local.service_desk import DemoDesk
 from pandabridge.auth import TokenSecretError, valid_tokens
-from pandabridge.names import (
-    CALLBACK_QUEUE,
-    INCIDENTS_TABLE,
-    PAYLOAD_BUCKET,
-    SERVICE_NAME,
-    TICKET_SYNC_QUEUE,
-    TICKETS_TABLE,
-    WEBHOOK_PATH,
-    Env,
-    Limits,
-    QueueSpec,
-)
+from pandabridge.names import SERVICE_NAME, WEBHOOK_PATH, Env
 from pandabridge.settings import TargetKind
+from stacks.limits import StackLimits
 
 
 @dataclass(frozen=True)
@@ -273,8 +271,12 @@ class LocalStack:
             confirmed_at = CallbackConfirmations(self.aws_endpoint).confirmed_at
             on_sync = self.journey.batch_done
             on_callback = partial(self.journey.callback_done, confirmed_at=confirmed_at)
-        sync = self._poll(TICKET_SYNC_QUEUE, TICKET_SYNC, Limits.TICKET_SYNC_BATCH_SIZE, on_sync)
-        callback = self._poll(CALLBACK_QUEUE, CALLBACK, Limits.CALLBACK_BATCH_SIZE, on_callback)
+        sync = self._poll(
+            TICKET_SYNC_QUEUE, TICKET_SYNC, StackLimits.TICKET_SYNC_BATCH_SIZE, on_sync
+        )
+        callback = self._poll(
+            CALLBACK_QUEUE, CALLBACK, StackLimits.CALLBACK_BATCH_SIZE, on_callback
+        )
         return f"{sync}; {callback}"
 
     def _poll(

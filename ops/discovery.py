@@ -21,15 +21,16 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ops.errors import OpsError
-from pandabridge.names import (
+from local.names import (
     CALLBACK_QUEUE,
     INCIDENTS_TABLE,
     PAYLOAD_BUCKET,
     TICKET_SYNC_QUEUE,
     TICKETS_TABLE,
-    Limits,
 )
+from ops.errors import OpsError
+from pandabridge.names import Limits
+from stacks.limits import DEFAULT_STACK_NAME
 
 CDK_JSON: Final = Path(__file__).resolve().parents[1] / "cdk.json"
 
@@ -64,7 +65,8 @@ class Resource(Enum):
 
 
 def project_context(path: Path = CDK_JSON) -> dict[str, Any]:
-    """The settings in ``cdk.json``'s context (the stack name, the inline payload limit)."""
+    """The settings ``cdk.json``'s context overrides (the stack name, the inline payload
+    limit); a setting it leaves out has its default."""
     try:
         context = json.loads(path.read_text())["context"]
     except (OSError, ValueError, KeyError) as error:
@@ -198,9 +200,8 @@ def resolve(args: argparse.Namespace) -> Target:
     session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
     aws = AwsContext(session, args.endpoint_url)
     context = _context_or_empty(required=not args.stack)
-    stack = args.stack or str(context.get("stack_name") or "")
-    if not stack:
-        raise OpsError(f"{CDK_JSON} names no stack_name: pass --stack NAME")
+    # cdk.json holds only the settings that differ from their defaults.
+    stack = args.stack or str(context.get("stack_name") or DEFAULT_STACK_NAME)
     resources = Resources(
         f"stack {stack}", overrides, lambda: stack_outputs(aws.client("cloudformation"), stack)
     )

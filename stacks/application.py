@@ -26,7 +26,7 @@ STACK_DESCRIPTION = (
 
 
 def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
-    """The ``context`` block of ``cdk.json``: feature flags and every setting's default."""
+    """The ``context`` block of ``cdk.json``: feature flags and the settings it overrides."""
     return dict(json.loads(path.read_text(encoding="utf-8")).get("context", {}))
 
 

@@ -23,6 +23,7 @@ from pandabridge.names import AUTHORIZATION_HEADER, Env, Limits
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.functions import FunctionDefaults, ServiceFunction
+from stacks.limits import StackLimits
 
 AUTHORIZER_HANDLER: Final = "authorizer.handler.handler"
 # The function compares a header with two tokens from a cached secret: the smallest memory
@@ -52,7 +53,7 @@ class BearerAuth(Construct):
             handler=AUTHORIZER_HANDLER,
             description="Checks the bearer token of each BigPanda webhook delivery (authorizer)",
             memory_size=AUTHORIZER_MEMORY_MB,
-            timeout=Duration.seconds(Limits.AUTHORIZER_TIMEOUT_SECONDS),
+            timeout=Duration.seconds(StackLimits.AUTHORIZER_TIMEOUT_SECONDS),
             environment={Env.BEARER_SECRET_ID: self.secret.secret_arn},
             reserved_concurrency=settings.authorizer_reserved_concurrency,
         )

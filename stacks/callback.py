@@ -18,10 +18,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from pandabridge.names import BIGPANDA_APP_KEY_SETTING, Env, Limits
+from pandabridge.names import BIGPANDA_APP_KEY_SETTING, Env
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.functions import FunctionDefaults, ServiceFunction
+from stacks.limits import StackLimits
 from stacks.queues import WorkQueues
 from stacks.storage import IncidentStorage
 from stacks.tracing import consumer_tracing
@@ -58,7 +59,7 @@ class Callback(Construct):
             description="Confirms each newly created ticket to BigPanda (outbound callback)",
             memory_size=settings.callback_memory_mb,
             tracing=consumer_tracing(settings),
-            timeout=Duration.seconds(Limits.CALLBACK_TIMEOUT_SECONDS),
+            timeout=Duration.seconds(StackLimits.CALLBACK_TIMEOUT_SECONDS),
             environment={
                 Env.TICKETS_TABLE: storage.tickets_table.table_name,
                 Env.CALLBACK_DLQ_URL: queues.callback_dlq.queue_url,

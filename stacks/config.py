@@ -1,7 +1,8 @@
 """Deployment settings, read once from the CDK context into a validated model.
 
-Every setting has a default here and the same default in ``cdk.json``'s ``context`` block,
-where operators look for them; a test keeps the two equal. Values given on the command line
+Every setting has its default here, and only here: ``cdk.json``'s ``context`` block holds
+the values a deployment changes, and the README's table of settings is generated from the
+fields below (``make settings-table``). Values given on the command line
 (``cdk deploy -c throttle_rate_limit=20``) arrive as strings, so the model coerces them. A bad
 value stops the synth with an error that names the context key, instead of a template that
 CloudFormation rejects half-way through a deployment.
@@ -24,13 +25,14 @@ from pydantic import (
     model_validator,
 )
 
-from pandabridge.names import BIGPANDA_API_BASE, Limits
+from pandabridge.names import BIGPANDA_API_BASE
 from pandabridge.settings import (
     CallbackSettings,
     StorageSettings,
     TargetKind,
     TicketTargetSettings,
 )
+from stacks.limits import DEFAULT_STACK_NAME, StackLimits
 
 # The retention periods CloudWatch Logs accepts, in days, and the CDK enum member for each.
 RETENTION_DAYS: Final = {
@@ -103,7 +105,7 @@ class StackSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     stack_name: str = Field(
-        default="BigPandaWebhook",
+        default=DEFAULT_STACK_NAME,
         pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$",
         description="CloudFormation stack name; deploy twice under two names for two copies.",
     )
@@ -151,7 +153,7 @@ class StackSettings(BaseModel):
     ingest_timeout_seconds: int = Field(
         default=20,
         ge=1,
-        lt=Limits.API_GATEWAY_TIMEOUT_SECONDS,
+        lt=StackLimits.API_GATEWAY_TIMEOUT_SECONDS,
         description="Ingest function timeout; below API Gateway's 29 s integration limit.",
     )
     table_deletion_protection: bool = Field(
@@ -176,7 +178,7 @@ class StackSettings(BaseModel):
         description="Ticket-sync function memory; it mostly waits on the ticket system's API.",
     )
     ticket_sync_max_receive_count: int = Field(
-        default=Limits.TICKET_SYNC_MAX_RECEIVE_COUNT,
+        default=StackLimits.TICKET_SYNC_MAX_RECEIVE_COUNT,
         ge=1,
         le=1000,  # SQS's bounds of a redrive policy's maxReceiveCount
         description=(
@@ -195,7 +197,7 @@ class StackSettings(BaseModel):
         ),
     )
     callback_max_receive_count: int = Field(
-        default=Limits.CALLBACK_MAX_RECEIVE_COUNT,
+        default=StackLimits.CALLBACK_MAX_RECEIVE_COUNT,
         ge=1,
         le=1000,  # SQS's bounds of a redrive policy's maxReceiveCount
         description="Deliveries of a callback message before SQS moves it to the callback DLQ.",
@@ -207,7 +209,7 @@ class StackSettings(BaseModel):
         description="Callback function memory; it makes one short HTTPS call per message.",
     )
     callback_max_concurrency: int = Field(
-        default=Limits.CALLBACK_MAX_CONCURRENCY,
+        default=StackLimits.CALLBACK_MAX_CONCURRENCY,
         ge=2,
         le=1000,  # the bounds Lambda sets for an SQS event source
         description=(
@@ -337,7 +339,7 @@ class StackSettings(BaseModel):
     authorizer_cache_seconds: int = Field(
         default=300,
         ge=0,
-        le=Limits.AUTHORIZER_CACHE_MAX_SECONDS,
+        le=StackLimits.AUTHORIZER_CACHE_MAX_SECONDS,
         description=(
             "Seconds API Gateway keeps the authorizer's decision per Authorization header "
             "value (0-3600, 0 = ask on every request); a token removed from the secret is "
@@ -495,7 +497,7 @@ class StackSettings(BaseModel):
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
-        """The default of every setting, as ``cdk.json`` documents them."""
+        """The default of every setting, as the README's settings table shows them."""
         return cls().model_dump()
 
     @classmethod

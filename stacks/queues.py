@@ -18,9 +18,9 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from pandabridge.names import Limits
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
+from stacks.limits import StackLimits
 
 # SQS's default. A message older than this is lost, so a dead-letter queue keeps its messages
 # for SQS's maximum instead: a failure found after a long weekend can still be redriven.
@@ -60,16 +60,20 @@ class WorkQueues(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, settings: StackSettings) -> None:
         super().__init__(scope, construct_id)
         check_visibility(
-            Limits.TICKET_SYNC_VISIBILITY_SECONDS, Limits.TICKET_SYNC_TIMEOUT_SECONDS, "ticket-sync"
+            StackLimits.TICKET_SYNC_VISIBILITY_SECONDS,
+            StackLimits.TICKET_SYNC_TIMEOUT_SECONDS,
+            "ticket-sync",
         )
         check_visibility(
-            Limits.CALLBACK_VISIBILITY_SECONDS, Limits.CALLBACK_TIMEOUT_SECONDS, "callback"
+            StackLimits.CALLBACK_VISIBILITY_SECONDS,
+            StackLimits.CALLBACK_TIMEOUT_SECONDS,
+            "callback",
         )
         # One message group per incident: one worker at a time per incident, in stream order.
         self.ticket_sync_dlq = dead_letter_queue(self, "TicketSyncDlq", fifo=True)
         self.ticket_sync_queue = self._fifo_queue(
             "TicketSyncQueue",
-            visibility_seconds=Limits.TICKET_SYNC_VISIBILITY_SECONDS,
+            visibility_seconds=StackLimits.TICKET_SYNC_VISIBILITY_SECONDS,
             dlq=self.ticket_sync_dlq,
             max_receive_count=settings.ticket_sync_max_receive_count,
         )
@@ -78,7 +82,7 @@ class WorkQueues(Construct):
         self.callback_dlq = dead_letter_queue(self, "CallbackDlq", fifo=True)
         self.callback_queue = self._fifo_queue(
             "CallbackQueue",
-            visibility_seconds=Limits.CALLBACK_VISIBILITY_SECONDS,
+            visibility_seconds=StackLimits.CALLBACK_VISIBILITY_SECONDS,
             dlq=self.callback_dlq,
             max_receive_count=settings.callback_max_receive_count,
         )
@@ -150,7 +154,7 @@ class WorkQueues(Construct):
         return self._consume(
             self.ticket_sync_queue,
             function,
-            batch_size=Limits.TICKET_SYNC_BATCH_SIZE,
+            batch_size=StackLimits.TICKET_SYNC_BATCH_SIZE,
             max_concurrency=max_concurrency,
             dead_letter_queue="ticket-sync DLQ",
         )
@@ -167,7 +171,7 @@ class WorkQueues(Construct):
         return self._consume(
             self.callback_queue,
             function,
-            batch_size=Limits.CALLBACK_BATCH_SIZE,
+            batch_size=StackLimits.CALLBACK_BATCH_SIZE,
             max_concurrency=max_concurrency,
             dead_letter_queue="callback DLQ",
         )

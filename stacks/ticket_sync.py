@@ -16,10 +16,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from pandabridge.names import Env, Limits
+from pandabridge.names import Env
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.functions import FunctionDefaults, ServiceFunction
+from stacks.limits import StackLimits
 from stacks.queues import WorkQueues
 from stacks.storage import IncidentStorage
 from stacks.tracing import consumer_tracing
@@ -50,7 +51,7 @@ class TicketSync(Construct):
             description="Creates, updates and resolves the service-desk ticket of an incident",
             memory_size=settings.ticket_sync_memory_mb,
             tracing=consumer_tracing(settings),
-            timeout=Duration.seconds(Limits.TICKET_SYNC_TIMEOUT_SECONDS),
+            timeout=Duration.seconds(StackLimits.TICKET_SYNC_TIMEOUT_SECONDS),
             environment={
                 Env.INCIDENTS_TABLE: storage.table.table_name,
                 Env.PAYLOAD_BUCKET: storage.payload_bucket.bucket_name,

@@ -1,7 +1,7 @@
 """API Gateway REQUEST authorizer: POST /webhook must carry ``Authorization: Bearer <token>``.
 
-The check is ``pandabridge.auth``'s; this module reads the valid tokens from Secrets Manager
-(cached for ``Limits.BEARER_SECRET_MAX_AGE_SECONDS``) and answers with an IAM policy. Every
+The check is ``pandabridge.auth``'s and the valid tokens come from the token secret through
+``pandabridge.composition.authorizer``; this module answers with an IAM policy. Every
 answer is an explicit policy for the whole stage (``<api>/<stage>/*/*``): API Gateway caches
 it per ``Authorization`` header value, so a cached decision must hold for every method the
 authorizer guards, not only for the request that produced it.
@@ -25,22 +25,15 @@ from typing import Any, Final
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerRequestEvent,
     APIGatewayAuthorizerResponse,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pandabridge.auth import (
-    TokenSecretError,
-    Verdict,
-    bearer_secret_id,
-    check,
-    is_short,
-    valid_tokens,
-)
-from pandabridge.aws_clients import TRACED_MODULES, secrets_provider
+from pandabridge.auth import SecretUnavailableError, TokenSecretError, Verdict, check, is_short
+from pandabridge.aws_clients import TRACED_MODULES
+from pandabridge.composition.authorizer import bearer_tokens
 from pandabridge.names import Env, Limits, Metric
 
 logger = Logger()
@@ -50,40 +43,14 @@ tracer = Tracer(patch_modules=TRACED_MODULES)
 # The caller, as API Gateway's access log and the function's own policy name it.
 PRINCIPAL_ID: Final = "bigpanda"
 
-# Secrets Manager errors that say the configuration is wrong: the next call would get the
-# same answer, so the request is denied. Any other failure to read the secret may pass.
-_LASTING_SECRET_ERRORS: Final = frozenset(
-    {
-        "ResourceNotFoundException",
-        "AccessDeniedException",
-        "DecryptionFailure",
-        "InvalidRequestException",  # e.g. the secret is scheduled for deletion
-    }
-)
-
-
-class SecretUnavailableError(RuntimeError):
-    """Secrets Manager did not hand over the token secret, for a reason that may pass."""
-
 
 def _tokens() -> tuple[str, ...] | None:
     """The valid tokens, or ``None`` (after logging why) when the configuration is wrong."""
     try:
-        secret_id = bearer_secret_id()
-        secrets_provider()  # get_secret then reads through this process's session
-        value = parameters.get_secret(
-            secret_id, transform="json", max_age=Limits.BEARER_SECRET_MAX_AGE_SECONDS
-        )
-        tokens = valid_tokens(value)
-    except parameters.exceptions.TransformParameterError:
-        _misconfigured(str(TokenSecretError("is not JSON")), Env.BEARER_SECRET_ID)
-        return None
-    except parameters.exceptions.GetParameterError as error:
-        reason = str(TokenSecretError(f"cannot be read: {error}"))
-        _misconfigured(reason, Env.BEARER_SECRET_ID)
-        if _error_code(error) in _LASTING_SECRET_ERRORS:
-            return None
-        raise SecretUnavailableError(reason) from None
+        tokens = bearer_tokens()
+    except SecretUnavailableError as error:
+        _misconfigured(str(error), Env.BEARER_SECRET_ID)
+        raise
     except TokenSecretError as error:
         _misconfigured(str(error), error.setting)
         return None
@@ -101,13 +68,6 @@ def _tokens() -> tuple[str, ...] | None:
 def _misconfigured(reason: str, setting: str) -> None:
     metrics.add_metric(Metric.AUTHORIZER_MISCONFIGURED, MetricUnit.Count, 1)
     logger.error("every request is refused: " + reason, extra={"setting": setting})
-
-
-def _error_code(error: Exception) -> str | None:
-    """The AWS error code behind a Powertools parameter error, when it wraps a client error
-    (Powertools raises its error while handling the client's, without ``from``)."""
-    response = getattr(error.__cause__ or error.__context__, "response", None)
-    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
 def _source_ip(event: APIGatewayAuthorizerRequestEvent) -> str | None:

@@ -18,8 +18,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pandabridge import composition
 from pandabridge.aws_clients import TRACED_MODULES
+from pandabridge.composition.callback import confirmer
+from pandabridge.composition.queues import queue_control
 from pandabridge.consumer import QueueWorker, read_message
 from pandabridge.messages import CallbackRequest
 from pandabridge.names import Env, Metric
@@ -32,7 +33,7 @@ worker = QueueWorker(
     logger=logger,
     metrics=metrics,
     tracer=tracer,
-    queue_control=composition.queue_control,
+    queue_control=queue_control,
     dlq_url=partial(dead_letter_queue_url, Env.CALLBACK_DLQ_URL),
     retried_metric=Metric.CALLBACK_RETRIED,
     failed_metric=Metric.CALLBACK_FAILED,
@@ -45,7 +46,7 @@ def confirm_record(record: SQSRecord) -> None:
     with worker.failure_policy(record, name="confirm_record"):
         request = read_message(record, CallbackRequest, queue="callback")
         logger.append_keys(incident_id=request.incident_id)
-        outcome = composition.confirmer().confirm(request)
+        outcome = confirmer().confirm(request)
         if not outcome.sent:
             logger.info("callback already confirmed; nothing sent")
             return

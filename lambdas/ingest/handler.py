@@ -1,7 +1,8 @@
 """POST /webhook: validate a BigPanda delivery and store it before answering.
 
 The handler only shapes HTTP: parsing lives in ``pandabridge.parsing``, the decision in
-``pandabridge.incidents`` and the storage in ``pandabridge.stores.incidents``.
+``pandabridge.incidents`` and the storage in ``pandabridge.stores.incidents``, built by
+``pandabridge.composition.ingest``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pandabridge.aws_clients import TRACED_MODULES
+from pandabridge.composition.ingest import incident_store
 from pandabridge.incidents import IngestResult, ingest
 from pandabridge.names import WEBHOOK_PATH, Metric
 from pandabridge.parsing import InvalidWebhookError, parse_webhook
-from pandabridge.stores.incidents import default_store
 
 logger = Logger()
 metrics = Metrics()
@@ -44,7 +45,7 @@ def receive_webhook() -> Response:
     logger.append_keys(incident_id=webhook.incident_id)
     tracer.put_annotation("incident_id", webhook.incident_id)
 
-    outcome = ingest(webhook, default_store())
+    outcome = ingest(webhook, incident_store())
 
     metrics.add_metric(RESULT_METRICS[outcome.result], MetricUnit.Count, 1)
     logger.info(

@@ -74,6 +74,10 @@ class TokenSecretError(ValueError):
         self.setting = setting
 
 
+class SecretUnavailableError(RuntimeError):
+    """Secrets Manager did not hand over the token secret, for a reason that may pass."""
+
+
 def bearer_secret_id(environ: Mapping[str, str] = os.environ) -> str:
     """The id of the token secret, from the function's environment.
 

@@ -83,9 +83,11 @@ class QueueWorker:
         self._failed_metric = failed_metric
         self._not_configured_metric = not_configured_metric or retried_metric
         self._processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-        # Report a batch whose every record failed as partial failures too (the FIFO processor
-        # has no constructor flag for it), so those failures are postponed by their backoff
-        # instead of the invocation failing.
+        # Report a batch whose every record failed as partial failures too, so those failures
+        # are postponed by their backoff instead of the invocation failing. The FIFO processor
+        # does not pass the base class's ``raise_on_entire_batch_failure`` on (Powertools 3.37;
+        # aws-powertools/powertools-lambda-python#7596 asks for it), and a subclass could only
+        # set the same attribute after the same constructor: pass it there once it exists.
         self._processor.raise_on_entire_batch_failure = False
         self._retry_after: dict[str, float | None] = {}
 

@@ -1,8 +1,10 @@
-"""One place for every name and limit that the stack, the handlers and the local stack share.
+"""One place for every name and limit the functions read, and that the stack shares with them.
 
 The CDK stack lets CloudFormation name the resources and passes the physical names to the
-functions through the environment variables below; the local stack uses the ``LOCAL_*`` names.
-Both build the resources from the same key and stream definitions.
+functions through the environment variables below; the local stack names its own
+(``local.names``). Both build the resources from the same key and stream definitions.
+Values only the stack builds with (timeouts, batch sizes, queue policies) are
+``stacks.limits``'s.
 """
 
 from __future__ import annotations
@@ -61,7 +63,6 @@ class TableSpec:
 
     partition_key: str
     stream_view_type: str | None
-    local_name: str
 
 
 @dataclass(frozen=True)
@@ -69,41 +70,19 @@ class BucketSpec:
     """Object layout of a bucket that the stack and the local stack share."""
 
     key_prefix: str
-    local_name: str
 
 
 INCIDENTS_TABLE: Final = TableSpec(
     partition_key="incident_id",
     # Ticket sync is fed from this stream; both images let its filter skip no-op writes.
     stream_view_type="NEW_AND_OLD_IMAGES",
-    local_name="bigpanda-incidents",
 )
 
-PAYLOAD_BUCKET: Final = BucketSpec(key_prefix="incidents/", local_name="bigpanda-payloads")
+PAYLOAD_BUCKET: Final = BucketSpec(key_prefix="incidents/")
 
 # Ticket state is kept apart from the incidents so that ticket sync's own writes never reach
 # the incidents stream and re-trigger a sync.
-TICKETS_TABLE: Final = TableSpec(
-    partition_key="incident_id", stream_view_type=None, local_name="bigpanda-tickets"
-)
-
-
-@dataclass(frozen=True)
-class QueueSpec:
-    local_name: str
-    fifo: bool
-
-    @property
-    def dlq_local_name(self) -> str:
-        base = self.local_name.removesuffix(".fifo")
-        return f"{base}-dlq.fifo" if self.fifo else f"{base}-dlq"
-
-
-# Both queues are FIFO with one message group per incident (one worker at a time per
-# incident, in order) and deduplication scoped to the group.
-TICKET_SYNC_QUEUE: Final = QueueSpec(local_name="bigpanda-ticket-sync.fifo", fifo=True)
-# FIFO, deduplicated per incident: syncs that race to queue one incident's callback send one.
-CALLBACK_QUEUE: Final = QueueSpec(local_name="bigpanda-callback.fifo", fifo=True)
+TICKETS_TABLE: Final = TableSpec(partition_key="incident_id", stream_view_type=None)
 
 
 BIGPANDA_API_BASE: Final = "https://api.bigpanda.io"  # EU accounts: https://eu-api.bigpanda.io
@@ -116,9 +95,6 @@ class Limits:
     # API Gateway REST accepts at most 10 MB per request; Lambda's synchronous payload is 6 MB.
     API_GATEWAY_MAX_BODY_BYTES: Final = 10 * 1024 * 1024
     LAMBDA_SYNC_MAX_PAYLOAD_BYTES: Final = 6 * 1024 * 1024
-    # API Gateway REST ends every integration after 29 s, whatever the function's timeout:
-    # a function that may run longer would keep working after the caller was told 504.
-    API_GATEWAY_TIMEOUT_SECONDS: Final = 29
     # Far deeper than any BigPanda payload (~6 levels), well below any parser's recursion limit.
     MAX_NESTING_DEPTH: Final = 64
     # An incident id is a partition key, an S3 key part and a ticket label: keep it short.
@@ -136,22 +112,8 @@ class Limits:
     # level's CPU is milliseconds of a warm function. At 1,000 alerts 6 (zlib's default) writes
     # ~15% fewer bytes than 1 for ~2 ms more; 9 saves ~10% more for 7x the time.
     GZIP_LEVEL: Final = 6
-    # Ticket sync: its function timeout, the queue's visibility (AWS asks for at least 6x the
-    # consumer's timeout), and how often a message may fail before it goes to the DLQ.
-    TICKET_SYNC_TIMEOUT_SECONDS: Final = 60
-    TICKET_SYNC_VISIBILITY_SECONDS: Final = 6 * TICKET_SYNC_TIMEOUT_SECONDS
-    TICKET_SYNC_MAX_RECEIVE_COUNT: Final = 20
-    TICKET_SYNC_BATCH_SIZE: Final = 10
-    # Callback: a short function, retried with backoff; visibility is 6x its timeout, and a
-    # message goes to the callback DLQ after this many failed deliveries.
-    CALLBACK_TIMEOUT_SECONDS: Final = 30
-    CALLBACK_VISIBILITY_SECONDS: Final = 6 * CALLBACK_TIMEOUT_SECONDS
-    CALLBACK_BATCH_SIZE: Final = 10
-    # BigPanda's documented API rate is 150 requests a minute; two concurrent consumers of
-    # sub-second calls stay near it (and 2 is the lowest cap an SQS event source accepts).
-    CALLBACK_MAX_CONCURRENCY: Final = 2
+    # Timeout of each callback request to BigPanda, unless the stack sets another.
     BIGPANDA_TIMEOUT_SECONDS: Final = 5
-    CALLBACK_MAX_RECEIVE_COUNT: Final = 10
     # Backoff between retries of a failed message (exponential with jitter, capped), unless
     # the target's Retry-After asks for longer. SQS caps a visibility change at 12 hours.
     RETRY_BASE_SECONDS: Final = 2
@@ -166,13 +128,10 @@ class Limits:
     BEARER_TOKEN_RECOMMENDED_LENGTH: Final = 32
     BEARER_TOKEN_GENERATED_LENGTH: Final = 64
     BEARER_TOKENS_MAX: Final = 2
-    # The authorizer re-reads the token secret at most this often, and API Gateway caches its
-    # decision per Authorization header value (up to 3600 s, API Gateway's maximum): a token
-    # dropped from the secret stops working within the sum of both.
+    # The authorizer re-reads the token secret at most this often; with API Gateway's cache of
+    # its decision (``authorizer_cache_seconds``), a token dropped from the secret stops
+    # working within the sum of both.
     BEARER_SECRET_MAX_AGE_SECONDS: Final = 300
-    AUTHORIZER_CACHE_MAX_SECONDS: Final = 3600
-    # The authorizer answers from memory after its first read of the secret.
-    AUTHORIZER_TIMEOUT_SECONDS: Final = 5
 
 
 class Metric:

@@ -90,7 +90,7 @@ class CallbackSettings(BaseModel):
 
     The app key may be absent: the stack is deployed once without it, to learn the webhook
     URL that BigPanda's integration (which issues the key) needs. Each callback then waits,
-    refused by ``composition.confirmer`` with an error that names the setting.
+    refused by ``composition.callback.confirmer`` with an error that names the setting.
     """
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)

@@ -18,12 +18,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# The ticket stack that composition builds on first use (so that the callback function, which
-# shares composition, never loads it), loaded here during init instead of on the first message.
-import pandabridge.stores.incidents
-import pandabridge.tickets.factory  # noqa: F401
-from pandabridge import composition
 from pandabridge.aws_clients import TRACED_MODULES
+from pandabridge.composition.queues import queue_control
+from pandabridge.composition.ticket_sync import reconciler
 from pandabridge.consumer import QueueWorker, read_message
 from pandabridge.messages import SyncNudge
 from pandabridge.names import Env, Metric
@@ -37,7 +34,7 @@ worker = QueueWorker(
     logger=logger,
     metrics=metrics,
     tracer=tracer,
-    queue_control=composition.queue_control,
+    queue_control=queue_control,
     dlq_url=partial(dead_letter_queue_url, Env.TICKET_SYNC_DLQ_URL),
     retried_metric=Metric.TICKET_SYNC_RETRIED,
     failed_metric=Metric.TICKET_SYNC_FAILED,
@@ -56,7 +53,7 @@ def sync_record(record: SQSRecord) -> None:
     with worker.failure_policy(record, name="sync_record"):
         nudge = read_message(record, SyncNudge, queue="ticket-sync")
         logger.append_keys(incident_id=nudge.incident_id)
-        report = composition.reconciler().sync(nudge)
+        report = reconciler().sync(nudge)
         for action in report.actions:
             if action in ACTION_METRICS:
                 metrics.add_metric(ACTION_METRICS[action], MetricUnit.Count, 1)

@@ -30,7 +30,8 @@ import pytest
 from local import defaults, state
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
 from local.client import Credentials
-from pandabridge.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE, WEBHOOK_PATH
+from local.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE
+from pandabridge.names import WEBHOOK_PATH
 
 STARTUP_SECONDS = 60.0
 # A key other than the default, so the tests see that --api-key is what the gateway checks.

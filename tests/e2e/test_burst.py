@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pandabridge.names import INCIDENTS_TABLE
+from local.names import INCIDENTS_TABLE
 from tests.e2e.harness import HttpAnswer, StackProcess, aws_client, queued_messages
 
 INCIDENTS = 12

@@ -16,7 +16,8 @@ import pytest
 
 from local import defaults
 from local.bigpanda import BigPandaStandIn
-from pandabridge.names import BIGPANDA_CALLBACK_PATH, CALLBACK_QUEUE
+from local.names import CALLBACK_QUEUE
+from pandabridge.names import BIGPANDA_CALLBACK_PATH
 from tests.e2e.conftest import UsageError
 from tests.e2e.harness import APP_KEY, SERVING_MARK, StackProcess, http_request, queued_messages
 

@@ -18,14 +18,9 @@ import pytest
 from local import defaults
 from local.__main__ import parse_args
 from local.client import authorization
+from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
 from pandabridge.auth import DENIED_MESSAGE, UNAUTHORIZED_MESSAGE
-from pandabridge.names import (
-    AUTHORIZATION_HEADER,
-    INCIDENTS_TABLE,
-    PAYLOAD_BUCKET,
-    SERVICE_NAME,
-    Limits,
-)
+from pandabridge.names import AUTHORIZATION_HEADER, SERVICE_NAME, Limits
 from tests.e2e.conftest import UsageError
 from tests.e2e.harness import (
     API_KEY,

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
 from local.pipe import StreamPipe
 from pandabridge.handoff import render_message
 from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
 from pandabridge.parsing import parse_webhook
 from pandabridge.stores.incidents import IncidentStore
 from tests.e2e.harness import aws_client

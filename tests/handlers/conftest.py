@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger
 
 from local.aws import MotoServer, client_environment, create_resources, function_environment
 from local.context import LambdaContext
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
+from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,11 @@ from werkzeug import Response
 
 from local.aws import MotoServer, put_secret_string, queue_arn, queue_url
 from local.context import LambdaContext
+from local.names import CALLBACK_QUEUE, TICKETS_TABLE
 from local.poller import EventSource, QueuePoller
 from pandabridge import settings
 from pandabridge.messages import CallbackRequest
-from pandabridge.names import BIGPANDA_CALLBACK_PATH, CALLBACK_QUEUE, TICKETS_TABLE, Env, Metric
+from pandabridge.names import BIGPANDA_CALLBACK_PATH, Env, Metric
 from pandabridge.stores.queues import CallbackQueue
 from pandabridge.stores.tickets import CallbackLedger, TicketStateStore
 from pandabridge.tickets.model import TicketRef

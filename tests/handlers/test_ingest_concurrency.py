@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
+from pandabridge.composition.ingest import incident_store
 from pandabridge.incidents import IngestOutcome, IngestResult, ingest
 from pandabridge.parsing import parse_webhook
-from pandabridge.stores.incidents import default_store, get_incident
 from tests.handlers.conftest import Aws
 
 THREADS = 25
@@ -28,7 +28,7 @@ THREADS = 25
 
 def deliver_all_at_once(bodies: list[str]) -> list[IngestOutcome]:
     """Parse every body, then release all threads together at a barrier to store them."""
-    store = default_store()
+    store = incident_store()
     start = threading.Barrier(len(bodies))
 
     def deliver(body: str) -> IngestOutcome:
@@ -65,7 +65,7 @@ def test_concurrent_versions_end_at_the_newest_with_one_creation(
     assert counts[IngestResult.CREATED] == 1
     assert counts[IngestResult.DUPLICATE] == 0
     newest = versions[-1]["incident"]["updatedOn"]
-    assert get_incident(sample["incident"]["id"]).summary.version.updated_on == newest
+    assert incident_store().get(sample["incident"]["id"]).summary.version.updated_on == newest
     assert len(aws.items()) == 1
     # And every write that lost was told so against a newer stored version
     for outcome in outcomes:

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from events.large_incident import large_incident
-from pandabridge.stores.incidents import archive_key, get_incident
+from pandabridge.composition.ingest import incident_store
+from pandabridge.stores.incidents import archive_key
 from tests.handlers.conftest import Aws, Invoke
 
 SAMPLE_ID = "5555370aabc20a001145d6g9"
@@ -88,7 +89,7 @@ def test_newer_version_is_updated(invoke: Invoke, api_event: Any, sample: Payloa
     invoke(api_event(sample))
     answer = invoke(api_event(newer(sample)))
     assert answer.body["result"] == "updated"
-    assert get_incident(SAMPLE_ID).summary.version.as_json() == answer.body["version"]
+    assert incident_store().get(SAMPLE_ID).summary.version.as_json() == answer.body["version"]
 
 
 def test_same_version_with_other_content_is_updated(
@@ -98,7 +99,7 @@ def test_same_version_with_other_content_is_updated(
     commented = copy.deepcopy(sample)
     commented["metadata"]["comment"] = {"comment": "on it", "environment": "All"}
     assert invoke(api_event(commented)).body["result"] == "updated"
-    assert get_incident(SAMPLE_ID).payload["metadata"]["comment"]["comment"] == "on it"
+    assert incident_store().get(SAMPLE_ID).payload["metadata"]["comment"]["comment"] == "on it"
 
 
 def test_older_version_is_stale_and_leaves_the_stored_state(
@@ -118,7 +119,7 @@ def test_out_of_order_deliveries_end_at_the_newest(
     v1, v2, v3 = sample, newer(sample, 10), newer(sample, 20)
     results = [invoke(api_event(p)).body["result"] for p in (v3, v1, v2)]
     assert results == ["created", "stale", "stale"]
-    assert get_incident(SAMPLE_ID).summary.version.updated_on == v3["incident"]["updatedOn"]
+    assert incident_store().get(SAMPLE_ID).summary.version.updated_on == v3["incident"]["updatedOn"]
 
 
 def test_base64_encoded_body_is_stored(invoke: Invoke, api_event: Any, sample: Payload) -> None:
@@ -127,7 +128,7 @@ def test_base64_encoded_body_is_stored(invoke: Invoke, api_event: Any, sample: P
 
 def test_summary_attributes_are_stored(invoke: Invoke, api_event: Any, sample: Payload) -> None:
     invoke(api_event(sample))
-    summary = get_incident(SAMPLE_ID).summary
+    summary = incident_store().get(SAMPLE_ID).summary
     assert (summary.status, summary.severity, summary.active, summary.flapping) == (
         "critical",
         "critical",
@@ -144,7 +145,7 @@ def test_small_payload_is_inline_and_archived_byte_for_byte(
     invoke: Invoke, api_event: Any, sample_text: str, aws: Aws
 ) -> None:
     answer = invoke(api_event(text=sample_text))
-    stored = get_incident(SAMPLE_ID)
+    stored = incident_store().get(SAMPLE_ID)
     assert stored.payload_inline
     assert aws.object_keys() == [stored.archive_key]
     assert stored.archive_key == archive_key(SAMPLE_ID, stored.summary.content_hash)
@@ -163,7 +164,7 @@ def test_five_thousand_alert_incident_round_trips_through_s3(
     answer = invoke(api_event(text=body))
     # Then it is stored, the item keeps only the archive key, and it reads back equal
     assert answer.body["result"] == "created"
-    stored = get_incident(payload["incident"]["id"])
+    stored = incident_store().get(payload["incident"]["id"])
     assert not stored.payload_inline
     assert "payload" not in aws.item(payload["incident"]["id"])
     assert stored.payload == payload
@@ -174,7 +175,7 @@ def test_floats_survive_storage_unchanged(invoke: Invoke, api_event: Any, sample
     sample["incident"]["updatedOn"] = 1652897578.125
     sample["relatedChanges"][0]["score"] = 0.1 + 0.2
     invoke(api_event(sample))
-    stored = get_incident(SAMPLE_ID)
+    stored = incident_store().get(SAMPLE_ID)
     assert stored.payload["relatedChanges"][0]["score"] == 0.1 + 0.2
     assert stored.summary.updated_on == 1652897578.125
     assert stored.summary.version.updated_on == 1652897578.125
@@ -206,7 +207,7 @@ def test_floats_survive_storage_unchanged(invoke: Invoke, api_event: Any, sample
 def test_payload_variants_are_stored(invoke: Invoke, api_event: Any, variant: Payload) -> None:
     answer = invoke(api_event(variant))
     assert (answer.status, answer.body["result"]) == (200, "created")
-    assert get_incident(variant["incident"]["id"]).payload == variant
+    assert incident_store().get(variant["incident"]["id"]).payload == variant
 
 
 BAD_INPUTS: dict[str, dict[str, Any]] = {
@@ -285,7 +286,7 @@ def test_storage_failure_answers_500_and_leaves_no_item(
     invoke: Invoke, api_event: Any, sample: Payload, aws: Aws
 ) -> None:
     # Given the payload bucket is gone
-    from pandabridge.names import PAYLOAD_BUCKET
+    from local.names import PAYLOAD_BUCKET
 
     aws.s3.delete_bucket(Bucket=PAYLOAD_BUCKET.local_name)
     # When a valid delivery arrives

@@ -20,16 +20,18 @@ import pytest
 
 from local.aws import MotoServer, put_secret, queue_arn, queue_url
 from local.context import LambdaContext
+from local.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE
 from local.poller import EventSource, QueuePoller
 from local.service_desk import DemoDesk
-from pandabridge import composition, settings
+from pandabridge import settings
+from pandabridge.composition.ingest import incident_store
+from pandabridge.composition.ticket_sync import reconciler, ticket_states
 from pandabridge.errors import RetryableError
 from pandabridge.handoff import render_message
 from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
-from pandabridge.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE, Env, Metric
+from pandabridge.names import Env, Metric
 from pandabridge.parsing import parse_webhook
-from pandabridge.stores.incidents import default_store
 from tests.handlers.conftest import (
     Aws,
     assert_failed_unexpectedly,
@@ -109,7 +111,7 @@ class Pipeline:
 
     def store(self, payload: Payload) -> SyncNudge:
         webhook = parse_webhook(json.dumps(payload))
-        ingest(webhook, default_store())
+        ingest(webhook, incident_store())
         return SyncNudge(
             incident_id=webhook.incident_id,
             version=webhook.version.key,
@@ -202,7 +204,7 @@ def test_ticket_state_records_ticket_version_and_callback(
 ) -> None:
     nudge = pipeline.deliver(sample)
     pipeline.drain()
-    state = composition._ticket_states().get(nudge.incident_id)
+    state = ticket_states().get(nudge.incident_id)
     assert state is not None
     assert state.ticket is not None
     assert state.ticket.id == tickets(desk)[0]["id"]
@@ -223,7 +225,7 @@ def test_concurrent_syncs_of_one_incident_create_one_ticket_and_one_callback(
         start.wait(timeout=10)
         for _ in range(10):
             try:
-                composition.reconciler().sync(nudge)
+                reconciler().sync(nudge)
                 return
             except RetryableError:  # lost the race for the state; sync again
                 time.sleep(0.05)

@@ -1,7 +1,7 @@
 """The synthesized stack, built once per session exactly as ``app.py`` builds it.
 
 Synthesizing costs seconds (the CDK runs in Node.js), so every infra test shares one app
-with the ``cdk.json`` defaults and one with overridden context.
+with ``cdk.json``'s context (the settings' defaults) and one with overridden context.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from synth_support import HARDENED, OVERRIDES, Synthesized, synthesize
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The app with the defaults of ``cdk.json``, as ``make synth`` builds it."""
+    """The app with ``cdk.json``'s context, as ``make synth`` builds it."""
     return synthesize(tmp_path_factory.mktemp("cdk-defaults"))
 
 

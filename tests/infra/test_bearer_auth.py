@@ -16,6 +16,7 @@ from pandabridge.names import AUTHORIZATION_HEADER, Env, Limits
 from stacks.authorizer import AUTHORIZER_HANDLER, AUTHORIZER_MEMORY_MB, GENERATED_TOKEN_KEY
 from stacks.config import StackSettings
 from stacks.functions import ARCHITECTURE, PYTHON_RUNTIME
+from stacks.limits import StackLimits
 
 XRAY = "*"
 
@@ -108,7 +109,7 @@ def test_the_function_runs_the_authorizer_handler_within_its_limits(
     assert checker["Handler"] == AUTHORIZER_HANDLER
     assert checker["Runtime"] == PYTHON_RUNTIME.name
     assert checker["Architectures"] == [ARCHITECTURE.name]
-    assert checker["Timeout"] == Limits.AUTHORIZER_TIMEOUT_SECONDS
+    assert checker["Timeout"] == StackLimits.AUTHORIZER_TIMEOUT_SECONDS
     assert checker["MemorySize"] == AUTHORIZER_MEMORY_MB
     assert checker["TracingConfig"] == {"Mode": "Active"}
     assert checker["Code"] == synthesized.ingest_function["Code"]

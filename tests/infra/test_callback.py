@@ -20,11 +20,12 @@ from synth_support import (
     resources_of,
 )
 
-from pandabridge.names import TICKETS_TABLE, Env, Limits
+from pandabridge.names import TICKETS_TABLE, Env
 from pandabridge.settings import CallbackSettings
 from pandabridge.stores.tickets import CALLBACK_CONFIRMED_AT, CallbackLedger
 from stacks.callback import CALLBACK_HANDLER
 from stacks.functions import ARCHITECTURE, PYTHON_RUNTIME
+from stacks.limits import StackLimits
 
 APPS = ["synthesized", "overridden"]
 XRAY = "*"
@@ -78,7 +79,7 @@ def test_the_function_runs_the_callback_handler_within_its_limits(
     assert function["Handler"] == CALLBACK_HANDLER
     assert function["Runtime"] == PYTHON_RUNTIME.name
     assert function["Architectures"] == [ARCHITECTURE.name]
-    assert function["Timeout"] == Limits.CALLBACK_TIMEOUT_SECONDS
+    assert function["Timeout"] == StackLimits.CALLBACK_TIMEOUT_SECONDS
     assert function["MemorySize"] == synthesized.settings.callback_memory_mb == 256
     assert function["TracingConfig"] == {"Mode": "PassThrough"}
     assert function["Code"] == synthesized.ingest_function["Code"]
@@ -181,7 +182,7 @@ def test_the_callback_queue_feeds_the_function_with_partial_failures(
     # Then it feeds batches to the callback function and retries only the messages that failed
     assert mapping["FunctionName"] == _ref(synthesized, stack.callback.confirmer.function)
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["BatchSize"] == Limits.CALLBACK_BATCH_SIZE
+    assert mapping["BatchSize"] == StackLimits.CALLBACK_BATCH_SIZE
 
 
 @pytest.mark.parametrize("app", APPS)
@@ -200,8 +201,8 @@ def test_the_concurrency_cap_bounds_the_calls_to_bigpanda(
 
 def test_the_default_cap_is_the_shared_limit(synthesized: Synthesized) -> None:
     # Given the default settings / Then the cap is the one the local stack also uses
-    assert synthesized.settings.callback_max_concurrency == Limits.CALLBACK_MAX_CONCURRENCY
-    assert OVERRIDES["callback_max_concurrency"] != Limits.CALLBACK_MAX_CONCURRENCY
+    assert synthesized.settings.callback_max_concurrency == StackLimits.CALLBACK_MAX_CONCURRENCY
+    assert OVERRIDES["callback_max_concurrency"] != StackLimits.CALLBACK_MAX_CONCURRENCY
 
 
 def test_the_function_is_allowed_exactly_the_calls_it_makes(

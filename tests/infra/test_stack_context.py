@@ -17,13 +17,22 @@ def _settings(context: dict[str, Any]) -> StackSettings:
     return StackSettings.from_context(App(context=context).node)
 
 
-def test_cdk_json_documents_every_setting_with_its_default() -> None:
+def test_cdk_json_holds_only_overrides_of_the_defaults() -> None:
     # Given cdk.json's context block
     context = cdk_json_context()
-    # When the settings' keys are looked up in it
-    documented = {key: context.get(key, "<missing>") for key in StackSettings.context_keys()}
-    # Then every setting is there, with the default the model applies
-    assert documented == StackSettings.defaults()
+    # When its settings are compared with the defaults of the settings model
+    defaults = StackSettings.defaults()
+    repeated = {key: value for key, value in context.items() if defaults.get(key, ...) == value}
+    # Then none repeats its default: the model is the one place a default is written
+    assert repeated == {}
+
+
+def test_cdk_json_names_only_settings_and_cdk_feature_flags() -> None:
+    # Given cdk.json's context block / When its keys are read
+    keys = set(cdk_json_context())
+    # Then each is a setting of the model or a CDK feature flag, so a misspelt key is caught
+    unknown = {key for key in keys if not key.startswith("@")} - set(StackSettings.context_keys())
+    assert unknown == set()
 
 
 def test_every_setting_explains_itself() -> None:

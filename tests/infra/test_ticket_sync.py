@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from synth_support import OVERRIDES, Synthesized, allowed, allowing, arn_of
 
-from pandabridge.names import Env, Limits
+from pandabridge.names import Env
 from pandabridge.settings import TicketSyncSettings, TicketTargetSettings
+from stacks.limits import StackLimits
 from stacks.ticket_sync import TICKET_SYNC_HANDLER
 
 APPS = ["synthesized", "overridden"]
@@ -64,7 +65,7 @@ def test_worker_runs_the_ticket_sync_handler_within_its_limits(
     # Given the ticket-sync function / When its handler and limits are read
     # Then it runs the ticket-sync handler with the shared timeout and the configured memory
     assert worker["Handler"] == TICKET_SYNC_HANDLER
-    assert worker["Timeout"] == Limits.TICKET_SYNC_TIMEOUT_SECONDS
+    assert worker["Timeout"] == StackLimits.TICKET_SYNC_TIMEOUT_SECONDS
     assert worker["MemorySize"] == synthesized.settings.ticket_sync_memory_mb
     assert worker["TracingConfig"] == {"Mode": "PassThrough"}
     assert worker["Code"] == synthesized.ingest_function["Code"]
@@ -184,7 +185,7 @@ def test_the_ticket_sync_queue_feeds_the_worker_with_partial_failures(
     )
     assert mapping["FunctionName"] == _ref(synthesized, stack.ticket_sync.worker.function)
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["BatchSize"] == Limits.TICKET_SYNC_BATCH_SIZE
+    assert mapping["BatchSize"] == StackLimits.TICKET_SYNC_BATCH_SIZE
     assert "ScalingConfig" not in mapping
 
 

@@ -9,8 +9,8 @@ import pytest
 from aws_cdk import App
 from synth_support import OVERRIDES, Synthesized, arn_of
 
-from pandabridge.names import Limits
 from stacks.config import StackSettings
+from stacks.limits import StackLimits
 from stacks.queues import VisibilityTimeoutError, WorkQueues, check_visibility
 
 
@@ -46,11 +46,11 @@ def test_visibility_covers_six_function_timeouts(
     callback = _queue(synthesized, queues.callback_queue)
     # When the visibility timeouts are read
     # Then each is the shared limit and at least six times its consumer's timeout
-    assert ticket_sync["VisibilityTimeout"] == Limits.TICKET_SYNC_VISIBILITY_SECONDS
-    assert ticket_sync["VisibilityTimeout"] >= 6 * Limits.TICKET_SYNC_TIMEOUT_SECONDS
+    assert ticket_sync["VisibilityTimeout"] == StackLimits.TICKET_SYNC_VISIBILITY_SECONDS
+    assert ticket_sync["VisibilityTimeout"] >= 6 * StackLimits.TICKET_SYNC_TIMEOUT_SECONDS
     assert ticket_sync["VisibilityTimeout"] >= 6 * synthesized.ticket_sync_function["Timeout"]
-    assert callback["VisibilityTimeout"] == Limits.CALLBACK_VISIBILITY_SECONDS
-    assert callback["VisibilityTimeout"] >= 6 * Limits.CALLBACK_TIMEOUT_SECONDS
+    assert callback["VisibilityTimeout"] == StackLimits.CALLBACK_VISIBILITY_SECONDS
+    assert callback["VisibilityTimeout"] >= 6 * StackLimits.CALLBACK_TIMEOUT_SECONDS
 
 
 def test_a_visibility_below_six_timeouts_is_refused() -> None:
@@ -63,7 +63,7 @@ def test_a_visibility_below_six_timeouts_is_refused() -> None:
 def test_the_stack_checks_the_visibility_ratio(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a ticket-sync timeout that the shared visibility no longer covers six times
     monkeypatch.setattr(
-        Limits, "TICKET_SYNC_TIMEOUT_SECONDS", Limits.TICKET_SYNC_VISIBILITY_SECONDS
+        StackLimits, "TICKET_SYNC_TIMEOUT_SECONDS", StackLimits.TICKET_SYNC_VISIBILITY_SECONDS
     )
     # When the queues are built / Then the build stops
     with pytest.raises(VisibilityTimeoutError):
@@ -96,10 +96,10 @@ def test_failing_messages_are_redriven_after_the_configured_receives(
 def test_receive_count_defaults_are_the_shared_limits(synthesized: Synthesized) -> None:
     # Given the default settings / Then they are the limits the local stack also uses
     assert synthesized.settings.ticket_sync_max_receive_count == (
-        Limits.TICKET_SYNC_MAX_RECEIVE_COUNT
+        StackLimits.TICKET_SYNC_MAX_RECEIVE_COUNT
     )
-    assert synthesized.settings.callback_max_receive_count == Limits.CALLBACK_MAX_RECEIVE_COUNT
-    assert OVERRIDES["ticket_sync_max_receive_count"] != Limits.TICKET_SYNC_MAX_RECEIVE_COUNT
+    assert synthesized.settings.callback_max_receive_count == StackLimits.CALLBACK_MAX_RECEIVE_COUNT
+    assert OVERRIDES["ticket_sync_max_receive_count"] != StackLimits.TICKET_SYNC_MAX_RECEIVE_COUNT
 
 
 def test_dead_letter_queues_match_their_source_and_keep_messages_longer(

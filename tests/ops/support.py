@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from local.aws import aws_client, queue_url
+from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKET_SYNC_QUEUE, TICKETS_TABLE
 from pandabridge.incidents import ingest
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKET_SYNC_QUEUE, TICKETS_TABLE
 from pandabridge.parsing import parse_webhook
 from pandabridge.stores.incidents import IncidentStore, archive_key
 from pandabridge.stores.tickets import CallbackLedger, TicketStateStore

@@ -10,6 +10,7 @@ import pytest
 from ops.__main__ import build_parser, main
 from ops.discovery import Resource, Resources, project_context, resolve
 from ops.errors import OpsError
+from stacks.limits import DEFAULT_STACK_NAME
 from tests.ops.support import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,8 +53,8 @@ def test_stack_outputs_name_every_resource(aws_env: str, stack: LocalStack) -> N
 
 
 def test_the_default_stack_is_cdk_json_s_stack_name(aws_env: str, stack: LocalStack) -> None:
-    # Given
-    _deploy(stack, project_context()["stack_name"], OUTPUTS)
+    # Given the stack cdk.json names, or the default name when cdk.json leaves it out
+    _deploy(stack, project_context().get("stack_name", DEFAULT_STACK_NAME), OUTPUTS)
 
     # When
     resources = _resolve(aws_env)

@@ -11,10 +11,10 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from local.names import TICKET_SYNC_QUEUE
 from ops import redrive
 from ops.discovery import Resource, Resources
 from ops.progress import Progress
-from pandabridge.names import TICKET_SYNC_QUEUE
 from tests.ops.support import Cli, LocalStack
 
 DLQ_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/stack-TicketSyncDlq.fifo"

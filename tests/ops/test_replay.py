@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pandabridge.names import INCIDENTS_TABLE
+from local.names import INCIDENTS_TABLE
 from tests.ops.support import INCIDENT_ID, Cli, LocalStack
 
 

@@ -33,9 +33,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from local import defaults
+from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
 from pandabridge import models
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, Limits
-from pandabridge.stores.incidents import get_incident
+from pandabridge.composition.ingest import incident_store
+from pandabridge.names import Limits
 from tests.handlers.conftest import Aws, HttpAnswer, Invoke
 from tests.reliability.scale import scaled
 
@@ -165,7 +166,7 @@ class Ingest:
         assert answer.status < 500, answer.body
         if answer.status == 200:
             assert answer.body["result"] in RESULTS, answer.body
-            stored = get_incident(answer.body["incident_id"])
+            stored = incident_store().get(answer.body["incident_id"])
             assert stored is not None, answer.body
             if answer.body["result"] in ("created", "updated"):
                 assert stored.payload == json.loads(decoded(body, base64_encoded))
@@ -494,7 +495,7 @@ def test_every_payload_the_models_describe_is_stored_with_its_summary(
     # Then it is created, and stored with the summary its fields call for
     assert answer.status == 200, answer.body
     assert answer.body["result"] == "created"
-    stored = get_incident(incident_id)
+    stored = incident_store().get(incident_id)
     assert stored is not None
     summary = stored.summary
     status = incident.get("status")

@@ -34,14 +34,10 @@ import pytest
 from local import defaults
 from local.bigpanda import BigPandaStandIn
 from local.loopback import Query, Reply
+from local.names import CALLBACK_QUEUE, INCIDENTS_TABLE, TICKET_SYNC_QUEUE
 from local.service_desk import DemoDesk
 from pandabridge.models import WebhookPayload
-from pandabridge.names import (
-    BIGPANDA_CALLBACK_PATH,
-    CALLBACK_QUEUE,
-    INCIDENTS_TABLE,
-    TICKET_SYNC_QUEUE,
-)
+from pandabridge.names import BIGPANDA_CALLBACK_PATH
 from pandabridge.stores.dynamo import from_attributes
 from pandabridge.tickets.mapping import draft_for
 from pandabridge.versioning import Version, canonical_json, content_hash

@@ -26,13 +26,11 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from pandabridge.aws_clients import client
 from pandabridge.incidents import (
     IncidentSummary,
     SaveOutcome,
@@ -40,7 +38,6 @@ from pandabridge.incidents import (
     outcome_of_write,
 )
 from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, Limits
-from pandabridge.settings import storage_settings
 from pandabridge.stores.dynamo import from_attributes, to_attributes
 from pandabridge.versioning import Part, Version
 
@@ -215,21 +212,3 @@ def _number(value: Any) -> Part:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
-
-
-@cache
-def default_store() -> IncidentStore:
-    """The store of this process, built from its settings on first use."""
-    settings = storage_settings()
-    return IncidentStore(
-        table_name=settings.incidents_table_name,
-        bucket_name=settings.payload_bucket_name,
-        dynamodb=client("dynamodb"),
-        s3=client("s3"),
-        inline_payload_max_bytes=settings.inline_payload_max_bytes,
-    )
-
-
-def get_incident(incident_id: str) -> StoredIncident | None:
-    """The latest stored version of an incident with its payload, or None if never stored."""
-    return default_store().get(incident_id)

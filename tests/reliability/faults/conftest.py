@@ -21,8 +21,8 @@ import pytest
 from local import defaults
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION, MotoServer
 from local.bigpanda import BigPandaStandIn
+from pandabridge.composition.ingest import incident_store
 from pandabridge.names import Env
-from pandabridge.stores.incidents import default_store
 from tests.e2e.harness import SERVING_MARK, StackProcess
 from tests.reliability.faults.world import (
     FaultyDesk,
@@ -40,7 +40,7 @@ QUEUE_VISIBILITY_SECONDS: Final = 3
 def storage_faults(aws: Any) -> Iterator[Callable[[str, str, InjectedError], InjectedError]]:
     """``inject(service, operation, error)`` makes an operation of ingest's own DynamoDB or S3
     client answer ``error``; every hook is removed after the test."""
-    store = default_store()
+    store = incident_store()
     registered: list[tuple[Any, str, InjectedError]] = []
 
     def inject(service: str, operation: str, error: InjectedError) -> InjectedError:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from local.aws import MotoServer, aws_client
-from pandabridge.names import INCIDENTS_TABLE
-from pandabridge.stores.incidents import default_store
+from local.names import INCIDENTS_TABLE
+from pandabridge.composition.ingest import incident_store
 from tests.handlers.conftest import Aws, Invoke
 from tests.reliability.faults.world import (
     InjectedError,
@@ -39,7 +39,7 @@ def incident(sample: Payload) -> Payload:
 def max_attempts(storage_faults: Inject) -> int:
     """How many times in all botocore tries a call on ingest's clients (the first attempt and
     the retries of their configuration)."""
-    attempts: int = default_store().dynamodb.meta.config.retries["total_max_attempts"]
+    attempts: int = incident_store().dynamodb.meta.config.retries["total_max_attempts"]
     return attempts
 
 

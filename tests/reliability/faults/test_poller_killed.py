@@ -13,8 +13,8 @@ import time
 from typing import Final
 
 from local.aws import aws_client
+from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKET_SYNC_QUEUE
 from pandabridge.incidents import ingest
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKET_SYNC_QUEUE
 from pandabridge.parsing import parse_webhook
 from pandabridge.stores.incidents import IncidentStore
 from tests.reliability.faults.world import Pipeline, StartStack, World, incident_ids, stories

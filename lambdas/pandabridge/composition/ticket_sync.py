@@ -1,0 +1,59 @@
+"""The ticket-sync function's collaborators: the reconciler and what it works with."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pandabridge.aws_clients import client
+from pandabridge.composition.ingest import incident_store
+from pandabridge.composition.secrets import read_secret
+from pandabridge.errors import PermanentError
+from pandabridge.names import Env
+from pandabridge.settings import (
+    TicketTargetSettings,
+    ticket_sync_settings,
+    ticket_target_settings,
+)
+from pandabridge.stores.queues import CallbackQueue
+from pandabridge.stores.tickets import TicketStateStore
+from pandabridge.sync import Reconciler
+from pandabridge.tickets.factory import build_target
+from pandabridge.tickets.model import TicketTarget
+
+
+@cache
+def ticket_states() -> TicketStateStore:
+    return TicketStateStore(ticket_sync_settings().tickets_table_name, client("dynamodb"))
+
+
+def ticket_credentials(settings: TicketTargetSettings) -> dict[str, Any]:
+    """The target's credentials from Secrets Manager (cached), never logged."""
+    value = read_secret(
+        settings.secret_id,
+        what="ticket credentials",
+        setting=Env.TICKET_SECRET_ID,
+        transform="json",
+    )
+    if not isinstance(value, dict):
+        raise PermanentError(
+            "the ticket credentials secret is not a JSON object", setting=Env.TICKET_SECRET_ID
+        )
+    return value
+
+
+def ticket_target() -> TicketTarget:
+    settings = ticket_target_settings()
+    return build_target(settings, ticket_credentials(settings))
+
+
+def reconciler() -> Reconciler:
+    """A reconciler for this invocation: the stores are reused, the credentials re-checked."""
+    settings = ticket_sync_settings()
+    return Reconciler(
+        incidents=incident_store(),
+        states=ticket_states(),
+        target=ticket_target(),
+        callbacks=CallbackQueue(settings.callback_queue_url, client("sqs")),
+        priority_tag=ticket_target_settings().priority_tag,
+    )
