@@ -299,6 +299,17 @@ def plain_environment() -> dict[str, str]:
     }
 
 
+# What a make that runs the tests hands down to the makes they run: its own flags, and the
+# variables given on its command line (``make test ARGS=-x``), which make exports.
+_MAKE_ONLY = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "ARGS", "FILE", "ID", "URL")
+
+
+def make_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ``make`` that a test runs as a developer would, in a fresh shell."""
+    inherited = {k: v for k, v in plain_environment().items() if k not in _MAKE_ONLY}
+    return {**inherited, **(extra or {})}
+
+
 def aws_client(service: str, endpoint: str) -> Any:
     return boto3.client(
         service,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from local import defaults, state
-from tests.e2e.harness import SERVING_MARK, TOOL_SECONDS, StackProcess, plain_environment
+from tests.e2e.harness import SERVING_MARK, TOOL_SECONDS, StackProcess, make_environment
 
 README = defaults.REPO_ROOT / "README.md"
 VENV_BIN = defaults.REPO_ROOT / ".venv" / "bin"
@@ -42,14 +42,10 @@ def scripts() -> list[str]:
 
 def run(command: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """A command from the repository's root, as a developer types it in a fresh shell."""
-    environment = {**plain_environment(), **(env or {})}
-    # A make that runs these tests must not hand its own flags to the make they run.
-    for name in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS"):
-        environment.pop(name, None)
     return subprocess.run(  # noqa: S603 - the repository's make targets and scripts
         command,
         cwd=defaults.REPO_ROOT,
-        env=environment,
+        env=make_environment(env),
         capture_output=True,
         text=True,
         timeout=TOOL_SECONDS,

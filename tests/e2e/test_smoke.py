@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 
 from local import defaults
+from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE
 from ops.smoke import API_KEY_ENV, BEARER_TOKEN_ENV
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE
 from tests.e2e.harness import (
     TOOL_SECONDS,
     StackProcess,
     aws_client,
     free_port,
-    plain_environment,
+    make_environment,
     run_module,
     serving_stack,
 )
@@ -92,7 +92,7 @@ def passed(stack: StackProcess) -> SmokeRun:
     ran = subprocess.run(  # noqa: S603 - the repository's own make target
         [*command, f"ARGS={' '.join(where(stack))}"],
         cwd=defaults.REPO_ROOT,
-        env={**plain_environment(), **credentials(stack)},
+        env=make_environment(credentials(stack)),
         capture_output=True,
         text=True,
         timeout=TOOL_SECONDS,
