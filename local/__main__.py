@@ -35,6 +35,7 @@ from local import defaults
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
 from local.client import Answer, Credentials, authorization, post_webhook, probe_stack
 from local.console import Console, configure_logging, seconds_since
+from local.function_logs import route_function_logs
 from local.journey import Journey
 from local.readback import describe_stored
 from local.service_desk import FAIL_PATH
@@ -376,6 +377,7 @@ def _start(console: Console, stack: LocalStack, args: argparse.Namespace) -> boo
             step.detail = _on_port(stack.start_bigpanda, "--bigpanda-port", args.bigpanda_port)
         with console.step("functions") as step:
             step.detail = f"{stack.load_functions()} loaded"
+        route_function_logs(args.log_level)
         with console.step("gateway") as step:
             step.detail = f"POST {_on_port(stack.start_gateway, '--port', args.port)}"
         with console.step("pipe") as step:
