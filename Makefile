@@ -14,12 +14,12 @@ UV := uv==0.13.9
 # The virtualenv's bin first: it carries the Node.js that the CDK (jsii) runs on.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run send status show ops bootstrap test soak bench lint format synth deploy diff lock lambda-set clean
+.PHONY: help run send status show ops bootstrap test unit soak bench lint format synth deploy diff lock lambda-set clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# uv installs the pinned set in seconds where pip takes a minute; it is itself pinned.
@@ -28,6 +28,8 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@# The repo root and lambdas/ on the venv's path: the Lambda code imports its
 	@# packages as top-level modules, exactly as the Lambda runtime does.
 	@$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "pandabridge-dev.pth").write_text("$(CURDIR)\n$(CURDIR)/lambdas\n")'
+	@# The project's commands (pyproject.toml [project.scripts]) as .venv/bin/pandabridge-*.
+	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
 run: $(STAMP) ## Start the local stack (moto, local API gateway, ticket sync, demo service desk) and post the sample
@@ -46,11 +48,23 @@ show: $(STAMP) ## One incident of the running local stack: summary, ticket, payl
 ops: $(STAMP) ## On-call commands: ARGS="inspect <id>" | "replay <id>" | "redrive ticket-sync" (add --local for make run)
 	$(BIN)/python -m ops $(ARGS)
 
+.PHONY: smoke
+smoke: $(STAMP) ## Send one smoke incident to URL=... and follow it to its callback, then remove it (ARGS="--local" for make run)
+	$(BIN)/python -m ops.smoke $(if $(URL),--url '$(URL)') $(ARGS)
+
+.PHONY: destroy
+destroy: $(STAMP) ## Delete the deployed stack (cdk destroy); tables, buckets and log groups are kept
+	$(BIN)/python -m ops.preflight
+	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) destroy $(ARGS)
+
 test: $(STAMP) lint ## Run every offline test
 	@# The Lambda set (the layer's and the runtime's packages) for the handlers' isolated run;
 	@# a no-op while lambda_set/*.txt are unchanged.
 	$(BIN)/python -m lambda_set install
 	$(BIN)/python -m pytest $(ARGS)
+
+unit: $(STAMP) ## The fast loop: unit tests only, no server (ARGS=-k name to select)
+	$(BIN)/python -m pytest tests/unit $(ARGS)
 
 soak: $(STAMP) ## The reliability suite at ten times its load (SOAK_FACTOR=10), for a long run
 	SOAK_FACTOR=$${SOAK_FACTOR:-10} $(BIN)/python -m pytest tests/reliability $(ARGS)
@@ -72,12 +86,16 @@ synth: $(STAMP) ## Synthesize the CloudFormation template into cdk.out/ and lint
 	$(BIN)/cfn-lint cdk.out/*.template.json
 
 bootstrap: $(STAMP) ## Create the CDK bootstrap stack in the current account/region (once)
+	$(BIN)/python -m ops.preflight
 	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) bootstrap $(ARGS)
 
 deploy: $(STAMP) ## Deploy the stack into the current AWS account (needs AWS credentials)
+	@# Credentials and a region first: without them the CDK fails only after a full synth.
+	$(BIN)/python -m ops.preflight
 	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) deploy $(ARGS)
 
 diff: $(STAMP) ## Show what `make deploy` would change
+	$(BIN)/python -m ops.preflight
 	$(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) diff $(ARGS)
 
 lock: ## Re-resolve constraints.txt from the direct pins

@@ -1,6 +1,6 @@
 """Write a BigPanda incident with thousands of alerts, built from the vendor sample.
 
-    python -m events.large_incident 5000 > /tmp/large.json
+    .venv/bin/python -m events.large_incident 5000 > /tmp/large.json
 
 Each alert is distinct (id, host, description, tags), so the payload compresses about as well
 as a real one, not as well as copies of one alert would.

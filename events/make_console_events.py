@@ -1,7 +1,7 @@
 """Write the API Gateway test-console events around the sample and the story bodies.
 
-    python -m events.make_console_events           # (re)write events/apigateway/
-    python -m events.make_console_events --check   # exit 1 if a committed event is stale
+    .venv/bin/python -m events.make_console_events           # (re)write events/apigateway/
+    .venv/bin/python -m events.make_console_events --check   # exit 1 if a committed event is stale
 
 Each event is the REST proxy event that the API Gateway console's *Test* button sends to the
 ingest function for ``POST /webhook``, with the body file's text, byte for byte, as ``body``:
@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in outdated:
             print(f"stale: {path.relative_to(root)}", file=sys.stderr)
         if outdated:
-            print("run: python -m events.make_console_events", file=sys.stderr)
+            print("run: .venv/bin/python -m events.make_console_events", file=sys.stderr)
         return 1 if outdated else 0
     touched = write()
     for path in touched:

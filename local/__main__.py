@@ -1,4 +1,4 @@
-"""``python -m local`` (``make run``): the whole pipeline on this machine, no AWS account.
+"""``make run`` (``.venv/bin/pandabridge-local``): the whole pipeline here, no AWS account.
 
 Starts a moto server, creates the stack's resources on it, starts the demo service desk and a
 stand-in for BigPanda's API, serves the webhook behind a local API gateway (API key and
@@ -31,7 +31,7 @@ from types import FrameType
 from aws_lambda_powertools.shared import constants as powertools
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local import defaults
+from local import defaults, state
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
 from local.client import Answer, Credentials, authorization, post_webhook, probe_stack
 from local.console import Console, configure_logging, seconds_since
@@ -52,7 +52,7 @@ _SIGNAL_CHECK_SECONDS = 0.2
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m local",
+        prog="pandabridge-local",
         description=(
             "Run the webhook receiver locally: moto server, local API gateway, ticket sync, "
             "a demo service desk, the callback and a BigPanda API stand-in."
@@ -455,6 +455,21 @@ def _print_banner(console: Console, stack: LocalStack, api_key: str, bearer_toke
     )
 
 
+def _record(console: Console, stack: LocalStack, args: argparse.Namespace) -> None:
+    """Write the state file that `make send`, `status`, `show` and `ops --local` read."""
+    recorded = state.StackState(
+        pid=os.getpid(),
+        webhook_url=stack.webhook_url,
+        aws_endpoint=stack.aws_endpoint,
+        api_key=args.api_key,
+        bearer_token=args.bearer_token,
+    )
+    # A stack that cannot record itself still serves; its step line says why the helpers
+    # will not find it.
+    with contextlib.suppress(OSError), console.step("state") as step:
+        step.detail = f"{_display_path(state.write(recorded))}  (read by make send/status/show)"
+
+
 def _stop_on_signal() -> threading.Event:
     """An event that SIGINT and SIGTERM set, installed before the sample is posted: a signal
     during the sample or the story ends their waits and stops the stack like one later."""
@@ -510,6 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not _start(console, stack, args):
             return 1
+        _record(console, stack, args)
         _print_banner(console, stack, args.api_key, args.bearer_token)
         stop = _stop_on_signal()
         if not args.no_sample:
@@ -527,6 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        state.remove(os.getpid())
         started = time.monotonic()
         stopped = stack.stop()
         if stopped:

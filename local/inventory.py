@@ -1,8 +1,8 @@
 """What a running local stack holds, read from its moto server: the incidents and their tickets.
 
-For ``python -m local.status`` and ``python -m local.show``, which run beside the stack and
-talk to it only through the moto endpoint (default ``http://127.0.0.1:4566``), as the ``aws``
-CLI would.
+For ``make status`` and ``make show``, which run beside the stack and talk to it only through
+its moto endpoint (``--endpoint-url``, by default the one the running stack recorded in its
+state file), as the ``aws`` CLI would.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from typing import Any, Final
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local import defaults
+from local import state
 from local.aws import aws_client, client_environment, function_environment
 from pandabridge.callbacks import after_webhook
 from pandabridge.names import INCIDENTS_TABLE, TICKETS_TABLE
 from pandabridge.stores.dynamo import from_attributes
 from pandabridge.stores.tickets import CALLBACK_CONFIRMED_AT
 
-DEFAULT_ENDPOINT: Final = f"http://{defaults.HOST}:{defaults.MOTO_PORT}"
 # A stack that is not running should be said so at once, not after botocore's retries.
 CLIENT_CONFIG: Final = Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10)
 EXIT_NOT_FOUND: Final = 1
@@ -38,9 +37,18 @@ class StackUnreachableError(Exception):
 def add_endpoint_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--endpoint-url",
-        default=DEFAULT_ENDPOINT,
-        help=f"the local stack's moto server (default {DEFAULT_ENDPOINT})",
+        help="the local stack's moto server (default: the running stack's, from its state file)",
     )
+
+
+def endpoint_of(args: argparse.Namespace) -> str:
+    """``--endpoint-url``, or the running stack's; :class:`StackUnreachableError` if none runs."""
+    if args.endpoint_url:
+        return str(args.endpoint_url)
+    try:
+        return state.read().aws_endpoint
+    except state.NoRunningStackError as error:
+        raise StackUnreachableError(f"{error}, or pass --endpoint-url") from None
 
 
 def use_endpoint(endpoint: str) -> None:

@@ -1,4 +1,7 @@
-"""``python -m local.send FILE`` (``make send``): post a JSON file to the local webhook.
+"""``make send FILE=...`` (``.venv/bin/pandabridge-send FILE``): post a JSON file to the webhook.
+
+The URL and both credentials are the running local stack's (its state file) unless flags give
+them: ``--url``, ``--api-key`` and ``--bearer-token`` together reach any stack, deployed ones too.
 
 Prints the status (coloured on a terminal) and the JSON answer. Exits 0 on a 2xx answer, 1 on
 any other answer and 2 when the file cannot be read or no stack answers, so that scripts can
@@ -13,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from local import defaults
+from local import state
 from local.client import Credentials, post_webhook
 from local.console import Console
 
@@ -23,23 +26,45 @@ EXIT_UNREACHABLE = 2
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m local.send", description="Post a JSON file to the local webhook."
+        prog="pandabridge-send",
+        description=(
+            "Post a JSON file to the webhook of the running local stack (make run), or of the "
+            "stack that --url, --api-key and --bearer-token name."
+        ),
     )
     parser.add_argument("file", type=Path, help="the body to post, e.g. events/sample.json")
-    parser.add_argument("--url", default=defaults.webhook_url(), help="the webhook URL")
-    parser.add_argument(
-        "--api-key", default=defaults.API_KEY, help="the x-api-key value ('' sends none)"
-    )
+    running = "(default: the running local stack's)"
+    parser.add_argument("--url", help=f"the webhook URL {running}")
+    parser.add_argument("--api-key", help=f"the x-api-key value ('' sends none) {running}")
     parser.add_argument(
         "--bearer-token",
-        default=defaults.BEARER_TOKEN,
-        help="the token sent as 'Authorization: Bearer <token>' ('' sends no header)",
+        help=f"the token sent as 'Authorization: Bearer <token>' ('' sends no header) {running}",
     )
     return parser.parse_args(argv)
 
 
+def _fill_from_state(args: argparse.Namespace) -> None:
+    """Take what no flag gave from the running stack's state file."""
+    if args.url is not None and args.api_key is not None and args.bearer_token is not None:
+        return
+    try:
+        running = state.read()
+    except state.NoRunningStackError as error:
+        raise state.NoRunningStackError(
+            f"{error}, or pass --url, --api-key and --bearer-token"
+        ) from None
+    args.url = running.webhook_url if args.url is None else args.url
+    args.api_key = running.api_key if args.api_key is None else args.api_key
+    args.bearer_token = running.bearer_token if args.bearer_token is None else args.bearer_token
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        _fill_from_state(args)
+    except state.NoRunningStackError as error:
+        Console(sys.stderr).print(str(error))
+        return EXIT_UNREACHABLE
     try:
         with args.file.open("rb") as body:
             credentials = Credentials(args.api_key or None, args.bearer_token or None)

@@ -1,4 +1,4 @@
-"""``python -m local.show ID`` (``make show ID=...``): one incident of the running local stack.
+"""``make show ID=...`` (``.venv/bin/pandabridge-show ID``): one incident of the local stack.
 
 Reads the incident as ticket sync does, through ``pandabridge.stores.incidents.get_incident``
 pointed at the stack's moto server (``--endpoint-url``), and its ticket state from the tickets
@@ -26,6 +26,7 @@ from local.inventory import (
     EXIT_UNREACHABLE,
     StackUnreachableError,
     add_endpoint_argument,
+    endpoint_of,
     unreachable,
     use_endpoint,
 )
@@ -40,7 +41,7 @@ _LABEL_WIDTH = 10
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m local.show",
+        prog="pandabridge-show",
         description="One incident of the running local stack: summary, ticket and payload.",
     )
     parser.add_argument("incident_id", metavar="ID", help="the BigPanda incident id")
@@ -130,7 +131,8 @@ def ticket_rows(console: Console, state: TicketState | None) -> list[tuple[str, 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        stored, state = read(args.incident_id, args.endpoint_url)
+        endpoint = endpoint_of(args)
+        stored, state = read(args.incident_id, endpoint)
     except StackUnreachableError as exc:
         Console(sys.stderr).print(str(exc))
         return EXIT_UNREACHABLE
@@ -138,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         Console(sys.stderr).print(str(exc))
         return EXIT_NOT_FOUND
     if stored is None:
-        Console(sys.stderr).print(f"no incident {args.incident_id} at {args.endpoint_url}")
+        Console(sys.stderr).print(f"no incident {args.incident_id} at {endpoint}")
         return EXIT_NOT_FOUND
     payload = json.dumps(stored.payload, indent=2, ensure_ascii=False)
     if args.payload_only:

@@ -1,9 +1,10 @@
-"""``python -m local.status`` (``make status``): the running local stack's incidents, one line each.
+"""``make status`` (``.venv/bin/pandabridge-status``): the local stack's incidents, one a line.
 
-Reads the incidents and tickets tables from the stack's moto server (``--endpoint-url``) and
-prints, oldest receipt first: the incident id, its status, its version (``updatedOn``), when
-its latest version was received, its ticket and the ticket's status, and whether BigPanda has
-confirmed the ticket (the callback) and how long after the webhook. Colour on a terminal only.
+Reads the incidents and tickets tables from the stack's moto server (``--endpoint-url``, by
+default the running stack's) and prints, oldest receipt first: the incident id, its status, its
+version (``updatedOn``), when its latest version was received, its ticket and the ticket's
+status, and whether BigPanda has confirmed the ticket (the callback) and how long after the
+webhook. Colour on a terminal only.
 
 Exits 0, or 2 when no local stack answers at the endpoint.
 """
@@ -21,6 +22,7 @@ from local.inventory import (
     IncidentRow,
     StackUnreachableError,
     add_endpoint_argument,
+    endpoint_of,
     read_incidents,
 )
 
@@ -31,7 +33,7 @@ NONE = "-"
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m local.status",
+        prog="pandabridge-status",
         description="The incidents of the running local stack, their tickets and callbacks.",
     )
     add_endpoint_argument(parser)
@@ -103,11 +105,12 @@ def render(console: Console, rows: Sequence[IncidentRow], endpoint: str) -> None
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        rows = read_incidents(args.endpoint_url)
+        endpoint = endpoint_of(args)
+        rows = read_incidents(endpoint)
     except StackUnreachableError as exc:
         Console(sys.stderr).print(str(exc))
         return EXIT_UNREACHABLE
-    render(Console(), rows, args.endpoint_url)
+    render(Console(), rows, endpoint)
     return 0
 
 

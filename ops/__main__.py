@@ -1,4 +1,4 @@
-"""``python -m ops``: on-call commands for the BigPanda webhook receiver.
+"""``.venv/bin/pandabridge-ops`` (``make ops ARGS=...``): on-call commands for the receiver.
 
 Exit status: 0 done, 1 failed (the message says why), 2 wrong usage.
 """
@@ -17,21 +17,21 @@ from ops.errors import OpsError
 
 EPILOG = """\
 examples:
-  python -m ops inspect 5555370aabc20a001145d6g9
-  python -m ops redrive ticket-sync --max-per-second 10
-  python -m ops replay 5555370aabc20a001145d6g9 --latest --stack BigPandaWebhook-staging
-  python -m ops inspect 5555370aabc20a001145d6g9 --local --json
+  .venv/bin/pandabridge-ops inspect 5555370aabc20a001145d6g9
+  .venv/bin/pandabridge-ops redrive ticket-sync --max-per-second 10
+  .venv/bin/pandabridge-ops replay 5555370aabc20a001145d6g9 --latest --stack BigPandaWebhook-staging
+  .venv/bin/pandabridge-ops inspect 5555370aabc20a001145d6g9 --local --json
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ops",
+        prog=".venv/bin/pandabridge-ops",
         description=(
             "On-call commands for the BigPanda webhook receiver.\n\n"
             "Each command finds the tables, bucket and queues from the CloudFormation stack's\n"
             "outputs (--stack, default cdk.json's stack_name), the local stack of `make run`\n"
-            "(--local), or explicit flags: see `python -m ops COMMAND --help`."
+            "(--local), or explicit flags: see `.venv/bin/pandabridge-ops COMMAND --help`."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -32,7 +32,6 @@ from pandabridge.names import (
 )
 
 CDK_JSON: Final = Path(__file__).resolve().parents[1] / "cdk.json"
-LOCAL_ENDPOINT: Final = "http://127.0.0.1:4566"
 
 # Real AWS: retry throttling and 5xx. An emulator on loopback has no transient faults, and
 # retrying an action it does not implement only delays the fallback that answers it.
@@ -169,7 +168,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--endpoint-url",
         metavar="URL",
-        help=f"AWS endpoint to call (with --local default {LOCAL_ENDPOINT})",
+        help="AWS endpoint to call (with --local default: the running local stack's moto server)",
     )
     where.add_argument("--region", help="AWS region (default: the AWS CLI's configuration)")
     where.add_argument("--profile", help="AWS CLI profile to use")
@@ -188,7 +187,7 @@ def resolve(args: argparse.Namespace) -> Target:
         # Imported here: it loads moto, which only the local mode needs.
         from local.aws import LOCAL_REGION
 
-        endpoint = args.endpoint_url or LOCAL_ENDPOINT
+        endpoint = args.endpoint_url or _running_local_endpoint()
         session = _local_session(args.region or LOCAL_REGION)
         names = local_names(endpoint)
         resources = Resources(
@@ -207,6 +206,16 @@ def resolve(args: argparse.Namespace) -> Target:
     )
     inline = int(context.get("inline_payload_max_bytes") or Limits.INLINE_PAYLOAD_MAX_BYTES)
     return Target(aws, resources, inline)
+
+
+def _running_local_endpoint() -> str:
+    """The moto server of the running ``make run``, from the state file it writes."""
+    from local import state
+
+    try:
+        return state.read().aws_endpoint
+    except state.NoRunningStackError as error:
+        raise OpsError(f"{error}, or pass --endpoint-url") from None
 
 
 @cache

@@ -90,7 +90,7 @@ class Callback(Construct):
                 "create the BigPanda integration with the WebhookUrl output, set "
                 f"{BIGPANDA_APP_KEY_SETTING} to its app key (cdk.json or -c "
                 f"{BIGPANDA_APP_KEY_SETTING}=...), redeploy, then run "
-                "python -m ops redrive callback.",
+                ".venv/bin/pandabridge-ops redrive callback.",
             )
 
     def grant_read_api_key(self, grantee: iam.IGrantable) -> iam.Grant:

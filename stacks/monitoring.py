@@ -403,7 +403,7 @@ class Monitoring(Construct):
                 f"{BIGPANDA_APP_KEY_SETTING}, and BigPanda holds each new incident's updates "
                 "for 5 minutes. The callbacks wait in the callback queue, then the callback "
                 f"DLQ. Set {BIGPANDA_APP_KEY_SETTING} to the BigPanda integration's app key, "
-                "redeploy, then run python -m ops redrive callback."
+                "redeploy, then run .venv/bin/pandabridge-ops redrive callback."
             ),
         )
 

@@ -115,8 +115,8 @@ class WebhookStack(Stack):
             ),
             "TicketSecretName": (
                 self.ticket_sync.secret.secret_name,
-                "Secret with the ticket system's credentials; set them with `aws secretsmanager "
-                "put-secret-value --secret-id <TicketSecretName> --secret-string '{...}'`",
+                "Secret with the ticket system's credentials (JSON); set them from a file, never "
+                "on the command line: README, Deploy, step 2",
             ),
             "TicketSyncQueueUrl": (
                 self.queues.ticket_sync_queue.queue_url,
@@ -136,9 +136,8 @@ class WebhookStack(Stack):
             ),
             "BigPandaSecretName": (
                 self.callback.secret.secret_name,
-                "Secret with BigPanda's User API key; set it with `aws secretsmanager "
-                "put-secret-value --secret-id <BigPandaSecretName> --secret-string "
-                "'<User API key>'`",
+                "Secret with BigPanda's User API key; set it from a file, never on the command "
+                "line: README, Deploy, step 3",
             ),
             "DashboardUrl": (
                 self.monitoring.dashboard_url,

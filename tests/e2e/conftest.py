@@ -12,32 +12,22 @@ import pytest
 from local.aws import MotoServer, create_resources, queue_url
 from local.story import StoryStep, load_story
 from pandabridge.names import TICKET_SYNC_QUEUE
-from tests.e2e.harness import SERVING_MARK, StackProcess, aws_client
+from tests.e2e.harness import StackProcess, aws_client, serving_stack
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[StackProcess]:
     """One stack for the module: started, healthy, its own sample post done."""
-    running = StackProcess.start()
-    try:
-        running.wait_until_healthy()
-        running.wait_for_output(SERVING_MARK)
+    with serving_stack() as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")
 def story_stack() -> Iterator[StackProcess]:
     """The one stack that plays the incident story at start-up, as `make run` does; shared by
     the modules that read the story's outcome or need a busy stack (status, the burst)."""
-    running = StackProcess.start(story=True)
-    try:
-        running.wait_until_healthy()
-        running.wait_for_output(SERVING_MARK)
+    with serving_stack(story=True) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")

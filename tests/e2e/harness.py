@@ -15,16 +15,19 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
 import pytest
 
-from local import defaults
+from local import defaults, state
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
 from local.client import Credentials
 from pandabridge.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE, WEBHOOK_PATH
@@ -229,6 +232,21 @@ class StackProcess:
             raise
 
 
+@contextmanager
+def serving_stack(
+    *extra: str, env: dict[str, str] | None = None, story: bool = False
+) -> Iterator[StackProcess]:
+    """A stack started as ``StackProcess.start`` does, yielded once it is healthy and serving,
+    and stopped afterwards."""
+    running = StackProcess.start(*extra, env=env, story=story)
+    try:
+        running.wait_until_healthy()
+        running.wait_for_output(SERVING_MARK)
+        yield running
+    finally:
+        running.stop()
+
+
 def local_command(port: int, moto_port: int, *extra: str) -> list[str]:
     """``python -m local`` on the given ports, with the tests' keys and bearer token."""
     return [
@@ -266,9 +284,18 @@ def queued_messages(sqs: Any) -> int:
     return total
 
 
+# The tests' stacks record themselves here, never in a developer's own .local/stack.json.
+_STATE_FILE = Path(tempfile.mkdtemp(prefix="pandabridge-tests-")) / "stack.json"
+
+
 def plain_environment() -> dict[str, str]:
     """Unbuffered, colourless output, so that lines arrive as they are printed."""
-    return {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+    return {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "NO_COLOR": "1",
+        state.STATE_FILE_ENV: str(_STATE_FILE),
+    }
 
 
 def aws_client(service: str, endpoint: str) -> Any:

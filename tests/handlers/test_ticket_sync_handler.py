@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -30,7 +30,6 @@ from pandabridge.messages import SyncNudge
 from pandabridge.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE, Env, Metric
 from pandabridge.parsing import parse_webhook
 from pandabridge.stores.incidents import default_store
-from pandabridge.tickets.state import TicketState
 from tests.handlers.conftest import (
     Aws,
     assert_failed_unexpectedly,
@@ -213,33 +212,6 @@ def test_ticket_state_records_ticket_version_and_callback(
     assert state.created_at is not None
 
 
-def test_duplicate_nudges_create_no_second_ticket_and_no_second_callback(
-    pipeline: Pipeline, desk: SlowDesk, sample: Payload
-) -> None:
-    nudge = pipeline.deliver(sample)
-    for _ in range(3):
-        pipeline.nudge(nudge)
-    pipeline.drain()
-    assert len(tickets(desk)) == 1
-    assert len(pipeline.callbacks()) == 1
-    assert history(desk) == ["created"]
-
-
-def test_reordered_nudges_converge_on_the_newest_version(
-    pipeline: Pipeline, desk: SlowDesk, sample: Payload
-) -> None:
-    # Given two versions stored, the nudge of the newer one delivered first
-    old = pipeline.store(sample)
-    pipeline.deliver(later(sample, severity="Warning", status="Warning"))
-    pipeline.nudge(old)
-    # When ticket sync drains the queue
-    pipeline.drain()
-    # Then one ticket shows the newest version, and the late nudge changed nothing
-    [ticket] = tickets(desk)
-    assert ticket["title"].lower().endswith("- warning")
-    assert history(desk) == ["created"]
-
-
 def test_concurrent_syncs_of_one_incident_create_one_ticket_and_one_callback(
     pipeline: Pipeline, desk: SlowDesk, sample: Payload
 ) -> None:
@@ -290,17 +262,6 @@ def test_lifecycle_reaches_the_ticket_in_order(
     assert ticket["status"] == "open"
     assert [c["body"] for c in ticket["comments"]].count("DB team is on it") == 1
     assert len(pipeline.callbacks()) == 1
-
-
-def test_same_comment_in_two_versions_is_added_once(
-    pipeline: Pipeline, desk: SlowDesk, sample: Payload
-) -> None:
-    sample["metadata"]["comment"] = "looking"
-    pipeline.deliver(sample)
-    pipeline.deliver(later(sample))
-    pipeline.drain()
-    [ticket] = tickets(desk)
-    assert [c["body"] for c in ticket["comments"]] == ["looking"]
 
 
 def test_comment_of_an_overtaken_version_is_still_added(
@@ -462,26 +423,3 @@ def test_an_unexpected_exception_logs_one_error_with_its_traceback_and_is_counte
         cause=Env.TICKET_TARGET,
         metric=Metric.TICKET_SYNC_RETRIED,
     )
-
-
-def test_search_lag_blocks_a_second_create_until_the_window_passes(
-    pipeline: Pipeline, desk: SlowDesk, sample: Payload
-) -> None:
-    # Given a target whose lookup may lag, and a create attempted a moment ago (outcome unseen)
-    nudge = pipeline.store(sample)
-    now = datetime.now(UTC)
-    clock = [now]
-    reconciler = composition.reconciler()
-    reconciler.clock = lambda: clock[0]
-    reconciler.target.find_is_consistent = False  # type: ignore[misc]
-    states = composition._ticket_states()
-    states.save(TicketState(incident_id=nudge.incident_id, target="http", create_attempted_at=now))
-    # When it syncs again within the window, Then it waits instead of creating
-    with pytest.raises(RetryableError, match="may not be searchable yet") as raised:
-        reconciler.sync(nudge)
-    assert 0 < (raised.value.retry_after or 0) <= 30
-    assert tickets(desk) == []
-    # When the window has passed, Then it creates the ticket
-    clock[0] = now + timedelta(seconds=31)
-    reconciler.sync(nudge)
-    assert len(tickets(desk)) == 1

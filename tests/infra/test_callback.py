@@ -337,11 +337,12 @@ def test_outputs_name_the_callback_resources(synthesized: Synthesized) -> None:
     # Given the template's outputs / When the callback outputs' values are read
     outputs = synthesized.json["Outputs"]
     stack = synthesized.stack
-    # Then each names its resource, and the secret's tells how to store the key
+    # Then each names its resource, and the secret's says to store the key from a file
     assert outputs["CallbackDlqUrl"]["Value"] == _ref(synthesized, stack.queues.callback_dlq)
     secret_name = json.dumps(outputs["BigPandaSecretName"]["Value"])
     assert synthesized.logical_id(stack.callback.secret) in secret_name
-    assert "put-secret-value" in outputs["BigPandaSecretName"]["Description"]
+    assert "never on the command line" in outputs["BigPandaSecretName"]["Description"]
+    assert "--secret-string" not in outputs["BigPandaSecretName"]["Description"]
 
 
 def test_a_missing_app_key_is_warned_about(
@@ -358,6 +359,7 @@ def test_a_missing_app_key_is_warned_about(
     # When each callback construct's warnings are read
     # Then only the missing key is warned about, telling the admin how to finish the setup
     [warning] = [text for text in warnings(synthesized) if "bigpanda_app_key" in text]
-    for step in ("WebhookUrl", "redeploy", "ops redrive callback", "CallbackNotConfiguredAlarm"):
+    redrive = ".venv/bin/pandabridge-ops redrive callback"
+    for step in ("WebhookUrl", "redeploy", redrive, "CallbackNotConfiguredAlarm"):
         assert step in warning
     assert warnings(overridden) == []

@@ -457,7 +457,7 @@ def test_without_an_app_key_the_first_callback_that_cannot_be_sent_fires_an_alar
     assert (alarm["Statistic"], alarm["Period"]) == ("Sum", FIVE_MINUTES)
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
     assert "bigpanda_app_key" in alarm["AlarmDescription"]
-    assert "ops redrive callback" in alarm["AlarmDescription"]
+    assert ".venv/bin/pandabridge-ops redrive callback" in alarm["AlarmDescription"]
 
 
 def test_with_an_app_key_no_alarm_waits_for_one(overridden: Synthesized) -> None:

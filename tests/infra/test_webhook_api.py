@@ -137,7 +137,9 @@ def test_outputs_have_fixed_names_and_no_exports(synthesized: Synthesized) -> No
     }
     assert not any("Export" in output for output in outputs.values())
     assert "get-api-key" in outputs["ApiKeyId"]["Description"]
-    assert "put-secret-value" in outputs["TicketSecretName"]["Description"]
+    # A secret's value is set from a file the README's steps write, never on a command line
+    assert "never on the command line" in outputs["TicketSecretName"]["Description"]
+    assert "--secret-string" not in outputs["TicketSecretName"]["Description"]
 
 
 def test_webhook_url_is_the_stage_url_of_the_webhook_path(synthesized: Synthesized) -> None:
