@@ -49,6 +49,20 @@ def test_first_sync_creates_one_ticket_saves_its_state_and_queues_one_callback(
     assert report.actions == (Action.CREATED, Action.CALLBACK_QUEUED)
 
 
+def test_the_state_keeps_where_the_queued_callbacks_latency_starts(
+    world: World, sample: Payload, incident_id: str
+) -> None:
+    # Given an incident stored 1.5 s ago, with no ticket yet
+    received = world.clock()
+    nudge = world.store(sample)
+    world.clock.advance(1.5)
+    # When its nudge is synced, which queues the callback
+    world.reconciler.sync(nudge)
+    # Then the state keeps ingest's receipt of that version, which make status and ops inspect
+    # count "after the webhook" from, as the callback request does
+    assert world.state(incident_id).callback_received_at == received
+
+
 def test_the_create_attempt_is_saved_before_the_create_call(
     world: World, sample: Payload, incident_id: str
 ) -> None:
