@@ -38,7 +38,9 @@ def test_first_sync_creates_one_ticket_saves_its_state_and_queues_one_callback(
     assert state.status is TicketStatus.OPEN
     assert (state.synced_hash, state.synced_version) == (nudge.sha256, nudge.version)
     assert state.created_at == state.callback_enqueued_at == world.clock()
-    # And the callback is queued once, with the moment ingest received the version
+    # And the moment ingest received the version, where "after the webhook" counts from
+    assert state.callback_received_at == received
+    # And the callback is queued once, with that moment
     assert world.outbox.queued == [
         CallbackRequest(
             incident_id=incident_id,
@@ -47,20 +49,6 @@ def test_first_sync_creates_one_ticket_saves_its_state_and_queues_one_callback(
         )
     ]
     assert report.actions == (Action.CREATED, Action.CALLBACK_QUEUED)
-
-
-def test_the_state_keeps_where_the_queued_callbacks_latency_starts(
-    world: World, sample: Payload, incident_id: str
-) -> None:
-    # Given an incident stored 1.5 s ago, with no ticket yet
-    received = world.clock()
-    nudge = world.store(sample)
-    world.clock.advance(1.5)
-    # When its nudge is synced, which queues the callback
-    world.reconciler.sync(nudge)
-    # Then the state keeps ingest's receipt of that version, which make status and ops inspect
-    # count "after the webhook" from, as the callback request does
-    assert world.state(incident_id).callback_received_at == received
 
 
 def test_the_create_attempt_is_saved_before_the_create_call(
