@@ -97,6 +97,8 @@ class Answered:
     elapsed_ms: float
     # Whether the route's function was called, or the gateway refused the request itself.
     invoked: bool = False
+    # Whether the sender prints the answer itself (``defaults.REPORTED_HEADER``).
+    reported: bool = False
 
 
 @dataclass(frozen=True)
@@ -378,7 +380,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             elapsed_ms,
         )
         if reporter is not None:
-            reporter(Answered(self.command, self._path, response, note, elapsed_ms, invoked))
+            reported = defaults.REPORTED_HEADER in self.headers
+            reporter(
+                Answered(self.command, self._path, response, note, elapsed_ms, invoked, reported)
+            )
 
 
 class LocalGateway:

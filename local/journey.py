@@ -122,22 +122,24 @@ class Journey:
                     self._received[incident_id] = received
 
     def delivered(self, answered: Answered) -> None:
-        """The gateway answered a delivery: one line with ingest's result, or the refusal."""
+        """The gateway answered a delivery: one line with ingest's result, or the refusal
+        (unless the sender, the sample or the story of this process, prints it)."""
+        if not answered.reported:
+            self._print_delivery(answered)
+        with self._changed:
+            if answered.invoked and self._in_ingest:
+                self._in_ingest -= 1
+            self._changed.notify_all()
+
+    def _print_delivery(self, answered: Answered) -> None:
         response = answered.response
         answer = Answer(response.status, dict(response.headers), response.body, 0.0)
         took = f"{answered.elapsed_ms:.0f} ms"
         if answer.ok:
             self._console.ok("webhook", answer.summary(), f"HTTP {answer.status}, {took}")
-        elif answer.status < 500:
-            detail = f"HTTP {answer.status}: {answer.summary()}"
-            self._console.warn("webhook", detail, f"{answered.note}, {took}")
-        else:
-            detail = f"HTTP {answer.status}: {answer.summary()}"
-            self._console.fail("webhook", detail, f"{answered.note}, {took}")
-        with self._changed:
-            if answered.invoked and self._in_ingest:
-                self._in_ingest -= 1
-            self._changed.notify_all()
+            return
+        show = self._console.warn if answer.status < 500 else self._console.fail
+        show("webhook", f"HTTP {answer.status}: {answer.summary()}", f"{answered.note}, {took}")
 
     def _since_webhook(self, incident_id: str) -> str:
         with self._changed:
