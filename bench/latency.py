@@ -74,9 +74,11 @@ GROWTH_SLACK_MS: Final = 500.0
 # A rate the pipeline "keeps up with" also confirms 99% of new incidents within this.
 KEEP_UP_P99_MS: Final = 5000.0
 
+# The journey's line of each delivery (its note ends in the gateway's milliseconds) and the
+# pollers' batch lines.
 _BUSY_LINE: Final = re.compile(
-    r"(?:gateway POST \S+ -> \d+.*|poller\s+(?P<poller>\S+): (?P<count>\d+) in.*)"
-    r"\((?P<ms>\d+) ms\)\s*$"
+    r"(?:webhook\s.*\((?:.*, )?|poller\s+(?P<poller>\S+): (?P<count>\d+) in.*\()"
+    r"(?P<ms>\d+) ms\)\s*$"
 )
 
 BUSY: Final = ("ingest", "ticket-sync", "callback")

@@ -35,6 +35,7 @@ from local import defaults, state
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
 from local.client import Answer, Credentials, authorization, post_webhook, probe_stack
 from local.console import Console, configure_logging, seconds_since
+from local.function_logs import route_function_logs
 from local.journey import Journey
 from local.names import INCIDENTS_TABLE
 from local.readback import describe_stored
@@ -250,9 +251,14 @@ def _report(console: Console, answer: Answer) -> None:
     show("sample", answer.summary(), note)
 
 
-def _post_sample(console: Console, url: str, credentials: Credentials) -> Answer | None:
+def _post_sample(
+    console: Console, url: str, credentials: Credentials, *, reported: bool
+) -> Answer | None:
+    """Post the sample; ``reported``: to this process's stack, whose journey then leaves the
+    delivery's line to this one."""
     try:
-        answer = post_webhook(url, credentials, defaults.SAMPLE_EVENT.read_bytes())
+        body = defaults.SAMPLE_EVENT.read_bytes()
+        answer = post_webhook(url, credentials, body, reported=reported)
     except OSError as exc:
         console.fail("sample", f"could not post {_display_path(defaults.SAMPLE_EVENT)}: {exc}")
         return None
@@ -310,7 +316,7 @@ def _play_sample(
     demo: bool,
 ) -> None:
     """Post the sample, read it back, and wait (bounded) for its ticket and callback."""
-    answer = _post_sample(console, url, credentials)
+    answer = _post_sample(console, url, credentials, reported=True)
     if answer is None or not answer.ok:
         return
     _read_back(console, answer)
@@ -332,7 +338,7 @@ def _use_running_stack(
         console.ok("bigpanda", f"callbacks to {health['bigpanda_url']}")
     ok = True
     if not args.no_sample:
-        answer = _post_sample(console, url, args.credentials)
+        answer = _post_sample(console, url, args.credentials, reported=False)
         ok = answer is not None and answer.ok
     if not args.no_story:
         ok = StoryPlayer(console, url, args.credentials).play(load_story()) and ok
@@ -379,6 +385,7 @@ def _start(console: Console, stack: LocalStack, args: argparse.Namespace) -> boo
             step.detail = _on_port(stack.start_bigpanda, "--bigpanda-port", args.bigpanda_port)
         with console.step("functions") as step:
             step.detail = f"{stack.load_functions()} loaded"
+        route_function_logs(args.log_level)
         with console.step("gateway") as step:
             step.detail = f"POST {_on_port(stack.start_gateway, '--port', args.port)}"
         with console.step("pipe") as step:

@@ -126,9 +126,15 @@ def authorization(token: str) -> str:
     return f"{SCHEME.capitalize()} {token}"
 
 
-def post_webhook(url: str, credentials: Credentials, body: bytes | BinaryIO) -> Answer:
-    """POST ``body`` as BigPanda does: JSON, with the API key and the bearer token."""
+def post_webhook(
+    url: str, credentials: Credentials, body: bytes | BinaryIO, *, reported: bool = False
+) -> Answer:
+    """POST ``body`` as BigPanda does: JSON, with the API key and the bearer token.
+    ``reported``: the caller prints the answer on the stack's own console (the sample, the
+    story), so that stack's journey does not."""
     headers = {"Content-Type": "application/json", **credentials.headers()}
+    if reported:
+        headers[defaults.REPORTED_HEADER] = "1"
     return request("POST", url, body=body, headers=headers)
 
 

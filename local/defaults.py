@@ -29,6 +29,9 @@ BEARER_SECRET_NAME: Final = f"{SERVICE_NAME}/bearer-tokens"
 BEARER_SECRET_KEY: Final = "token"  # noqa: S105 - the JSON key of the stack's generated token
 # Served by the local gateway only: lets a second `make run` find a stack that is already up.
 HEALTH_PATH: Final = "/_local/health"
+# Sent by the stack's own sample and story posts: they print the delivery's line themselves,
+# so the journey leaves it out instead of printing it twice.
+REPORTED_HEADER: Final = "x-local-reported"
 STAGE: Final = "local"
 
 # The demo service desk, the default ticket target, and the secret it shares with ticket sync.

@@ -86,6 +86,22 @@ INTERNAL_ERROR = gateway_error(
 
 
 @dataclass(frozen=True)
+class Answered:
+    """What the gateway answered to one request of a route, and why, for whoever reports it."""
+
+    method: str
+    path: str
+    response: HttpResponse
+    # The gateway's own words on it: the bytes that went in, or why it refused the request.
+    note: str
+    elapsed_ms: float
+    # Whether the route's function was called, or the gateway refused the request itself.
+    invoked: bool = False
+    # Whether the sender prints the answer itself (``defaults.REPORTED_HEADER``).
+    reported: bool = False
+
+
+@dataclass(frozen=True)
 class Route:
     """A resource and method of the API, integrated with a function (Lambda proxy)."""
 
@@ -95,6 +111,9 @@ class Route:
     api_key_required: bool = True
     # Whether the method has the bearer-token authorizer, as POST /webhook has in the stack.
     bearer_auth: bool = True
+    # Told of every answer, refusals included, before it is written; the gateway's own line
+    # about the request is then a debug line, since the reporter says it for a person.
+    on_answer: Callable[[Answered], None] | None = None
 
 
 class _BadFramingError(Exception):
@@ -206,11 +225,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def handle_expect_100(self) -> bool:
         # Answer before the client sends the body, like API Gateway with `Expect: 100-continue`.
-        rejection, _, reason = self._check()
+        rejection, route, reason = self._check()
         if rejection is None:
             return super().handle_expect_100()
+        self._report(rejection, route, time.monotonic(), f"{reason}, before the body")
         self._write(rejection, request_id=str(uuid.uuid4()), close=True)
-        self._log(rejection.status, time.monotonic(), f"{reason}, before the body")
         return False
 
     def _dispatch(self) -> None:
@@ -264,19 +283,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         rejection, route, reason = self._check()
         if rejection is not None or route is None:
-            self._reject(rejection or MISSING_TOKEN, body, request_id, started, reason)
+            self._reject(rejection or MISSING_TOKEN, body, request_id, started, reason, route)
             return
         try:
             data = body.read(Limits.API_GATEWAY_MAX_BODY_BYTES)
         except _BadFramingError:
-            self._reject(BAD_REQUEST, body, request_id, started, "bad chunk framing")
+            self._reject(BAD_REQUEST, body, request_id, started, "bad chunk framing", route)
             return
         if data is None:
-            self._reject(TOO_LONG, body, request_id, started, "body over the limit")
+            self._reject(TOO_LONG, body, request_id, started, "body over the limit", route)
             return
         response, note = self._call(route, data, request_id)
+        self._report(response, route, started, note, invoked=True)
         self._write(response, request_id=request_id)
-        self._log(response.status, started, note)
 
     def _call(self, route: Route, body: bytes, request_id: str) -> tuple[HttpResponse, str]:
         gateway = self.server.gateway
@@ -316,12 +335,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         request_id: str,
         started: float,
         note: str,
+        route: Route | None = None,
     ) -> None:
         unread = body is None or not body.consumed
+        self._report(response, route, started, note)
         self._write(response, request_id=request_id, close=unread)
         if body is not None:
             body.discard(DRAIN_SECONDS)
-        self._log(response.status, started, note)
 
     def _write(self, response: HttpResponse, *, request_id: str, close: bool = False) -> None:
         self.send_response(response.status)
@@ -338,9 +358,32 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
         self.wfile.flush()
 
-    def _log(self, status: int, started: float, note: str) -> None:
+    def _report(
+        self,
+        response: HttpResponse,
+        route: Route | None,
+        started: float,
+        note: str,
+        *,
+        invoked: bool = False,
+    ) -> None:
         elapsed_ms = (time.monotonic() - started) * 1000
-        logger.info("%s %s -> %d, %s (%.0f ms)", self.command, self._path, status, note, elapsed_ms)
+        reporter = route.on_answer if route is not None else None
+        level = logging.INFO if reporter is None else logging.DEBUG
+        logger.log(
+            level,
+            "%s %s -> %d, %s (%.0f ms)",
+            self.command,
+            self._path,
+            response.status,
+            note,
+            elapsed_ms,
+        )
+        if reporter is not None:
+            reported = defaults.REPORTED_HEADER in self.headers
+            reporter(
+                Answered(self.command, self._path, response, note, elapsed_ms, invoked, reported)
+            )
 
 
 class LocalGateway:

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from local import state
 from local.aws import aws_client, client_environment, function_environment
 from local.names import INCIDENTS_TABLE, TICKETS_TABLE
+from pandabridge.callbacks import after_webhook
 from pandabridge.stores.dynamo import from_attributes
 from pandabridge.stores.tickets import CALLBACK_CONFIRMED_AT
 
@@ -73,6 +74,7 @@ class TicketRow:
     status: str | None
     created_at: datetime | None
     callback_enqueued_at: datetime | None
+    callback_received_at: datetime | None
     callback_confirmed_at: datetime | None
 
     @classmethod
@@ -82,6 +84,7 @@ class TicketRow:
             status=item.get("status"),
             created_at=_time(item.get("created_at")),
             callback_enqueued_at=_time(item.get("callback_enqueued_at")),
+            callback_received_at=_time(item.get("callback_received_at")),
             callback_confirmed_at=_time(item.get(CALLBACK_CONFIRMED_AT)),
         )
 
@@ -117,18 +120,16 @@ class IncidentRow:
             ticket=ticket,
         )
 
-    def callback_latency(self) -> tuple[float, str] | None:
-        """Milliseconds to BigPanda's confirmation, and from what: "webhook" when the stored
-        version is the one that created the ticket (received before it), as the callback
-        function measures it; else "ticket", from the ticket's creation, since the table keeps
-        only the latest version's receipt."""
+    def callback_ms(self) -> float | None:
+        """Milliseconds from the webhook to BigPanda's confirmation, as the callback function
+        measures them (``pandabridge.callbacks.after_webhook``); ``None`` until confirmed."""
         ticket = self.ticket
         if ticket is None or ticket.callback_confirmed_at is None:
             return None
-        confirmed = ticket.callback_confirmed_at
-        if ticket.created_at is None or self.received_at <= ticket.created_at:
-            return (confirmed - self.received_at).total_seconds() * 1000, "webhook"
-        return (confirmed - ticket.created_at).total_seconds() * 1000, "ticket"
+        if ticket.callback_received_at is None:
+            return None  # recorded before ticket sync kept where the latency starts
+        latency = after_webhook(ticket.callback_received_at, ticket.callback_confirmed_at)
+        return latency.total_seconds() * 1000
 
 
 def _time(text: str | None) -> datetime | None:

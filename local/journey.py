@@ -1,16 +1,22 @@
 """An incident's way through the stack after its webhook, one console line per step.
 
-Each line says how long after the webhook it happened. The lines come from the parts that see
-each step: the gateway (the webhook stored a new version), the pipe (``queued``), the demo desk
+Every delivery gets one line, whoever sent it (the sample, the story, ``make send``, curl):
+what ingest made of it (created, updated, duplicate, stale, with the incident and version), or
+the status and reason of a refusal, by the gateway or by ingest.
+
+Each later line says how long after the webhook it happened, in the one definition that the
+callback function, ``make status`` and ``ops inspect`` use too
+(``pandabridge.callbacks.after_webhook``): from ingest's stored receipt of the version. The
+lines come from the parts that see each step: the gateway (each delivery, its answer), the
+pipe (``queued``), the demo desk
 (``ticket created``, ``updated``, ``resolved``, ``reopened``...), the ticket-sync poller
 (failures, and for a real desk, which the stack cannot watch, ``synced``) and the callback
 poller (``callback confirmed``, failures).
 
 The last line is the latency that BigPanda users feel: BigPanda holds an incident's updates
-until the callback confirms its ticket. It is measured as the callback function measures it,
-from the stored timestamps (ingest's receipt, the recorded confirmation), not from this
-process's clock; so on a cold start, where ingest stores its receipt a while after the gateway
-got the request, it can be lower than the ticket line's figure.
+until the callback confirms its ticket; it runs to the recorded confirmation. A ``queued``
+line waits (briefly) for the delivery line of a request still in ingest, so that the lines
+come in the order of the events.
 """
 
 from __future__ import annotations
@@ -22,19 +28,26 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from local.client import Answer
 from local.console import Console
+from local.gateway import Answered
 from local.poller import BatchOutcome
 from local.ticket_book import Change
+from pandabridge.callbacks import after_webhook
 from pandabridge.messages import CallbackRequest, SyncNudge
 
 Invoke = Callable[[dict[str, Any]], Any]
 # When the callback function recorded an incident's confirmation (``None``: it has not).
 ConfirmedAt = Callable[[str], datetime | None]
+# Ingest's stored receipt of an incident's latest version (``None``: not stored).
+ReceivedAt = Callable[[str], datetime | None]
 
 # Ingest results that write a new version, and so reach the stream and ticket sync.
 _CHANGING_RESULTS = frozenset({"created", "updated"})
 _HASH_CHARS = 12
 _WAIT_SLICE_SECONDS = 0.2
+# How long a ``queued`` line waits for the delivery line of a request still in ingest.
+_ORDER_WAIT_SECONDS = 0.5
 
 
 def _callback_of(record: Mapping[str, Any]) -> CallbackRequest | None:
@@ -44,16 +57,8 @@ def _callback_of(record: Mapping[str, Any]) -> CallbackRequest | None:
         return None
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _latency_ms(received_at: str, confirmed_at: datetime) -> float | None:
-    try:
-        received = datetime.fromisoformat(received_at)
-    except ValueError:
-        return None
-    return (_utc(confirmed_at) - _utc(received)).total_seconds() * 1000
+def _after_webhook(received_at: datetime, moment: datetime) -> str:
+    return f"{after_webhook(received_at, moment).total_seconds() * 1000:.0f} ms after the webhook"
 
 
 def _nudge_of(record: Mapping[str, Any]) -> SyncNudge | None:
@@ -79,7 +84,9 @@ class Journey:
         self._console = console
         self._target = target
         self._changed = threading.Condition()
-        self._received: dict[str, float] = {}
+        self._received: dict[str, datetime] = {}
+        # Requests in ingest whose delivery line is not printed yet.
+        self._in_ingest = 0
         self._synced: set[str] = set()
         # (incident id, content hash) of every version that ticket sync has handled.
         self._synced_versions: set[tuple[str, str]] = set()
@@ -89,36 +96,62 @@ class Journey:
         self._settled: set[str] = set()
         self._confirmed: set[str] = set()
 
-    def observe(self, invoke: Invoke) -> Invoke:
-        """Wrap the ingest function to note when each new version of an incident arrived."""
+    def observe(self, invoke: Invoke, received_at: ReceivedAt) -> Invoke:
+        """Wrap the ingest function to note ingest's stored receipt of each new version, which
+        ``received_at`` reads back, for the lines that say how long after the webhook."""
 
         def observed(event: dict[str, Any]) -> Any:
-            started = time.monotonic()
+            with self._changed:
+                self._in_ingest += 1
             response = invoke(event)
-            self._note_webhook(response, started)
+            self._note_webhook(response, received_at)
             return response
 
         return observed
 
-    def _note_webhook(self, response: Any, started: float) -> None:
+    def _note_webhook(self, response: Any, received_at: ReceivedAt) -> None:
         try:
             answer = json.loads(response["body"])
             incident_id, result = answer["incident_id"], answer["result"]
         except (TypeError, KeyError, ValueError):
             return
         if result in _CHANGING_RESULTS:
+            received = received_at(incident_id)
             with self._changed:
-                self._received[incident_id] = started
+                if received is not None:
+                    self._received[incident_id] = received
+
+    def delivered(self, answered: Answered) -> None:
+        """The gateway answered a delivery: one line with ingest's result, or the refusal
+        (unless the sender, the sample or the story of this process, prints it)."""
+        if not answered.reported:
+            self._print_delivery(answered)
+        with self._changed:
+            if answered.invoked and self._in_ingest:
+                self._in_ingest -= 1
+            self._changed.notify_all()
+
+    def _print_delivery(self, answered: Answered) -> None:
+        response = answered.response
+        answer = Answer(response.status, dict(response.headers), response.body, 0.0)
+        took = f"{answered.elapsed_ms:.0f} ms"
+        if answer.ok:
+            self._console.ok("webhook", answer.summary(), f"HTTP {answer.status}, {took}")
+            return
+        show = self._console.warn if answer.status < 500 else self._console.fail
+        show("webhook", f"HTTP {answer.status}: {answer.summary()}", f"{answered.note}, {took}")
 
     def _since_webhook(self, incident_id: str) -> str:
         with self._changed:
-            started = self._received.get(incident_id)
-        if started is None:
+            received = self._received.get(incident_id)
+        if received is None:
             return ""
-        return f"{(time.monotonic() - started) * 1000:.0f} ms after the webhook"
+        return _after_webhook(received, datetime.now(UTC))
 
     def queued(self, nudge: SyncNudge) -> None:
         """The pipe put a nudge on the ticket-sync queue."""
+        # After the delivery line of the version: the stream can be faster than the gateway.
+        self._wait(lambda: self._in_ingest == 0, _ORDER_WAIT_SECONDS, None)
         # The content hash tells versions apart; the version key is too long for a line.
         detail = f"incident {nudge.incident_id} ({nudge.sha256[:_HASH_CHARS]}) for ticket sync"
         self._console.ok("queued", detail, self._since_webhook(nudge.incident_id))
@@ -173,8 +206,10 @@ class Journey:
             detail = f"incident {incident_id} not confirmed: BigPanda refused it"
             self._console.warn("callback", detail, "moved to the callback DLQ, see above")
         else:
-            latency = _latency_ms(request.received_at, confirmed)
-            note = f"{latency:.0f} ms after the webhook" if latency is not None else ""
+            try:
+                note = _after_webhook(datetime.fromisoformat(request.received_at), confirmed)
+            except ValueError:
+                note = ""
             self._console.ok("callback", f"confirmed for incident {incident_id}", note)
         with self._changed:
             self._settled.add(incident_id)

@@ -32,6 +32,14 @@ def describe_stored(incident_id: str) -> str | None:
     )
 
 
+def stored_receipt(incident_id: str) -> datetime | None:
+    """When ingest received the incident's stored (latest) version, ``None`` if not stored."""
+    from pandabridge.stores.incidents import get_incident  # as in ``describe_stored``
+
+    stored = get_incident(incident_id)
+    return stored.summary.received_at if stored else None
+
+
 class CallbackConfirmations:
     """When the callback function recorded BigPanda's confirmation of each incident's ticket,
     read from the tickets table as the function wrote it."""

@@ -40,7 +40,7 @@ from local.names import (
 )
 from local.pipe import StreamPipe
 from local.poller import EventSource, OnBatch, QueuePoller
-from local.readback import CallbackConfirmations
+from local.readback import CallbackConfirmations, stored_receipt
 from local.service_desk import DemoDesk
 from pandabridge.auth import TokenSecretError, valid_tokens
 from pandabridge.names import SERVICE_NAME, WEBHOOK_PATH, Env
@@ -236,9 +236,12 @@ class LocalStack:
 
     def start_gateway(self) -> str:
         """Serve the API, with the tokens of the bearer token secret; returns the webhook URL."""
-        invoke = self.journey.observe(INGEST.invoke) if self.journey else INGEST.invoke
+        invoke, on_answer = INGEST.invoke, None
+        if self.journey is not None:
+            invoke = self.journey.observe(INGEST.invoke, stored_receipt)
+            on_answer = self.journey.delivered
         self.gateway = LocalGateway(
-            [Route("POST", WEBHOOK_PATH, invoke)],
+            [Route("POST", WEBHOOK_PATH, invoke, on_answer=on_answer)],
             self.options.api_key,
             bearer_tokens=self.bearer_tokens(),
             host=self.options.host,

@@ -68,10 +68,11 @@ def _ticket(row: IncidentRow) -> Cell:
 
 def _callback(row: IncidentRow) -> Cell:
     ticket = row.ticket
-    latency = row.callback_latency()
-    if latency is not None:
-        millis, basis = latency
-        return f"confirmed, {millis:.0f} ms after the {basis}", "good"
+    millis = row.callback_ms()
+    if millis is not None:
+        return f"confirmed, {millis:.0f} ms after the webhook", "good"
+    if ticket is not None and ticket.callback_confirmed_at is not None:
+        return "confirmed", "good"
     if ticket is not None and ticket.callback_enqueued_at is not None:
         return "queued, not confirmed", "warn"
     return NONE, None

@@ -111,7 +111,8 @@ class StoryPlayer:
 
     def _play_step(self, step: StoryStep, label: str) -> bool:
         try:
-            answer = post_webhook(self._url, self._credentials, step.body)
+            reported = self._journey is not None  # else another stack's journey tells it
+            answer = post_webhook(self._url, self._credentials, step.body, reported=reported)
         except OSError as exc:
             self._console.fail(label, f"{step.name}: could not post it: {exc}")
             return False

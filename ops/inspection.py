@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from ops.archive import ArchivedVersion, list_versions
 from ops.discovery import Resource, Target
 from ops.errors import OpsError
+from pandabridge.callbacks import after_webhook
 from pandabridge.incidents import StoredIncident
 from pandabridge.stores.incidents import IncidentStore
 from pandabridge.stores.tickets import TicketStateStore
@@ -79,17 +80,15 @@ class Inspection:
 
     @property
     def callback_latency_seconds(self) -> float | None:
-        """Webhook → confirmed callback, from when ingest accepted the version that was stored
-        when the ticket was created (the start the callback function measures from too)."""
+        """Webhook → confirmed callback, as the callback function measures it: from ingest's
+        receipt of the version the callback confirmed (``None`` until confirmed)."""
         state = self.state
-        if state is None or state.callback_confirmed_at is None or state.created_at is None:
+        if state is None or state.callback_confirmed_at is None:
             return None
-        accepted = [v.last_modified for v in self.versions]
-        accepted.append(self.incident.summary.received_at)
-        before = [moment for moment in accepted if moment <= state.created_at]
-        if not before:
-            return None
-        return (state.callback_confirmed_at - max(before)).total_seconds()
+        if state.callback_received_at is None:
+            return None  # recorded before ticket sync kept where the latency starts
+        latency = after_webhook(state.callback_received_at, state.callback_confirmed_at)
+        return latency.total_seconds()
 
     def as_json(self) -> dict[str, Any]:
         summary = self.incident.summary
@@ -228,7 +227,8 @@ def _ticket_rows(ticket: dict[str, Any]) -> list[tuple[str, str]]:
         f"confirmed {ticket['callback_confirmed_at'] or '-'}"
     )
     if ticket["webhook_to_callback_seconds"] is not None:
-        callback += f" (webhook to callback {ticket['webhook_to_callback_seconds']:.3f} s)"
+        millis = ticket["webhook_to_callback_seconds"] * 1000
+        callback += f" ({millis:.0f} ms after the webhook)"
     return [
         ("ticket", f"{ticket['target']} {ref or '(none yet)'}"),
         ("  status", ticket["status"] or "-"),

@@ -27,6 +27,18 @@ class TicketConfirmations(Protocol):
     def confirm_ticket(self, incident_id: str) -> None: ...
 
 
+def after_webhook(received_at: datetime, moment: datetime) -> timedelta:
+    """How long after the webhook ``moment`` came: from ingest's receipt of the version that
+    caused it (``CallbackRequest.received_at`` for a callback). The one latency definition, so
+    that the callback's metric, the local journey, ``make status`` and ``ops inspect`` report
+    one figure for one callback. A time without a zone is taken as UTC."""
+    return _utc(moment) - _utc(received_at)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class CallbackOutcome:
     sent: bool
@@ -47,4 +59,4 @@ class Confirmer:
         confirmed = self.clock()
         self.ledger.record_confirmed(request.incident_id, confirmed)
         received = datetime.fromisoformat(request.received_at)
-        return CallbackOutcome(sent=True, latency=confirmed - received)
+        return CallbackOutcome(sent=True, latency=after_webhook(received, confirmed))

@@ -173,14 +173,17 @@ class _Run:
         if not self.state.owes_callback:
             return
         ticket = self.ticket
+        received_at = self.incident.summary.received_at
         self.owner.callbacks.send(
             CallbackRequest(
                 incident_id=self.state.incident_id,
                 ticket_ref=ticket.key or ticket.id,
-                received_at=self.incident.summary.received_at.isoformat(timespec="milliseconds"),
+                received_at=received_at.isoformat(timespec="milliseconds"),
             )
         )
-        self.save(Action.CALLBACK_QUEUED, callback_enqueued_at=self.now)
+        self.save(
+            Action.CALLBACK_QUEUED, callback_enqueued_at=self.now, callback_received_at=received_at
+        )
 
     def update_fields(self, draft: TicketDraft) -> None:
         summary = self.incident.summary

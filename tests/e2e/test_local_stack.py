@@ -124,8 +124,8 @@ def test_stack_posts_the_sample_itself_and_reports_created(stack: StackProcess) 
     # Given a stack that has started
     # When it has posted events/sample.json through its own gateway
     output = stack.output
-    # Then it reports the incident created and reads it back from the store
-    assert f"created incident {SAMPLE_ID} version [" in output
+    # Then it reports the incident created, once, and reads it back from the store
+    assert output.count(f"created incident {SAMPLE_ID} version [") == 1
     assert "stored" in output
     assert "2 alerts" in output
 
@@ -244,14 +244,14 @@ def test_the_bearer_token_never_appears_in_the_stacks_output(
 ) -> None:
     # Given a stack that has served deliveries with the token, and one with a wrong token
     _, body = new_incident(sample)
-    denied = stack.output.count("-> 403, the bearer token is not a valid token")
+    denied = stack.output.count("HTTP 403: ")
     assert post(stack, body).status == 200
     wrong = {defaults.API_KEY_HEADER: stack.api_key, AUTHORIZATION_HEADER: f"Bearer {WRONG_TOKEN}"}
     assert post(stack, body, wrong).status == 403
     stack.wait_until(
-        lambda: stack.output.count("-> 403, the bearer token is not a valid token"),
+        lambda: stack.output.count("HTTP 403: "),
         lambda count: count > denied,
-        "the gateway's log line of the denied request",
+        "the journey line of the denied request",
     )
     # When its output is read
     lines = stack.output.splitlines()

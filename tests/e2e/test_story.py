@@ -94,6 +94,8 @@ def test_start_up_prints_each_steps_journey_and_the_storys_time(
     # Then each step's answer, its ticket change and one callback are there, and the total time
     assert f"story 1/6  01-new: created incident {story_id}" in played
     assert f"story 6/6  06-reopened: updated incident {story_id}" in played
+    # And each step's delivery has one line: the story's, not the journey's too
+    assert played.count(f"incident {story_id} version [") == 6
     for change in ("created", "commented", "assigned", "resolved", "reopened"):
         assert f"{change} {ticket['id']} for incident {story_id}" in played
     assert played.count(f"confirmed for incident {story_id}") == 1

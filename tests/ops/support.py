@@ -74,6 +74,8 @@ class LocalStack:
             created_at=datetime.now(UTC),
             updated_at=datetime.now(UTC),
             callback_enqueued_at=datetime.now(UTC),
+            # Ingest's receipt of the version the callback confirms, as ticket sync keeps it.
+            callback_received_at=datetime.now(UTC),
         )
         self.tickets.save(state.but(**changes))
 

@@ -88,8 +88,8 @@ def test_the_ceiling_search_goes_down_between_the_held_and_failed_rates() -> Non
 
 def test_busy_time_is_read_from_the_stacks_log_lines() -> None:
     lines = [
-        "  20:08:48  gateway POST /webhook -> 200, 2829 bytes in (262 ms)\n",
-        "  20:08:48  gateway POST /webhook -> 200, 2829 bytes in (13 ms)\n",
+        "  ok   webhook    created incident try-0 version [1, 2, 3]  (HTTP 200, 262 ms)\n",
+        "  !    webhook    HTTP 422: invalid webhook payload  (15 bytes in, 13 ms)\n",
         "  20:08:49  poller  bigpanda-webhook-ticket-sync: 5 in, 0 failed (729 ms)\n",
         "  20:08:49  poller  bigpanda-webhook-callback: 1 in, 0 failed (11 ms)\n",
         "  ok   ticket     created T-1 for incident try-0  (511 ms after the webhook)\n",

@@ -39,6 +39,7 @@ _SYNC_OWNED: Final = (
     "resolved_at",
     "create_attempted_at",
     "callback_enqueued_at",
+    "callback_received_at",
 )
 
 
@@ -152,6 +153,7 @@ def _owned_values(state: TicketState) -> dict[str, Any]:
         "resolved_at": _iso(state.resolved_at),
         "create_attempted_at": _iso(state.create_attempted_at),
         "callback_enqueued_at": _iso(state.callback_enqueued_at),
+        "callback_received_at": _iso(state.callback_received_at),
     }
 
 
@@ -175,6 +177,7 @@ def _state_from_item(item: dict[str, Any]) -> TicketState:
         resolved_at=_time(item.get("resolved_at")),
         create_attempted_at=_time(item.get("create_attempted_at")),
         callback_enqueued_at=_time(item.get("callback_enqueued_at")),
+        callback_received_at=_time(item.get("callback_received_at")),
         callback_confirmed_at=_time(item.get(CALLBACK_CONFIRMED_AT)),
         revision=int(item.get("revision", 0)),
     )

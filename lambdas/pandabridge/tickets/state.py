@@ -31,6 +31,8 @@ class TicketState:
     # cannot see yet (Jira's search is eventually consistent).
     create_attempted_at: datetime | None = None
     callback_enqueued_at: datetime | None = None
+    # Ingest's receipt of the version the queued callback confirms: where its latency starts.
+    callback_received_at: datetime | None = None
     callback_confirmed_at: datetime | None = None
     # Optimistic lock: every save must name the revision it read.
     revision: int = 0

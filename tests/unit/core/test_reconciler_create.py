@@ -38,7 +38,9 @@ def test_first_sync_creates_one_ticket_saves_its_state_and_queues_one_callback(
     assert state.status is TicketStatus.OPEN
     assert (state.synced_hash, state.synced_version) == (nudge.sha256, nudge.version)
     assert state.created_at == state.callback_enqueued_at == world.clock()
-    # And the callback is queued once, with the moment ingest received the version
+    # And the moment ingest received the version, where "after the webhook" counts from
+    assert state.callback_received_at == received
+    # And the callback is queued once, with that moment
     assert world.outbox.queued == [
         CallbackRequest(
             incident_id=incident_id,
