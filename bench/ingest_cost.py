@@ -414,8 +414,3 @@ def _handler_table(results: Sequence[Result], repeats: int) -> Table:
         "above dominates instead.",
     ]
     return table
-
-
-if __name__ == "__main__":
-    for result in run():
-        print(result.text(), end="\n\n")

@@ -11,8 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from bench import cost_model
-from bench.cost_model import Measured, StackFacts
+from bench import cost_model, stack_facts
+from bench.stack_facts import Measured, StackFacts
 
 MEASURED = Measured(
     raw_payload_bytes=2800,
@@ -29,12 +29,12 @@ CHANGED = {"lambda_memory_mb": 2048, "waf_enabled": True, "log_retention_days": 
 
 @pytest.fixture(scope="module")
 def default_facts() -> StackFacts:
-    return cost_model.read_facts(cost_model.synthesize())
+    return stack_facts.read_facts(stack_facts.synthesize())
 
 
 @pytest.fixture(scope="module")
 def changed_facts() -> StackFacts:
-    return cost_model.read_facts(cost_model.synthesize(CHANGED))
+    return stack_facts.read_facts(stack_facts.synthesize(CHANGED))
 
 
 def cost_of(facts: StackFacts, service: str, what: str, webhooks: int = 1_000_000) -> float:
@@ -127,15 +127,15 @@ def test_log_bytes_keep_the_deployed_level_and_metrics() -> None:
         '{"_aws": {"CloudWatchMetrics": [{"Metrics": [{"Name": "TicketCreated"}]}]}}\n',
         "  20:08:48  gateway POST /webhook -> 200 (12 ms)\n",
     ]
-    sizes = cost_model.log_bytes_by_role(lines, "INFO")
+    sizes = stack_facts.log_bytes_by_role(lines, "INFO")
     assert set(sizes) == {"ingest", "ticket_sync"}
     assert sizes["ingest"] == len(lines[1].strip()) + 1
 
 
 @pytest.fixture(scope="module")
 def traced_consumers_facts() -> StackFacts:
-    return cost_model.read_facts(
-        cost_model.synthesize({"consumer_tracing": "Active", "xray_sampling_rate": 0.01})
+    return stack_facts.read_facts(
+        stack_facts.synthesize({"consumer_tracing": "Active", "xray_sampling_rate": 0.01})
     )
 
 
@@ -146,7 +146,7 @@ def xray_cost(facts: StackFacts, webhooks: int = 1_000_000) -> float:
 
 def test_the_stacks_sampling_rule_prices_the_api_traces(default_facts: StackFacts) -> None:
     # Given the default stack, whose own rule samples 5% of its stage with no reservoir
-    assert default_facts.api_sampling == cost_model.Sampling(reservoir_per_second=0, rate=0.05)
+    assert default_facts.api_sampling == stack_facts.Sampling(reservoir_per_second=0, rate=0.05)
     # When a million webhooks are priced
     # Then 5% of them are traced (the consumers pass tracing through: no traces of their own)
     assert xray_cost(default_facts) == pytest.approx(0.05 * 1_000_000 * 5.00 / 1e6)
@@ -156,7 +156,7 @@ def test_actively_traced_consumers_are_priced_at_lambdas_fixed_rate(
     traced_consumers_facts: StackFacts,
 ) -> None:
     # Given consumers traced actively and a 1% rule on the stage
-    assert traced_consumers_facts.api_sampling == cost_model.Sampling(0, 0.01)
+    assert traced_consumers_facts.api_sampling == stack_facts.Sampling(0, 0.01)
     # When a million webhooks are priced (0.39 a second: under Lambda's 1-a-second reservoir)
     api = 0.01 * 1_000_000
     consumers = 1_000_000 * (1 + cost_model.story_new_share())
@@ -219,4 +219,4 @@ def test_published_metrics_are_told_apart_by_name_and_dimension_values() -> None
         '{"level": "INFO", "message": "stored"}\n',
     ]
     # When the published metrics are read / Then each billed metric is one entry
-    assert cost_model.published_metrics(lines) == {"IncidentCreated", "ColdStart/f"}
+    assert stack_facts.published_metrics(lines) == {"IncidentCreated", "ColdStart/f"}
