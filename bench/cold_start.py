@@ -15,7 +15,6 @@ does the full work of a first delivery (store it, create its ticket, confirm it)
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -706,15 +705,3 @@ def library_shares(rows: list[tuple[str, float, float]]) -> dict[str, float]:
     for name, _, own in rows:
         shares[owners.get(name.strip().split(".")[0], "stdlib and other")] += own
     return shares
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a few runs only")
-    args = parser.parse_args(argv)
-    for table in run(quick=args.quick):
-        print(table.text(), end="\n\n")
-
-
-if __name__ == "__main__":
-    main()

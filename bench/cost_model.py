@@ -1,16 +1,9 @@
 """Benchmark 5: what a month costs at 10k, 1M and 10M webhooks, and what one webhook costs.
 
-The model prices what the stack really deploys: it synthesizes the CDK app (with the
-``cdk.json`` settings, or overrides) and reads the template for each function's memory and
-architecture, which queues are FIFO and which function consumes which, the tables' billing
-mode, streams and point-in-time recovery, the log groups' retention, the number of alarms,
-dashboards, secrets and KMS keys, WAF and its rules, the authorizer's cache TTL, the API's
-access-log format, the X-Ray sampling rule on the stage and each function's tracing mode.
-What the template cannot say, it measures on the local stack: the bytes of the stored items
-and archived objects, the bytes of the log lines the handlers print at the deployed log
-level, and the custom metrics they publish. What neither can say (how long each invocation
-runs against the real desk and BigPanda, how often pollers poll) are inputs with stated
-defaults.
+The model prices what the stack really deploys, as ``stack_facts`` reads it from the
+synthesized template and measures it on the local stack. The prices, the budget and what
+neither can say (how long each invocation runs against the real desk and BigPanda, how often
+pollers poll) are data, in ``prices.toml``: this module holds the arithmetic and the tables.
 
 The traffic is BigPanda's: an incident is shared once and updated a few times, so the mix of
 new incidents and updates is the one of the incident story in ``events/story/`` (one new, then
@@ -20,478 +13,69 @@ used its free tiers already.
 
 from __future__ import annotations
 
-import fnmatch
 import gzip
 import json
 import math
 import re
-import tempfile
-import time
-from collections.abc import Iterable, Mapping, Sequence
+import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
 from bench.report import Table
+from bench.stack_facts import (
+    STORY,
+    FunctionFacts,
+    Measured,
+    Sampling,
+    StackFacts,
+    measure_locally,
+    read_facts,
+    synthesize,
+)
 
-REPO_ROOT: Final = Path(__file__).resolve().parents[1]
-SAMPLE: Final = REPO_ROOT / "events" / "sample.json"
-STORY: Final = REPO_ROOT / "events" / "story"
+DATA: Final = tomllib.loads((Path(__file__).with_name("prices.toml")).read_text())
 VOLUMES: Final = (10_000, 1_000_000, 10_000_000)
 SECONDS_PER_MONTH: Final = 30 * 86_400
 KB: Final = 1024
 GB: Final = 1024**3
-
-# us-east-1 on-demand list prices in USD, assumed as of 2025-06 (written from the public
-# price pages as known then, not fetched: check them before quoting a budget).
-PRICES_AS_OF: Final = "2025-06"
-PRICES: Final[dict[str, tuple[float, str]]] = {
-    "apigw_rest_first_333m": (3.50 / 1e6, "API Gateway REST request, first 333M/month"),
-    "apigw_rest_next_667m": (2.80 / 1e6, "API Gateway REST request, next 667M/month"),
-    "lambda_request": (0.20 / 1e6, "Lambda request"),
-    "lambda_gb_s_arm64": (0.0000133334, "Lambda GB-second, arm64"),
-    "lambda_gb_s_x86_64": (0.0000166667, "Lambda GB-second, x86_64"),
-    "sqs_fifo_request": (0.50 / 1e6, "SQS FIFO request (per 64 KB chunk)"),
-    "sqs_standard_request": (0.40 / 1e6, "SQS standard request (per 64 KB chunk)"),
-    "pipes_request": (0.40 / 1e6, "EventBridge Pipes request after filtering (per 64 KB)"),
-    "ddb_wru": (0.625 / 1e6, "DynamoDB on-demand write request unit"),
-    "ddb_rru": (0.125 / 1e6, "DynamoDB on-demand read request unit"),
-    "ddb_storage_gb": (0.25, "DynamoDB storage, GB-month"),
-    "ddb_pitr_gb": (0.20, "DynamoDB point-in-time recovery, GB-month"),
-    "ddb_stream_read": (0.02 / 1e5, "DynamoDB Streams read request unit (GetRecords)"),
-    "s3_put": (0.005 / 1000, "S3 Standard PUT"),
-    "s3_get": (0.0004 / 1000, "S3 Standard GET"),
-    "s3_storage_gb": (0.023, "S3 Standard storage, GB-month"),
-    "logs_ingest_gb": (0.50, "CloudWatch Logs ingestion, GB"),
-    "logs_storage_gb": (0.03, "CloudWatch Logs storage (compressed), GB-month"),
-    "metric_month": (0.30, "CloudWatch custom metric, month"),
-    "alarm_month": (0.10, "CloudWatch standard alarm, month"),
-    "dashboard_month": (3.00, "CloudWatch dashboard, month"),
-    "xray_trace": (5.00 / 1e6, "X-Ray trace recorded"),
-    "firehose_gb": (
-        0.029,
-        "Data Firehose Direct PUT ingestion, GB (each record rounded up to 5 KB)",
-    ),
-    "secret_month": (0.40, "Secrets Manager secret, month"),
-    "secret_call": (0.05 / 1e4, "Secrets Manager API call"),
-    "kms_key_month": (1.00, "KMS customer managed key, month"),
-    "waf_acl_month": (5.00, "WAF web ACL, month"),
-    "waf_rule_month": (1.00, "WAF rule, month"),
-    "waf_request": (0.60 / 1e6, "WAF request"),
-    "data_out_gb": (0.09, "Data transfer out to the internet, GB"),
-}
-
-
-# The budget: per 1M webhooks on top of the fixed costs, and the fixed costs of a month.
-TARGET_VARIABLE_PER_MILLION: Final = 15.0
-TARGET_FIXED_PER_MONTH: Final = 12.0
-# The model's totals in BENCHMARKS.md before the stack's own X-Ray sampling rule, the
-# consumers' PassThrough tracing, the unused metrics' removal and ticket sync at 256 MB.
-BEFORE: Final = {"as of": "2026-11-28", "variable": 32.16, "fixed": 16.75, "metrics": 25}
+PRICES: Final[dict[str, dict[str, Any]]] = DATA["prices"]
+BUDGET: Final[dict[str, float]] = DATA["budget"]
+BEFORE: Final[dict[str, Any]] = DATA["before"]
 
 
 def price(key: str) -> float:
-    return PRICES[key][0]
+    return float(PRICES[key]["usd"])
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """What neither the template nor the local stack can tell: stated, adjustable defaults."""
+    """What neither the template nor the local stack can tell; the defaults and why they are
+    what they are live in ``prices.toml``."""
 
-    # Warm invocation times in AWS (ms). Ingest: parse + one S3 PUT + one conditional
-    # PutItem, each ~10-30 ms in-region. Ticket sync: dominated by the service desk; Jira and
-    # ServiceNow answer in ~150-400 ms, so ~250 ms per desk call plus ~10 ms per AWS call.
-    # Callback: one BigPanda call (~150 ms) and two DynamoDB calls.
-    ingest_ms: float = 80.0
-    authorizer_ms: float = 20.0
-    desk_call_ms: float = 250.0
-    aws_call_ms: float = 10.0
-    callback_ms: float = 180.0
-    # Lambda's START, END and REPORT lines per invocation (REPORT with the X-Ray trace id).
-    platform_log_bytes: int = 450
-    # CloudWatch Logs bills stored bytes after compression.
-    log_compression: float = 0.15
-    # One S3 server access log record per request to the payload bucket.
-    s3_access_log_bytes: int = 400
-    # Lambda's SQS pollers: 5 long polls of 20 s at a time on an idle queue.
-    idle_receives_per_month: float = 5 * SECONDS_PER_MONTH / 20
-    # The pipe's GetRecords polls per stream shard, about 4 a second, and shards in use.
-    stream_polls_per_second: float = 4.0
-    stream_shards: int = 1
-    # X-Ray's default sampling rule: the first request each second, then 5%. Lambda samples
-    # an invocation that arrives without a sampled trace (a queue's) at this same fixed rate,
-    # which no sampling rule changes.
-    xray_reservoir_per_second: float = 1.0
-    xray_rate: float = 0.05
-    # Firehose's longest buffer: one S3 object per interval while deliveries flow.
-    firehose_buffer_seconds: int = 900
-    # Months of history kept at the steady state priced (the archive expires after a year).
-    months_retained: int = 12
-    # Bytes sent out to the desk and BigPanda per call, and answered to BigPanda per webhook.
-    desk_call_bytes: int = 3000
-    callback_bytes: int = 600
-    answer_bytes: int = 300
+    ingest_ms: float
+    authorizer_ms: float
+    desk_call_ms: float
+    aws_call_ms: float
+    callback_ms: float
+    platform_log_bytes: int
+    log_compression: float
+    s3_access_log_bytes: int
+    idle_receives_per_month: float
+    stream_polls_per_second: float
+    stream_shards: int
+    xray_reservoir_per_second: float
+    xray_rate: float
+    firehose_buffer_seconds: int
+    months_retained: int
+    desk_call_bytes: int
+    callback_bytes: int
+    answer_bytes: int
 
-
-# ---------------------------------------------------------------------------------------------
-# The template
-
-
-@dataclass(frozen=True)
-class FunctionFacts:
-    role: str  # ingest, ticket_sync, callback, authorizer: the handler's package
-    memory_mb: int
-    architecture: str
-    tracing: bool
-    log_level: str
-
-
-@dataclass(frozen=True)
-class Sampling:
-    """An X-Ray sampling rule's budget: a reservoir of traces a second, then a share."""
-
-    reservoir_per_second: float
-    rate: float
-
-
-@dataclass(frozen=True)
-class StackFacts:
-    """What the synthesized template says, as the model needs it."""
-
-    functions: dict[str, FunctionFacts]
-    # Queue kind by what it is for: "ticket_sync", "callback" (their function's role),
-    # "dlq" for the others; True when FIFO.
-    queue_fifo: dict[str, bool]
-    queues: int
-    tables: int
-    on_demand_tables: int
-    pitr_tables: int
-    stream: bool
-    pipe_filtered: bool
-    log_retention_days: dict[str, int]
-    alarms: int
-    dashboards: int
-    secrets: int
-    kms_keys: int
-    waf_rules: int | None
-    authorizer_ttl_seconds: int | None
-    access_log_format: str | None
-    api_tracing: bool
-    archive_expiry_days: int | None
-    # The stack's own sampling rule for its API stage; None: X-Ray's default rule applies.
-    api_sampling: Sampling | None = None
-    # Gzip bodies up to this size are kept in the incident item (ingest's setting).
-    inline_payload_max_bytes: int | None = None
-
-    def function(self, role: str) -> FunctionFacts | None:
-        return self.functions.get(role)
-
-
-def synthesize(context: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The stack's CloudFormation template, built as ``app.py`` builds it."""
-    from stacks.application import build_app
-
-    with tempfile.TemporaryDirectory(prefix="cost-model-") as outdir:
-        app, stack = build_app(context=context, outdir=outdir)
-        template: dict[str, Any] = app.synth().get_stack_by_name(stack.stack_name).template
-    return template
-
-
-def read_facts(template: Mapping[str, Any]) -> StackFacts:
-    resources: dict[str, Any] = template["Resources"]
-
-    def of_type(kind: str) -> dict[str, dict[str, Any]]:
-        return {
-            name: resource.get("Properties", {})
-            for name, resource in resources.items()
-            if resource["Type"] == kind
-        }
-
-    functions_by_id = {
-        name: FunctionFacts(
-            role=str(props["Handler"]).split(".")[0],
-            memory_mb=int(props.get("MemorySize", 128)),
-            architecture=(props.get("Architectures") or ["x86_64"])[0],
-            tracing=props.get("TracingConfig", {}).get("Mode") == "Active",
-            log_level=str(
-                props.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_LOG_LEVEL")
-                or "INFO"
-            ).upper(),
-        )
-        for name, props in of_type("AWS::Lambda::Function").items()
-    }
-    queue_fifo: dict[str, bool] = {}
-    for props in of_type("AWS::Lambda::EventSourceMapping").values():
-        queue = _ref(props.get("EventSourceArn"))
-        function = functions_by_id.get(_ref(props.get("FunctionName")) or "")
-        if queue in resources and function is not None:
-            fifo = bool(resources[queue].get("Properties", {}).get("FifoQueue"))
-            queue_fifo[function.role] = fifo
-    tables = of_type("AWS::DynamoDB::Table")
-    pipes = of_type("AWS::Pipes::Pipe")
-    stages = of_type("AWS::ApiGateway::Stage")
-    authorizers = of_type("AWS::ApiGateway::Authorizer")
-    acls = of_type("AWS::WAFv2::WebACL")
-    payload_expiry = [
-        rule["ExpirationInDays"]
-        for props in of_type("AWS::S3::Bucket").values()
-        for rule in props.get("LifecycleConfiguration", {}).get("Rules", [])
-        if rule.get("Prefix") == "incidents/" and "ExpirationInDays" in rule
-    ]
-    stage = next(iter(stages.values()), {})
-    return StackFacts(
-        functions={f.role: f for f in functions_by_id.values()},
-        queue_fifo=queue_fifo,
-        queues=len(of_type("AWS::SQS::Queue")),
-        tables=len(tables),
-        on_demand_tables=sum(
-            1 for t in tables.values() if t.get("BillingMode") == "PAY_PER_REQUEST"
-        ),
-        pitr_tables=sum(
-            1
-            for t in tables.values()
-            if t.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled")
-        ),
-        stream=any("StreamSpecification" in t for t in tables.values()),
-        pipe_filtered=any(
-            p.get("SourceParameters", {}).get("FilterCriteria") for p in pipes.values()
-        ),
-        log_retention_days={
-            name: int(props.get("RetentionInDays", 0))
-            for name, props in of_type("AWS::Logs::LogGroup").items()
-        },
-        alarms=len(of_type("AWS::CloudWatch::Alarm")),
-        dashboards=len(of_type("AWS::CloudWatch::Dashboard")),
-        secrets=len(of_type("AWS::SecretsManager::Secret")),
-        kms_keys=len(of_type("AWS::KMS::Key")),
-        waf_rules=len(next(iter(acls.values())).get("Rules", [])) if acls else None,
-        authorizer_ttl_seconds=(
-            int(next(iter(authorizers.values())).get("AuthorizerResultTtlInSeconds", 300))
-            if authorizers
-            else None
-        ),
-        access_log_format=stage.get("AccessLogSetting", {}).get("Format"),
-        api_tracing=bool(stage.get("TracingEnabled")),
-        archive_expiry_days=min(payload_expiry) if payload_expiry else None,
-        inline_payload_max_bytes=_inline_limit(of_type("AWS::Lambda::Function").values()),
-        api_sampling=_stage_sampling(
-            stage,
-            [str(api.get("Name", "")) for api in of_type("AWS::ApiGateway::RestApi").values()],
-            [props["SamplingRule"] for props in of_type("AWS::XRay::SamplingRule").values()],
-        ),
-    )
-
-
-def _inline_limit(functions: Iterable[Mapping[str, Any]]) -> int | None:
-    from pandabridge.names import Env
-
-    for props in functions:
-        value = props.get("Environment", {}).get("Variables", {}).get(Env.INLINE_PAYLOAD_MAX_BYTES)
-        if value is not None:
-            return int(value)
-    return None
-
-
-def _stage_sampling(
-    stage: Mapping[str, Any], api_names: Sequence[str], rules: Sequence[Mapping[str, Any]]
-) -> Sampling | None:
-    """The first rule, by priority, that matches the stage's X-Ray service name
-    (``{api name}/{stage name}``) and type, as API Gateway evaluates them."""
-    services = [f"{name}/{stage.get('StageName', '')}" for name in api_names]
-    matching = [
-        rule
-        for rule in rules
-        if any(fnmatch.fnmatchcase(service, str(rule["ServiceName"])) for service in services)
-        and fnmatch.fnmatchcase("AWS::ApiGateway::Stage", str(rule.get("ServiceType", "*")))
-    ]
-    if not matching:
-        return None
-    rule = min(matching, key=lambda r: int(r["Priority"]))
-    return Sampling(float(rule["ReservoirSize"]), float(rule["FixedRate"]))
-
-
-def _ref(value: Any) -> str | None:
-    """The logical id a ``Ref`` or ``Fn::GetAtt`` points at."""
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return str(value["Ref"])
-        if "Fn::GetAtt" in value:
-            return str(value["Fn::GetAtt"][0])
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Measured on the local stack
-
-
-@dataclass(frozen=True)
-class Measured:
-    """Sizes the stack produces for the sample incident and its story."""
-
-    raw_payload_bytes: int
-    archived_bytes: int
-    incident_item_bytes: int
-    ticket_item_bytes: int
-    sync_message_bytes: int
-    # Log bytes at the deployed level (INFO: logs, EMF metrics) per webhook, by function role.
-    log_bytes: dict[str, float]
-    webhooks: int
-    source: str
-    # Custom metrics the story published (EMF), each by name and, besides the service, its
-    # other dimension values; empty when not measured.
-    metric_names: frozenset[str] = frozenset()
-
-
-def measure_locally(incidents: int = 2, log_level: str = "INFO") -> Measured:
-    """Play the incident story ``incidents`` times on a fresh local stack, its functions at
-    DEBUG; keep the log lines at ``log_level`` and above (what the deployed functions print)
-    and the EMF metric lines; read the stored item and object sizes back from moto."""
-    from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE
-    from tests.e2e.harness import StackProcess, aws_client, queued_messages
-
-    steps = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(STORY.glob("*.json"))]
-    stack = StackProcess.start("--no-sample", "--log-level", "DEBUG")
-    try:
-        stack.wait_for_output("serving")
-        sqs = aws_client("sqs", stack.aws_endpoint)
-        first = len(stack.lines)
-        ids = []
-        for n in range(incidents):
-            incident_id = f"cost-model-{n}-{time.time_ns()}"
-            ids.append(incident_id)
-            for step in steps:
-                step["incident"]["id"] = incident_id
-                answer = stack.post_webhook(json.dumps(step).encode())
-                if answer.status != 200:
-                    raise RuntimeError(f"the stack answered {answer.status}: {answer.body!r}")
-                _settle(sqs, queued_messages)
-        time.sleep(0.5)
-        lines = stack.lines[first:]
-        dynamodb = aws_client("dynamodb", stack.aws_endpoint)
-        s3 = aws_client("s3", stack.aws_endpoint)
-        key = {"incident_id": {"S": ids[-1]}}
-        incident = dynamodb.get_item(TableName=INCIDENTS_TABLE.local_name, Key=key)["Item"]
-        ticket = dynamodb.get_item(TableName=TICKETS_TABLE.local_name, Key=key)["Item"]
-        archived = s3.head_object(
-            Bucket=PAYLOAD_BUCKET.local_name, Key=incident["archive_key"]["S"]
-        )["ContentLength"]
-    finally:
-        stack.stop()
-    webhooks = incidents * len(steps)
-    raw = len(json.dumps(steps[0]).encode())
-    nudge = json.dumps({"incident_id": ids[-1], "version": "x" * 40, "sha256": "0" * 64})
-    return Measured(
-        raw_payload_bytes=raw,
-        archived_bytes=int(archived),
-        incident_item_bytes=item_bytes(incident),
-        ticket_item_bytes=item_bytes(ticket),
-        sync_message_bytes=len(nudge),
-        log_bytes={role: b / webhooks for role, b in log_bytes_by_role(lines, log_level).items()},
-        webhooks=webhooks,
-        source=f"the incident story played {incidents} times on the local stack",
-        metric_names=frozenset(published_metrics(lines)),
-    )
-
-
-def _settle(sqs: Any, queued: Any, timeout: float = 10.0) -> None:
-    """Until ticket sync and the callback have nothing left to do for the last webhook."""
-    deadline = time.monotonic() + timeout
-    time.sleep(0.4)  # the pipe's poll and the pollers' pause, so the message is on a queue
-    while queued(sqs) and time.monotonic() < deadline:
-        time.sleep(0.1)
-
-
-_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_FUNCTION_NAME: Final = re.compile(r"bigpanda-webhook-(?P<role>[a-z-]+)")
-
-
-def log_bytes_by_role(lines: Sequence[str], log_level: str = "INFO") -> dict[str, int]:
-    """Bytes of the functions' JSON log lines that the deployed level keeps: Powertools log
-    records at ``log_level`` or above, and EMF metric documents (printed whenever metrics are
-    on, as they are deployed)."""
-    kept = set(_LEVELS[_LEVELS.index(log_level) :]) if log_level in _LEVELS else set(_LEVELS)
-    totals: dict[str, int] = {}
-    for line in lines:
-        text = line.strip()
-        if not text.startswith("{"):
-            continue
-        try:
-            record = json.loads(text)
-        except ValueError:
-            continue
-        if not isinstance(record, dict):
-            continue
-        if "_aws" not in record and str(record.get("level", "")).upper() not in kept:
-            continue
-        match = _FUNCTION_NAME.search(str(record.get("function_name", "")))
-        role = match["role"].replace("-", "_") if match else _metric_owner(record)
-        totals[role] = totals.get(role, 0) + len(text.encode()) + 1
-    return totals
-
-
-# Whose EMF document it is, by its metrics' names (only ColdStart carries the function name).
-_METRIC_OWNERS: Final = (
-    ("WebhookToCallback", "callback"),
-    ("Callback", "callback"),
-    ("Ticket", "ticket_sync"),
-    ("Authorizer", "authorizer"),
-    ("Incident", "ingest"),
-    ("Webhook", "ingest"),
-)
-
-
-def published_metrics(lines: Sequence[str]) -> set[str]:
-    """The custom metrics the EMF documents among ``lines`` publish: the metric name, with
-    the values of its dimensions other than the service (a ColdStart per function)."""
-    found: set[str] = set()
-    for line in lines:
-        text = line.strip()
-        if not text.startswith("{") or '"_aws"' not in text:
-            continue
-        try:
-            record = json.loads(text)
-        except ValueError:
-            continue
-        for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
-            dimensions = {d for group in directive.get("Dimensions", []) for d in group}
-            extra = sorted(str(record.get(d, "")) for d in dimensions - {"service"})
-            for metric in directive.get("Metrics", []):
-                found.add("/".join([metric.get("Name", ""), *extra]))
-    return found
-
-
-def _metric_owner(record: Mapping[str, Any]) -> str:
-    directives = record.get("_aws", {}).get("CloudWatchMetrics", [{}])
-    names = [m.get("Name", "") for d in directives for m in d.get("Metrics", [])]
-    for prefix, role in _METRIC_OWNERS:
-        if any(name.startswith(prefix) for name in names):
-            return role
-    return "other"
-
-
-def item_bytes(item: Mapping[str, Any]) -> int:
-    """DynamoDB's size of an item in wire format: attribute names plus values (strings and
-    binaries by length, numbers ~1 byte per 2 digits + 1, sets and lists summed)."""
-
-    def value(v: Mapping[str, Any]) -> int:
-        ((kind, data),) = v.items()
-        if kind == "S":
-            return len(str(data).encode())
-        if kind == "B":
-            return len(data)
-        if kind == "N":
-            return len(str(data)) // 2 + 1
-        if kind in {"BOOL", "NULL"}:
-            return 1
-        if kind in {"SS", "NS", "BS"}:
-            return sum(value({kind[0]: d}) for d in data)
-        if kind == "L":
-            return 3 + sum(value(d) + 1 for d in data)
-        if kind == "M":
-            return 3 + sum(len(k.encode()) + value(d) + 1 for k, d in data.items())
-        return 0
-
-    return sum(len(name.encode()) + value(v) for name, v in item.items())
+    @classmethod
+    def defaults(cls) -> Inputs:
+        return cls(**DATA["inputs"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -508,11 +92,17 @@ class Line:
     per_webhook: float = 0.0
     per_month: float = 0.0
 
-    def monthly_quantity(self, webhooks: int) -> float:
-        return self.per_webhook * webhooks + self.per_month
-
     def cost(self, webhooks: int) -> float:
-        return self.monthly_quantity(webhooks) * price(self.price_key)
+        return (self.per_webhook * webhooks + self.per_month) * price(self.price_key)
+
+
+@dataclass(frozen=True)
+class VolumeLine:
+    """A cost whose quantity depends on the volume in a way a per-webhook rate cannot say."""
+
+    service: str
+    what: str
+    cost: Callable[[int], float]
 
 
 @dataclass
@@ -522,16 +112,21 @@ class Model:
     inputs: Inputs
     new_share: float
     lines: list[Line] = field(default_factory=list)
-    # Lines whose quantity depends on the volume in a way a per-webhook rate cannot say.
-    volume_lines: list[Any] = field(default_factory=list)
+    volume_lines: list[VolumeLine] = field(default_factory=list)
 
     def monthly(self, webhooks: int) -> dict[str, float]:
         costs: dict[str, float] = {}
-        for line in self.lines:
+        for line in [*self.lines, *self.volume_lines]:
             costs[line.service] = costs.get(line.service, 0.0) + line.cost(webhooks)
-        for service, cost_of in self.volume_lines:
-            costs[service] = costs.get(service, 0.0) + cost_of(webhooks)
         return costs
+
+    def variable_per_million(self) -> float:
+        """What a million webhooks cost on top of the fixed monthly costs."""
+        variable = sum(ln.per_webhook * price(ln.price_key) for ln in self.lines) * 1_000_000
+        return variable + sum(v.cost(1_000_000) for v in self.volume_lines)
+
+    def fixed_per_month(self) -> float:
+        return sum(line.per_month * price(line.price_key) for line in self.lines)
 
 
 def story_new_share() -> float:
@@ -541,255 +136,141 @@ def story_new_share() -> float:
 
 def build(facts: StackFacts, measured: Measured, inputs: Inputs | None = None) -> Model:
     """Every priced quantity of the stack, per webhook and per month."""
-    i = inputs or Inputs()
+    i = inputs or Inputs.defaults()
     new = story_new_share()
     update = 1 - new
     model = Model(facts, measured, i, new)
-    add = model.lines.append
+    m = measured
+    months = i.months_retained
 
-    # API Gateway (tiered), authorizer (cached), WAF.
-    model.volume_lines.append(("API Gateway", _apigw_cost))
+    def add(service: str, what: str, key: str, webhook: float = 0.0, month: float = 0.0) -> None:
+        model.lines.append(Line(service, what, key, webhook, month))
+
+    model.volume_lines.append(VolumeLine("API Gateway", "REST request (tiered)", _apigw_cost))
     ttl = facts.authorizer_ttl_seconds
-    if ttl is not None and "authorizer" in facts.functions:
+    if ttl is not None and (auth := facts.function("authorizer")) is not None:
         # One token, so one cache entry: at most one invocation per TTL while traffic flows.
-        def authorizer_cost(
-            webhooks: int, fn: FunctionFacts = facts.functions["authorizer"]
-        ) -> float:
-            invocations = min(webhooks, SECONDS_PER_MONTH / max(1, ttl))
-            return invocations * (
-                price("lambda_request") + _gb_s(fn, i.authorizer_ms) * _gb_s_price(fn)
+        per_call = price("lambda_request") + _gb_s(auth, i.authorizer_ms) * _gb_s_price(auth)
+        model.volume_lines.append(
+            VolumeLine(
+                "Lambda",
+                "authorizer, at most one per cache TTL",
+                lambda w: min(w, SECONDS_PER_MONTH / max(1, ttl)) * per_call,
             )
-
-        model.volume_lines.append(("Lambda", authorizer_cost))
+        )
     if facts.waf_rules is not None:
-        add(Line("WAF", "web ACL", "waf_acl_month", per_month=1))
-        add(Line("WAF", "rules", "waf_rule_month", per_month=facts.waf_rules))
-        add(Line("WAF", "requests", "waf_request", per_webhook=1))
+        add("WAF", "web ACL", "waf_acl_month", month=1)
+        add("WAF", "rules", "waf_rule_month", month=facts.waf_rules)
+        add("WAF", "requests", "waf_request", webhook=1)
 
-    # Lambda: invocations and GB-s. Ticket sync runs once per stored version (new: lookup +
-    # create on the desk, 2 reads, 3 state saves, 1 SQS send; update: 1 desk call, 2 reads,
-    # 1 save); the callback once per new incident.
+    # Lambda. Ticket sync runs once per stored version (new: lookup + create on the desk,
+    # 2 reads, 3 state saves, 1 SQS send; update: 1 desk call, 2 reads, 1 save); the
+    # callback once per new incident.
     sync_ms = new * (2 * i.desk_call_ms + 6 * i.aws_call_ms) + update * (
         i.desk_call_ms + 3 * i.aws_call_ms
     )
-    for role, per_webhook, ms in (
+    for role, share, ms in (
         ("ingest", 1.0, i.ingest_ms),
         ("ticket_sync", 1.0, sync_ms),
         ("callback", new, i.callback_ms),
     ):
-        fn = facts.functions.get(role)
-        if fn is None:
-            continue
-        add(Line("Lambda", f"{role} requests", "lambda_request", per_webhook=per_webhook))
-        add(
-            Line(
-                "Lambda",
-                f"{role} {fn.memory_mb} MB {fn.architecture}, {ms:.0f} ms",
-                f"lambda_gb_s_{fn.architecture}",
-                per_webhook=per_webhook * _gb_s(fn, ms),
-            )
-        )
+        if (fn := facts.function(role)) is not None:
+            add("Lambda", f"{role} requests", "lambda_request", share)
+            what = f"{role} {fn.memory_mb} MB {fn.architecture}, {ms:.0f} ms"
+            add("Lambda", what, f"lambda_gb_s_{fn.architecture}", share * _gb_s(fn, ms))
 
-    # SQS: send, receive and delete per message, per 64 KB chunk; idle long polls per
-    # consumed queue.
-    chunks = math.ceil(measured.sync_message_bytes / (64 * KB))
-    for role, per_webhook in (("ticket_sync", 1.0), ("callback", new)):
-        if role not in facts.queue_fifo:
-            continue
-        key = "sqs_fifo_request" if facts.queue_fifo[role] else "sqs_standard_request"
-        kind = "FIFO" if facts.queue_fifo[role] else "standard"
-        add(
-            Line(
-                "SQS",
-                f"{role} {kind}: send, receive, delete",
-                key,
-                per_webhook=3 * per_webhook * chunks,
-            )
-        )
-        add(
-            Line("SQS", f"{role} {kind}: idle long polls", key, per_month=i.idle_receives_per_month)
-        )
+    # SQS: send, receive and delete per message, per 64 KB chunk; idle long polls per queue.
+    chunks = math.ceil(m.sync_message_bytes / (64 * KB))
+    for role, share in (("ticket_sync", 1.0), ("callback", new)):
+        if role in facts.queue_fifo:
+            kind = "FIFO" if facts.queue_fifo[role] else "standard"
+            key = f"sqs_{kind.lower()}_request"
+            add("SQS", f"{role} {kind}: send, receive, delete", key, 3 * share * chunks)
+            add("SQS", f"{role} {kind}: idle long polls", key, month=i.idle_receives_per_month)
 
-    # EventBridge Pipes: every stored version passes the filter; the source event carries
-    # the new and old images.
+    # Pipes: every stored version passes the filter; the event carries new and old images.
     if facts.stream:
-        event_bytes = 2 * measured.incident_item_bytes + 1000
+        chunks = math.ceil((2 * m.incident_item_bytes + 1000) / (64 * KB))
         add(
-            Line(
-                "EventBridge Pipes",
-                "requests (64 KB chunks of the stream record)",
-                "pipes_request",
-                per_webhook=math.ceil(event_bytes / (64 * KB)),
-            )
+            "EventBridge Pipes",
+            "requests (64 KB chunks of the stream record)",
+            "pipes_request",
+            chunks,
         )
-        add(
-            Line(
-                "DynamoDB",
-                "stream GetRecords by the pipe",
-                "ddb_stream_read",
-                per_month=i.stream_polls_per_second * SECONDS_PER_MONTH * i.stream_shards,
-            )
-        )
+        polls = i.stream_polls_per_second * SECONDS_PER_MONTH * i.stream_shards
+        add("DynamoDB", "stream GetRecords by the pipe", "ddb_stream_read", month=polls)
 
     # DynamoDB: ingest's conditional PutItem on every delivery; ticket sync's consistent
-    # reads and state saves; the callback's read and write.
-    incident_wru = math.ceil(measured.incident_item_bytes / KB)
-    incident_rru = math.ceil(measured.incident_item_bytes / (4 * KB))
-    ticket_wru = math.ceil(measured.ticket_item_bytes / KB)
-    add(
-        Line(
-            "DynamoDB", f"ingest PutItem ({incident_wru} WRU)", "ddb_wru", per_webhook=incident_wru
-        )
-    )
-    add(
-        Line(
-            "DynamoDB",
-            "ticket sync: incident + state reads",
-            "ddb_rru",
-            per_webhook=incident_rru + 1,
-        )
-    )
-    add(
-        Line(
-            "DynamoDB",
-            f"ticket sync: state saves ({ticket_wru} WRU)",
-            "ddb_wru",
-            per_webhook=ticket_wru * (3 * new + update),
-        )
-    )
-    add(Line("DynamoDB", "callback: read + confirm", "ddb_rru", per_webhook=new))
-    add(Line("DynamoDB", "callback: confirm write", "ddb_wru", per_webhook=new * ticket_wru))
-    months = i.months_retained
-    stored_gb = (
-        (measured.incident_item_bytes + measured.ticket_item_bytes + 200) * new * months / GB
-    )
-    add(
-        Line(
-            "DynamoDB",
-            f"storage after {months} months (one item per incident)",
-            "ddb_storage_gb",
-            per_webhook=stored_gb,
-        )
-    )
+    # reads and state saves; the callback's read and write; storage of one item per incident.
+    incident_wru = math.ceil(m.incident_item_bytes / KB)
+    ticket_wru = math.ceil(m.ticket_item_bytes / KB)
+    stored_gb = (m.incident_item_bytes + m.ticket_item_bytes + 200) * new * months / GB
+    add("DynamoDB", f"ingest PutItem ({incident_wru} WRU)", "ddb_wru", incident_wru)
+    reads = math.ceil(m.incident_item_bytes / (4 * KB)) + 1
+    add("DynamoDB", "ticket sync: incident + state reads", "ddb_rru", reads)
+    saves = ticket_wru * (3 * new + update)
+    add("DynamoDB", f"ticket sync: state saves ({ticket_wru} WRU)", "ddb_wru", saves)
+    add("DynamoDB", "callback: read + confirm", "ddb_rru", new)
+    add("DynamoDB", "callback: confirm write", "ddb_wru", new * ticket_wru)
+    what = f"storage after {months} months (one item per incident)"
+    add("DynamoDB", what, "ddb_storage_gb", stored_gb)
     if facts.pitr_tables:
-        add(
-            Line(
-                "DynamoDB",
-                "point-in-time recovery of that storage",
-                "ddb_pitr_gb",
-                per_webhook=stored_gb,
-            )
-        )
+        add("DynamoDB", "point-in-time recovery of that storage", "ddb_pitr_gb", stored_gb)
 
-    # S3: one PUT per delivery (the archive is written before the conditional write);
-    # the archive kept until its expiry; one access-log record per request.
-    kept_months = min(months, (facts.archive_expiry_days or 36500) / 30)
-    add(Line("S3", "archive PUT", "s3_put", per_webhook=1))
-    add(
-        Line(
-            "S3",
-            f"archive storage ({kept_months:.0f} months kept)",
-            "s3_storage_gb",
-            per_webhook=measured.archived_bytes * kept_months / GB,
-        )
-    )
-    add(
-        Line(
-            "S3",
-            "server access logs (kept 1 month)",
-            "s3_storage_gb",
-            per_webhook=i.s3_access_log_bytes / GB,
-        )
-    )
+    # S3: one PUT per delivery (the archive is written before the conditional write); the
+    # archive kept until its expiry; one access-log record per request.
+    kept = min(months, (facts.archive_expiry_days or 36500) / 30)
+    add("S3", "archive PUT", "s3_put", 1)
+    what = f"archive storage ({kept:.0f} months kept)"
+    add("S3", what, "s3_storage_gb", m.archived_bytes * kept / GB)
+    add("S3", "server access logs (kept 1 month)", "s3_storage_gb", i.s3_access_log_bytes / GB)
 
-    # CloudWatch: logs ingested per webhook (handlers' lines measured, Lambda's platform
-    # lines, the API's access log line), stored for the retention; metrics, alarms,
-    # dashboards.
-    invocations = 1 + 1 + new  # ingest, ticket sync, callback (batches of one at low rates)
-    hourly_metrics, _ = custom_metrics(measured)
-    access = len(_access_log_line(facts.access_log_format))
-    log_bytes = sum(measured.log_bytes.values()) + invocations * i.platform_log_bytes + access
+    # CloudWatch: logs ingested per webhook (the handlers' lines measured, Lambda's platform
+    # lines, the API's access log line) and stored for the retention; metrics, alarms,
+    # dashboards. Invocations: ingest, ticket sync, callback (batches of one at low rates).
+    log_bytes = (
+        sum(m.log_bytes.values())
+        + (2 + new) * i.platform_log_bytes
+        + len(_access_log_line(facts.access_log_format))
+    )
     retention = max(facts.log_retention_days.values(), default=30)
+    hourly_metrics, _ = custom_metrics(m)
     add(
-        Line(
-            "CloudWatch",
-            f"logs ingested ({log_bytes:,.0f} B/webhook)",
-            "logs_ingest_gb",
-            per_webhook=log_bytes / GB,
-        )
+        "CloudWatch",
+        f"logs ingested ({log_bytes:,.0f} B/webhook)",
+        "logs_ingest_gb",
+        log_bytes / GB,
     )
-    add(
-        Line(
-            "CloudWatch",
-            f"logs stored ({retention} days, compressed)",
-            "logs_storage_gb",
-            per_webhook=log_bytes * i.log_compression * retention / 30 / GB,
-        )
-    )
-    add(
-        Line(
-            "CloudWatch",
-            f"custom metrics published every hour of traffic ({hourly_metrics})",
-            "metric_month",
-            per_month=hourly_metrics,
-        )
-    )
-    add(Line("CloudWatch", f"alarms ({facts.alarms})", "alarm_month", per_month=facts.alarms))
-    add(
-        Line(
-            "CloudWatch",
-            f"dashboards ({facts.dashboards})",
-            "dashboard_month",
-            per_month=facts.dashboards,
-        )
-    )
+    stored_logs = log_bytes * i.log_compression * retention / 30 / GB
+    add("CloudWatch", f"logs stored ({retention} days, compressed)", "logs_storage_gb", stored_logs)
+    what = f"custom metrics published every hour of traffic ({hourly_metrics})"
+    add("CloudWatch", what, "metric_month", month=hourly_metrics)
+    add("CloudWatch", f"alarms ({facts.alarms})", "alarm_month", month=facts.alarms)
+    add("CloudWatch", f"dashboards ({facts.dashboards})", "dashboard_month", month=facts.dashboards)
     model.volume_lines.append(
-        ("X-Ray", lambda w: _xray_traces(w, new, facts, i) * price("xray_trace"))
+        VolumeLine(
+            "X-Ray",
+            _xray_what(facts),
+            lambda w: _xray_traces(w, new, facts, i) * price("xray_trace"),
+        )
     )
 
     # Secrets (cached 5 minutes per execution environment), KMS, data out.
-    add(
-        Line(
-            "Secrets Manager + KMS",
-            f"secrets ({facts.secrets})",
-            "secret_month",
-            per_month=facts.secrets,
-        )
-    )
-    add(
-        Line(
-            "Secrets Manager + KMS",
-            "secret reads (one per function per 5 min)",
-            "secret_call",
-            per_month=3 * SECONDS_PER_MONTH / 300,
-        )
-    )
-    add(
-        Line(
-            "Secrets Manager + KMS",
-            f"KMS keys ({facts.kms_keys})",
-            "kms_key_month",
-            per_month=facts.kms_keys,
-        )
-    )
-    out = (
-        i.answer_bytes
-        + new * (2 * i.desk_call_bytes + i.callback_bytes)
-        + update * i.desk_call_bytes
-    )
-    add(
-        Line(
-            "Data transfer", "answers, desk and BigPanda calls", "data_out_gb", per_webhook=out / GB
-        )
-    )
+    secrets = "Secrets Manager + KMS"
+    add(secrets, f"secrets ({facts.secrets})", "secret_month", month=facts.secrets)
+    reads_per_month = 3 * SECONDS_PER_MONTH / 300
+    add(secrets, "secret reads (one per function per 5 min)", "secret_call", month=reads_per_month)
+    add(secrets, f"KMS keys ({facts.kms_keys})", "kms_key_month", month=facts.kms_keys)
+    out = i.answer_bytes + new * (2 * i.desk_call_bytes + i.callback_bytes)
+    out += update * i.desk_call_bytes
+    add("Data transfer", "answers, desk and BigPanda calls", "data_out_gb", out / GB)
     return model
 
 
 def _apigw_cost(webhooks: int) -> float:
     first = min(webhooks, 333_000_000)
-    return first * price("apigw_rest_first_333m") + max(0, webhooks - first) * price(
-        "apigw_rest_next_667m"
-    )
+    rest = max(0, webhooks - first)
+    return first * price("apigw_rest_first_333m") + rest * price("apigw_rest_next_667m")
 
 
 def _gb_s(fn: FunctionFacts, ms: float) -> float:
@@ -828,6 +309,22 @@ def _xray_traces(webhooks: int, new: float, facts: StackFacts, i: Inputs) -> flo
     return traces
 
 
+def _xray_what(facts: StackFacts) -> str:
+    rule = facts.api_sampling
+    api = (
+        f"the stage's rule ({rule.rate:.0%}, reservoir {rule.reservoir_per_second:g}/s)"
+        if rule
+        else "X-Ray's default rule (1/s + 5%)"
+    )
+    traced = [r for r in ("ticket_sync", "callback") if (fn := facts.function(r)) and fn.tracing]
+    consumers = (
+        f"; {' and '.join(traced)} at Lambda's fixed rate (1/s + 5%)"
+        if traced
+        else "; consumers pass through"
+    )
+    return f"traces: API by {api}{consumers}"
+
+
 def custom_metrics(measured: Measured) -> tuple[int, int]:
     """Custom metrics billed every hour of traffic, and those published only when something
     fails (rejections, retries, failures), as (hourly, on failure).
@@ -849,9 +346,7 @@ def custom_metrics(measured: Measured) -> tuple[int, int]:
 
 def _access_log_line(fmt: str | None) -> str:
     """One access-log line in the stage's format, with typical values."""
-    if not fmt:
-        return ""
-    return re.sub(r"\$context\.[A-Za-z.]+", "x" * 24, fmt)
+    return re.sub(r"\$context\.[A-Za-z.]+", "x" * 24, fmt) if fmt else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -881,22 +376,40 @@ def monthly_table(model: Model) -> Table:
         ["service", *(f"{v:,} webhooks" for v in VOLUMES)],
     )
     by_volume = {v: model.monthly(v) for v in VOLUMES}
-    services = sorted(by_volume[VOLUMES[-1]], key=lambda s: -by_volume[VOLUMES[-1]][s])
-    for service in services:
+    largest = by_volume[VOLUMES[-1]]
+    for service in sorted(largest, key=lambda s: -largest[s]):
         table.add(service, *(_usd(by_volume[v][service]) for v in VOLUMES))
-    totals = {v: sum(by_volume[v].values()) for v in VOLUMES}
-    table.add("total", *(_usd(totals[v]) for v in VOLUMES))
-    table.add("per 1,000 webhooks", *(_usd(1000 * totals[v] / v) for v in VOLUMES))
-    top = max(by_volume[VOLUMES[1]], key=lambda s: by_volume[VOLUMES[1]][s])
+    totals = [sum(by_volume[v].values()) for v in VOLUMES]
+    table.add("total", *map(_usd, totals))
+    table.add(
+        "per 1,000 webhooks", *(_usd(1000 * t / v) for t, v in zip(totals, VOLUMES, strict=True))
+    )
+    at_1m = by_volume[VOLUMES[1]]
+    top = max(at_1m, key=lambda s: at_1m[s])
+    f = model.facts
+    functions = ", ".join(
+        f"{fn.role} {fn.memory_mb} MB {fn.architecture}" for fn in f.functions.values()
+    )
+    queues = ", ".join(
+        f"{role} {'FIFO' if fifo else 'standard'}" for role, fifo in f.queue_fifo.items()
+    )
+    waf = f"on, {f.waf_rules} rules" if f.waf_rules is not None else "off"
+    retention = sorted(set(f.log_retention_days.values()))
     table.notes += [
-        *_fact_notes(model),
-        f"At 1M webhooks/month the largest item is {top} "
-        f"({100 * by_volume[VOLUMES[1]][top] / totals[VOLUMES[1]]:.0f}% of the total); "
-        f"10M cost {totals[VOLUMES[2]] / totals[VOLUMES[1]]:.1f}x 1M, and 1M "
-        f"{totals[VOLUMES[1]] / totals[VOLUMES[0]]:.1f}x 10k: fixed costs (alarms, "
-        "dashboard, metrics, secrets, idle polling) dominate at 10k.",
-        "Free tiers are not deducted. Storage is priced at the steady state after 12 months "
-        "(the archive expires after a year; incident and ticket items are kept).",
+        f"Read from the synthesized template: functions {functions}; consumed queues "
+        f"{queues} ({f.queues} queues with DLQs); {f.on_demand_tables}/{f.tables} tables "
+        f"on-demand, {f.pitr_tables} with point-in-time recovery, stream "
+        f"{'on' if f.stream else 'off'}; log retention {retention} "
+        f"days; {f.alarms} alarms, {f.dashboards} dashboard(s), {f.secrets} secrets, "
+        f"{f.kms_keys} KMS key(s); WAF {waf}; authorizer cache {f.authorizer_ttl_seconds} s; "
+        f"archive expiry {f.archive_expiry_days} days.",
+        f"At 1M webhooks/month the largest item is {top} ({100 * at_1m[top] / totals[1]:.0f}% "
+        f"of the total); 10M cost {totals[2] / totals[1]:.1f}x 1M, and 1M "
+        f"{totals[1] / totals[0]:.1f}x 10k: fixed costs (alarms, dashboard, metrics, secrets, "
+        "idle polling) dominate at 10k.",
+        "Free tiers are not deducted. Storage is priced at the steady state after "
+        f"{model.inputs.months_retained} months (the archive expires after a year; incident "
+        "and ticket items are kept).",
     ]
     return table
 
@@ -906,43 +419,37 @@ def per_webhook_table(model: Model) -> Table:
         "Per-webhook breakdown (variable costs; fixed monthly costs below, amortised)",
         ["service", "what", "per webhook", "unit price (USD)", "USD per 1M webhooks", "share"],
     )
+    total = model.variable_per_million()
+    for v in model.volume_lines:
+        cost = v.cost(1_000_000)
+        table.add(v.service, v.what, "-", "-", _usd(cost), f"{100 * cost / total:.1f}%")
     variable = [line for line in model.lines if line.per_webhook]
-    total = variable_per_million(model)
-    volume_costs = {service: cost_of(1_000_000) for service, cost_of in model.volume_lines}
-    for service, cost in volume_costs.items():
-        what = {
-            "API Gateway": "REST request (tiered)",
-            "Lambda": "authorizer, at most one per cache TTL",
-            "X-Ray": _xray_what(model.facts),
-        }.get(service, service)
-        table.add(service, what, "-", "-", _usd(cost), f"{100 * cost / total:.1f}%")
     for line in sorted(variable, key=lambda ln: -ln.per_webhook * price(ln.price_key)):
-        cost = line.per_webhook * price(line.price_key) * 1_000_000
+        usd = price(line.price_key)
+        cost = line.per_webhook * usd * 1_000_000
         table.add(
             line.service,
             line.what,
-            _quantity(line.per_webhook, line.price_key),
-            f"{price(line.price_key):.3g}",
+            f"{line.per_webhook:.3g} {PRICES[line.price_key]['unit']}",
+            f"{usd:.3g}",
             _usd(cost),
             f"{100 * cost / total:.1f}%",
         )
     table.add("total", "variable, per 1M webhooks", "", "", _usd(total), "100%")
-    fixed = fixed_per_month(model)
-    for volume in VOLUMES:
-        table.notes.append(
-            f"Fixed ${fixed:,.2f}/month adds ${1e6 * fixed / volume:,.2f} per 1M webhooks at "
-            f"{volume:,}/month."
-        )
-    m = model.measured
-    i = model.inputs
-    large = _large_incident_note(m)
+    fixed = model.fixed_per_month()
+    table.notes += [
+        f"Fixed ${fixed:,.2f}/month adds ${1e6 * fixed / v:,.2f} per 1M webhooks at {v:,}/month."
+        for v in VOLUMES
+    ]
+    m, i = model.measured, model.inputs
+    hourly, on_failure = custom_metrics(m)
     table.notes += [
         f"Mix from events/story/: {model.new_share:.0%} of webhooks are new incidents "
         "(a ticket, a callback), the rest updates (one desk call each).",
         f"Measured ({m.source}): raw payload {m.raw_payload_bytes:,} B, archived (gzip) "
         f"{m.archived_bytes:,} B, incident item {m.incident_item_bytes:,} B, ticket item "
         f"{m.ticket_item_bytes:,} B, ticket-sync message {m.sync_message_bytes} B, handler log "
-        f"lines at INFO + EMF: "
+        "lines at INFO + EMF: "
         + ", ".join(f"{role} {b:,.0f} B" for role, b in sorted(m.log_bytes.items()))
         + " per webhook.",
         f"Assumed durations (warm, in AWS): ingest {i.ingest_ms:.0f} ms, authorizer "
@@ -950,198 +457,17 @@ def per_webhook_table(model: Model) -> Table:
         f"{i.aws_call_ms:.0f} ms per AWS call in ticket sync, callback {i.callback_ms:.0f} ms; "
         f"Lambda platform log lines {i.platform_log_bytes} B per invocation. The local stack "
         "cannot measure these: its desk and BigPanda are loopback stand-ins.",
-        _quiet_metrics_note(model),
-        "SQS is priced as one receive and one delete per message (batches of one, as at low "
-        "rates; under load Lambda receives and deletes up to 10 per request). Pipes stream "
-        "reads are assumed billed like any non-Lambda consumer's GetRecords.",
-        large,
-    ]
-    return table
-
-
-def variable_per_million(model: Model) -> float:
-    """What a million webhooks cost on top of the fixed monthly costs."""
-    variable = sum(
-        line.cost(1_000_000) - line.per_month * price(line.price_key)
-        for line in model.lines
-        if line.per_webhook
-    )
-    return variable + sum(cost_of(1_000_000) for _, cost_of in model.volume_lines)
-
-
-def fixed_per_month(model: Model) -> float:
-    return sum(line.per_month * price(line.price_key) for line in model.lines)
-
-
-def _xray_what(facts: StackFacts) -> str:
-    rule = facts.api_sampling
-    api = (
-        f"the stage's rule ({rule.rate:.0%}, reservoir {rule.reservoir_per_second:g}/s)"
-        if rule
-        else "X-Ray's default rule (1/s + 5%)"
-    )
-    traced = [r for r in ("ticket_sync", "callback") if (fn := facts.function(r)) and fn.tracing]
-    consumers = (
-        f"; {' and '.join(traced)} at Lambda's fixed rate (1/s + 5%)"
-        if traced
-        else "; consumers pass through"
-    )
-    return f"traces: API by {api}{consumers}"
-
-
-def _quiet_metrics_note(model: Model) -> str:
-    hourly, on_failure = custom_metrics(model.measured)
-    return (
         f"Custom metrics: {hourly} published by every hour of normal traffic are billed the "
         f"whole month; {on_failure} more count rejections, retries and failures and are "
         "billed only for the hours in which something publishes them (CloudWatch meters a "
         f"custom metric per hour with data): up to ${on_failure * price('metric_month'):.2f} "
-        "more in a month when they all fire every hour."
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# The archive: one S3 PUT per stored version, or another design
-
-
-def archive_options(model: Model) -> dict[str, float]:
-    """The variable cost per 1M webhooks under each way of archiving every version.
-
-    - PUT per version: what the stack does (the archive written before the conditional
-      write, one object per version under the incident's prefix).
-    - archive only payloads not inline: no PUT when the gzip body fits in the item. The item
-      holds only the incident's latest version, so the earlier versions of every inline
-      incident would not be kept anywhere.
-    - batch through Firehose: ingest hands each version to a Firehose stream that writes
-      one S3 object per buffer (billed per GB, each record rounded up to 5 KB) instead of a
-      PUT per version.
-    """
-    keep = variable_per_million(model)
-    put = price("s3_put") * 1_000_000
-    inline_limit = model.facts.inline_payload_max_bytes or 0
-    not_inline = 1.0 if model.measured.archived_bytes > inline_limit else 0.0
-    record_gb = math.ceil(model.measured.archived_bytes / (5 * KB)) * 5 * KB / GB
-    return {
-        "PUT per version": keep,
-        "archive only payloads not inline": keep - put * (1 - not_inline),
-        "batch through Firehose": keep - put + record_gb * price("firehose_gb") * 1_000_000,
-    }
-
-
-def archive_table(model: Model) -> Table:
-    table = Table(
-        "Archive: one S3 PUT per version, or another design (variable USD per 1M webhooks)",
-        ["design", "USD per 1M webhooks", "every version replayable", "what changes"],
-    )
-    options = archive_options(model)
-    buffer = model.inputs.firehose_buffer_seconds
-    flushes = SECONDS_PER_MONTH / buffer * price("s3_put")
-    what = {
-        "PUT per version": (
-            "yes",
-            "nothing: one object per version under the incident's prefix, written once",
-        ),
-        "archive only payloads not inline": (
-            "NO",
-            "an inline incident keeps only its latest version (the item is overwritten)",
-        ),
-        "batch through Firehose": (
-            "only with a new reader",
-            f"objects per {buffer} s buffer, not per incident (+${flushes:.2f}/month of "
-            "PUTs); replay must find versions in them through an index; no conditional "
-            "write; at-least-once delivery, so duplicates to drop",
-        ),
-    }
-    for design, cost in options.items():
-        replayable, change = what[design]
-        table.add(design, _usd(cost), replayable, change)
-    table.notes.append(
-        "The measured archive object is "
-        f"{model.measured.archived_bytes:,} B gzip, within the inline limit of "
-        f"{model.facts.inline_payload_max_bytes or 0:,} B, so the second design would skip "
-        "the PUT for nearly every delivery, and lose every earlier version of those incidents."
-    )
-    return table
-
-
-def targets_table(model: Model) -> Table:
-    """The totals against the budget, before and now, and what each lever is worth."""
-    variable, fixed = variable_per_million(model), fixed_per_month(model)
-    table = Table(
-        "Budget: variable USD per 1M webhooks and fixed USD per month",
-        ["total", f"before ({BEFORE['as of']})", "now", "target", "met"],
-    )
-    for what, before, now, target in (
-        ("variable per 1M webhooks", BEFORE["variable"], variable, TARGET_VARIABLE_PER_MILLION),
-        ("fixed per month", BEFORE["fixed"], fixed, TARGET_FIXED_PER_MONTH),
-    ):
-        table.add(what, _usd(float(before)), _usd(now), _usd(target), _met(now <= target))
-    batched = archive_options(model)["batch through Firehose"]
-    ingest = model.facts.function("ingest")
-    gap = batched - TARGET_VARIABLE_PER_MILLION
-    if ingest is not None and gap > 0:
-        half = {**model.facts.functions, "ingest": replace(ingest, memory_mb=ingest.memory_mb // 2)}
-        halved = variable_per_million(build(replace(model.facts, functions=half), model.measured))
-        rest = (
-            f" The ${_usd(gap)} left would need one more lever, such as ingest at "
-            f"{ingest.memory_mb // 2} MB (${_usd(variable - halved)}, at half the CPU for "
-            "parsing large payloads and for cold starts, which BigPanda, sending once, waits on)."
-        )
-    else:
-        rest = ""
-    table.notes += [
-        *lever_notes(model),
-        f"The PUT per version (${_usd(price('s3_put') * 1e6)} per 1M) is kept: every version stays "
-        "replayable from its incident's prefix and is written once. Batching it through "
-        f"Firehose would bring the variable cost to ${_usd(batched)} per 1M webhooks "
-        f"({'within' if batched <= TARGET_VARIABLE_PER_MILLION else 'still above'} the "
-        f"target), at the price of a new replay path (see the archive table); archiving only "
-        "payloads that are not inline would lose every earlier version of most incidents." + rest,
+        "more in a month when they all fire every hour.",
+        "SQS is priced as one receive and one delete per message (batches of one, as at low "
+        "rates; under load Lambda receives and deletes up to 10 per request). Pipes stream "
+        "reads are assumed billed like any non-Lambda consumer's GetRecords.",
+        _large_incident_note(m),
     ]
     return table
-
-
-def lever_notes(model: Model) -> list[str]:
-    """What each lever saves now, priced by undoing it on the same template and sizes."""
-    facts = model.facts
-    notes = []
-    traced = {
-        role: replace(fn, tracing=True) if role in {"ticket_sync", "callback"} else fn
-        for role, fn in facts.functions.items()
-    }
-    untuned = replace(facts, api_sampling=None, functions=traced)
-    xray_before = variable_per_million(build(untuned, model.measured, model.inputs))
-    notes.append(
-        f"X-Ray: the stage's own rule and PassThrough consumers save "
-        f"${_usd(xray_before - variable_per_million(model))} per 1M webhooks (X-Ray's default "
-        "rule, whose reservoir of one a second traces nearly every delivery, and Lambda's "
-        "fixed rate for the queue-fed functions, traced all three)."
-    )
-    sync = facts.function("ticket_sync")
-    if sync is not None and sync.memory_mb < 512:
-        larger = {**facts.functions, "ticket_sync": replace(sync, memory_mb=512)}
-        at_512 = variable_per_million(build(replace(facts, functions=larger), model.measured))
-        notes.append(
-            f"Ticket sync at {sync.memory_mb} MB instead of 512 MB saves "
-            f"${_usd(at_512 - variable_per_million(model))} per 1M webhooks: in the model's "
-            "durations it waits on the service desk (250 ms a call) and AWS (10 ms a call) "
-            "for nearly all of its time, so less CPU leaves them unchanged."
-        )
-    hourly, on_failure = custom_metrics(model.measured)
-    before = int(BEFORE["metrics"])
-    notes.append(
-        f"Custom metrics: {hourly} billed every hour (${_usd(hourly * price('metric_month'))}"
-        f"/month) and {on_failure} on failure only, where the last run before billed {before} "
-        f"every hour (${_usd(before * price('metric_month'))}/month): TicketCommented, "
-        "PayloadBytes, AuthorizerAllowed and the ColdStart metrics are no longer published (no "
-        "graph, alarm or runbook used them; Lambda's REPORT line gives each cold start's init "
-        "duration)."
-    )
-    return notes
-
-
-def _met(met: bool) -> str:
-    return "yes" if met else "NO"
 
 
 def _large_incident_note(m: Measured) -> str:
@@ -1161,39 +487,152 @@ def _large_incident_note(m: Measured) -> str:
     )
 
 
-def prices_table() -> Table:
+# The archive designs: (every version replayable, what changes), the Firehose one filled in
+# with its buffer and the PUTs of its flushes.
+ARCHIVE_DESIGNS: Final = {
+    "PUT per version": (
+        "yes",
+        "nothing: one object per version under the incident's prefix, written once",
+    ),
+    "archive only payloads not inline": (
+        "NO",
+        "an inline incident keeps only its latest version (the item is overwritten)",
+    ),
+    "batch through Firehose": (
+        "only with a new reader",
+        "objects per {buffer} s buffer, not per incident (+${flushes:.2f}/month of PUTs); "
+        "replay must find versions in them through an index; no conditional write; "
+        "at-least-once delivery, so duplicates to drop",
+    ),
+}
+
+
+def archive_options(model: Model) -> dict[str, float]:
+    """The variable cost per 1M webhooks under each way of archiving every version: a PUT per
+    version (what the stack does); no PUT when the gzip body fits in the item (which holds
+    only the latest version, so the earlier ones of an inline incident are lost); or each
+    version handed to Firehose, which writes one object per buffer (billed per GB, each
+    record rounded up to 5 KB)."""
+    keep = model.variable_per_million()
+    put = price("s3_put") * 1_000_000
+    inline = model.measured.archived_bytes <= (model.facts.inline_payload_max_bytes or 0)
+    record_gb = math.ceil(model.measured.archived_bytes / (5 * KB)) * 5 * KB / GB
+    return {
+        "PUT per version": keep,
+        "archive only payloads not inline": keep - put * inline,
+        "batch through Firehose": keep - put + record_gb * price("firehose_gb") * 1_000_000,
+    }
+
+
+def archive_table(model: Model) -> Table:
     table = Table(
-        f"Prices assumed (us-east-1 list prices as of {PRICES_AS_OF}, not fetched)",
-        ["key", "what", "USD"],
+        "Archive: one S3 PUT per version, or another design (variable USD per 1M webhooks)",
+        ["design", "USD per 1M webhooks", "every version replayable", "what changes"],
     )
-    for key, (usd, what) in PRICES.items():
-        table.add(key, what, f"{usd:.10g}")
+    buffer = model.inputs.firehose_buffer_seconds
+    flushes = SECONDS_PER_MONTH / buffer * price("s3_put")
+    for design, cost in archive_options(model).items():
+        replayable, change = ARCHIVE_DESIGNS[design]
+        table.add(design, _usd(cost), replayable, change.format(buffer=buffer, flushes=flushes))
     table.notes.append(
-        "Written from the public price pages as known at that date; no network access was "
-        "used. Check them before quoting a budget."
+        f"The measured archive object is {model.measured.archived_bytes:,} B gzip, within the "
+        f"inline limit of {model.facts.inline_payload_max_bytes or 0:,} B, so the second design "
+        "would skip the PUT for nearly every delivery, and lose every earlier version of those "
+        "incidents."
     )
     return table
 
 
-def _fact_notes(model: Model) -> list[str]:
-    f = model.facts
-    functions = ", ".join(
-        f"{fn.role} {fn.memory_mb} MB {fn.architecture}" for fn in f.functions.values()
+def targets_table(model: Model) -> Table:
+    """The totals against the budget, before and now, and what each lever is worth."""
+    variable, fixed = model.variable_per_million(), model.fixed_per_month()
+    target = BUDGET["variable_per_million"]
+    table = Table(
+        "Budget: variable USD per 1M webhooks and fixed USD per month",
+        ["total", f"before ({BEFORE['as_of']})", "now", "target", "met"],
     )
-    queues = ", ".join(
-        f"{role} {'FIFO' if fifo else 'standard'}" for role, fifo in f.queue_fifo.items()
-    )
-    retention = sorted(set(f.log_retention_days.values()))
-    return [
-        f"Read from the synthesized template: functions {functions}; consumed queues "
-        f"{queues} ({f.queues} queues with DLQs); {f.on_demand_tables}/{f.tables} tables "
-        f"on-demand, {f.pitr_tables} with point-in-time recovery, stream "
-        f"{'on' if f.stream else 'off'}; log retention {retention} days; {f.alarms} alarms, "
-        f"{f.dashboards} dashboard(s), {f.secrets} secrets, {f.kms_keys} KMS key(s); WAF "
-        f"{'on, ' + str(f.waf_rules) + ' rules' if f.waf_rules is not None else 'off'}; "
-        f"authorizer cache {f.authorizer_ttl_seconds} s; archive expiry "
-        f"{f.archive_expiry_days} days.",
+    for what, before, now, goal in (
+        ("variable per 1M webhooks", BEFORE["variable"], variable, target),
+        ("fixed per month", BEFORE["fixed"], fixed, BUDGET["fixed_per_month"]),
+    ):
+        table.add(what, _usd(before), _usd(now), _usd(goal), "yes" if now <= goal else "NO")
+    batched = archive_options(model)["batch through Firehose"]
+    ingest = model.facts.function("ingest")
+    rest = ""
+    if ingest is not None and batched > target:
+        halved = _variable_with(model, "ingest", memory_mb=ingest.memory_mb // 2)
+        rest = (
+            f" The ${_usd(batched - target)} left would need one more lever, such as ingest at "
+            f"{ingest.memory_mb // 2} MB (${_usd(variable - halved)}, at half the CPU for "
+            "parsing large payloads and for cold starts, which BigPanda, sending once, waits on)."
+        )
+    table.notes += [
+        *lever_notes(model),
+        f"The PUT per version (${_usd(price('s3_put') * 1e6)} per 1M) is kept: every version "
+        "stays replayable from its incident's prefix and is written once. Batching it through "
+        f"Firehose would bring the variable cost to ${_usd(batched)} per 1M webhooks "
+        f"({'within' if batched <= target else 'still above'} the target), at the price of a "
+        "new replay path (see the archive table); archiving only payloads that are not inline "
+        "would lose every earlier version of most incidents." + rest,
     ]
+    return table
+
+
+def _variable_with(model: Model, role: str, **changes: Any) -> float:
+    """The variable cost per 1M webhooks with one function changed, all else equal."""
+    functions = {**model.facts.functions}
+    functions[role] = replace(functions[role], **changes)
+    changed = replace(model.facts, functions=functions)
+    return build(changed, model.measured, model.inputs).variable_per_million()
+
+
+def lever_notes(model: Model) -> list[str]:
+    """What each lever saves now, priced by undoing it on the same template and sizes."""
+    facts, now = model.facts, model.variable_per_million()
+    traced = {
+        role: replace(fn, tracing=True) if role in {"ticket_sync", "callback"} else fn
+        for role, fn in facts.functions.items()
+    }
+    untuned = replace(facts, api_sampling=None, functions=traced)
+    xray_before = build(untuned, model.measured, model.inputs).variable_per_million()
+    notes = [
+        f"X-Ray: the stage's own rule and PassThrough consumers save ${_usd(xray_before - now)} "
+        "per 1M webhooks (X-Ray's default rule, whose reservoir of one a second traces nearly "
+        "every delivery, and Lambda's fixed rate for the queue-fed functions, traced all three)."
+    ]
+    sync = facts.function("ticket_sync")
+    if sync is not None and sync.memory_mb < 512:
+        at_512 = _variable_with(model, "ticket_sync", memory_mb=512)
+        notes.append(
+            f"Ticket sync at {sync.memory_mb} MB instead of 512 MB saves ${_usd(at_512 - now)} "
+            "per 1M webhooks: in the model's durations it waits on the service desk (250 ms a "
+            "call) and AWS (10 ms a call) for nearly all of its time, so less CPU leaves them "
+            "unchanged."
+        )
+    hourly, on_failure = custom_metrics(model.measured)
+    before, metric = int(BEFORE["metrics"]), price("metric_month")
+    notes.append(
+        f"Custom metrics: {hourly} billed every hour (${_usd(hourly * metric)}/month) and "
+        f"{on_failure} on failure only, where the last run before billed {before} every hour "
+        f"(${_usd(before * metric)}/month): TicketCommented, PayloadBytes, AuthorizerAllowed "
+        "and the ColdStart metrics are no longer published (no graph, alarm or runbook used "
+        "them; Lambda's REPORT line gives each cold start's init duration)."
+    )
+    return notes
+
+
+def prices_table() -> Table:
+    table = Table(
+        f"Prices assumed (us-east-1 list prices as of {DATA['as_of']}, not fetched)",
+        ["key", "what", "USD"],
+    )
+    for key, entry in PRICES.items():
+        table.add(key, entry["what"], f"{entry['usd']:.10g}")
+    table.notes.append(
+        "From bench/prices.toml, written from the public price pages as known at that date; no "
+        "network access was used. Check them before quoting a budget."
+    )
+    return table
 
 
 def _usd(value: float) -> str:
@@ -1202,22 +641,3 @@ def _usd(value: float) -> str:
     if value >= 1:
         return f"{value:,.2f}"
     return f"{value:.3f}" if value >= 0.001 else f"{value:.2g}"
-
-
-def _quantity(value: float, key: str) -> str:
-    return f"{value:.3g} {_unit(key)}"
-
-
-def _unit(key: str) -> str:
-    if "_gb_s_" in key:
-        return "GB-s"
-    if key.endswith(("storage_gb", "pitr_gb")):
-        return "GB-month"
-    if key.endswith("_gb"):
-        return "GB"
-    return {"ddb_wru": "WRU", "ddb_rru": "RRU"}.get(key, "requests")
-
-
-def with_inputs(model: Model, **changes: Any) -> Model:
-    """The same stack and measurements priced with other inputs."""
-    return build(model.facts, model.measured, replace(model.inputs, **changes))

@@ -39,6 +39,7 @@ from typing import Any, Final
 
 import urllib3
 
+from bench.machine import load_average
 from bench.report import Table
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -239,7 +240,7 @@ def measure(rate: float, seconds: float, drain: float, env: dict[str, str] | Non
         step = Step(rate, seconds, sends, drained_after, drain, busy_ms(lines), window, cpu)
         step.handled = handled(lines)
         step.keepalive_ms, step.fresh_ms = keepalive_ms, fresh_ms
-        step.load = load_average()
+        step.load = load_average().split(",")[0]  # the last minute's
         step.times = read_times(stack, {s.incident_id for s in step.new}, sends)
         return step
     finally:
@@ -396,13 +397,6 @@ def process_cpu_seconds(pid: int) -> float:
         return math.nan
     # utime and stime are fields 14 and 15 of stat(5); fields[0] is field 3.
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def load_average() -> str:
-    try:
-        return Path("/proc/loadavg").read_text(encoding="ascii").split()[0]
-    except OSError:
-        return "-"
 
 
 def round_trips(base_url: str, count: int = ROUND_TRIPS) -> tuple[float, float]:

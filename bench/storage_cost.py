@@ -167,8 +167,3 @@ def _levels_table(found: list[Any], *, quick: bool) -> Table:
         "write units.",
     ]
     return table
-
-
-if __name__ == "__main__":
-    for result in run():
-        print(result.text(), end="\n\n")

@@ -8,12 +8,11 @@ template is under test here.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
-from bench import cost_model
-from bench.cost_model import Measured, StackFacts
+from bench import cost_model, stack_facts
+from bench.stack_facts import Measured, StackFacts
 
 MEASURED = Measured(
     raw_payload_bytes=2800,
@@ -30,12 +29,12 @@ CHANGED = {"lambda_memory_mb": 2048, "waf_enabled": True, "log_retention_days": 
 
 @pytest.fixture(scope="module")
 def default_facts() -> StackFacts:
-    return cost_model.read_facts(cost_model.synthesize())
+    return stack_facts.read_facts(stack_facts.synthesize())
 
 
 @pytest.fixture(scope="module")
 def changed_facts() -> StackFacts:
-    return cost_model.read_facts(cost_model.synthesize(CHANGED))
+    return stack_facts.read_facts(stack_facts.synthesize(CHANGED))
 
 
 def cost_of(facts: StackFacts, service: str, what: str, webhooks: int = 1_000_000) -> float:
@@ -101,6 +100,26 @@ def test_every_price_the_model_uses_is_in_the_stated_table(default_facts: StackF
     assert {line.price_key for line in model.lines} <= set(cost_model.PRICES)
 
 
+def test_a_price_in_the_data_file_is_the_price_the_model_charges(
+    default_facts: StackFacts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the model of the default stack and the S3 PUT price of the data file
+    model = cost_model.build(default_facts, MEASURED)
+    before = model.variable_per_million()
+    # When the data file's PUT price doubles
+    put = cost_model.PRICES["s3_put"]
+    monkeypatch.setitem(cost_model.PRICES, "s3_put", {**put, "usd": 2 * put["usd"]})
+    # Then a million webhooks cost one more million PUTs at the old price (one per webhook)
+    assert model.variable_per_million() == pytest.approx(before + 1e6 * put["usd"])
+
+
+def test_the_default_inputs_come_from_the_data_file() -> None:
+    # Given the inputs section of prices.toml / When the defaults are read
+    inputs = cost_model.Inputs.defaults()
+    # Then every field is the file's value, none a default of the code
+    assert vars(inputs) == cost_model.DATA["inputs"]
+
+
 def test_log_bytes_keep_the_deployed_level_and_metrics() -> None:
     lines = [
         '{"level": "DEBUG", "message": "x", "function_name": "bigpanda-webhook-ingest"}\n',
@@ -108,31 +127,26 @@ def test_log_bytes_keep_the_deployed_level_and_metrics() -> None:
         '{"_aws": {"CloudWatchMetrics": [{"Metrics": [{"Name": "TicketCreated"}]}]}}\n',
         "  20:08:48  gateway POST /webhook -> 200 (12 ms)\n",
     ]
-    sizes = cost_model.log_bytes_by_role(lines, "INFO")
+    sizes = stack_facts.log_bytes_by_role(lines, "INFO")
     assert set(sizes) == {"ingest", "ticket_sync"}
     assert sizes["ingest"] == len(lines[1].strip()) + 1
 
 
-def test_item_size_follows_dynamodb_rules() -> None:
-    item: dict[str, Any] = {"id": {"S": "abc"}, "n": {"N": "1234"}, "b": {"B": b"12345"}}
-    assert cost_model.item_bytes(item) == (2 + 3) + (1 + 3) + (1 + 5)
-
-
 @pytest.fixture(scope="module")
 def traced_consumers_facts() -> StackFacts:
-    return cost_model.read_facts(
-        cost_model.synthesize({"consumer_tracing": "Active", "xray_sampling_rate": 0.01})
+    return stack_facts.read_facts(
+        stack_facts.synthesize({"consumer_tracing": "Active", "xray_sampling_rate": 0.01})
     )
 
 
 def xray_cost(facts: StackFacts, webhooks: int = 1_000_000) -> float:
     model = cost_model.build(facts, MEASURED)
-    return sum(cost(webhooks) for service, cost in model.volume_lines if service == "X-Ray")
+    return sum(line.cost(webhooks) for line in model.volume_lines if line.service == "X-Ray")
 
 
 def test_the_stacks_sampling_rule_prices_the_api_traces(default_facts: StackFacts) -> None:
     # Given the default stack, whose own rule samples 5% of its stage with no reservoir
-    assert default_facts.api_sampling == cost_model.Sampling(reservoir_per_second=0, rate=0.05)
+    assert default_facts.api_sampling == stack_facts.Sampling(reservoir_per_second=0, rate=0.05)
     # When a million webhooks are priced
     # Then 5% of them are traced (the consumers pass tracing through: no traces of their own)
     assert xray_cost(default_facts) == pytest.approx(0.05 * 1_000_000 * 5.00 / 1e6)
@@ -142,7 +156,7 @@ def test_actively_traced_consumers_are_priced_at_lambdas_fixed_rate(
     traced_consumers_facts: StackFacts,
 ) -> None:
     # Given consumers traced actively and a 1% rule on the stage
-    assert traced_consumers_facts.api_sampling == cost_model.Sampling(0, 0.01)
+    assert traced_consumers_facts.api_sampling == stack_facts.Sampling(0, 0.01)
     # When a million webhooks are priced (0.39 a second: under Lambda's 1-a-second reservoir)
     api = 0.01 * 1_000_000
     consumers = 1_000_000 * (1 + cost_model.story_new_share())
@@ -189,8 +203,8 @@ def test_the_budget_table_says_whether_each_target_is_met(default_facts: StackFa
     # When the budget table is built
     rows = {row[0]: row for row in cost_model.targets_table(model).rows}
     # Then each total is compared with its target
-    variable = cost_model.variable_per_million(model)
-    fixed = cost_model.fixed_per_month(model)
+    variable = model.variable_per_million()
+    fixed = model.fixed_per_month()
     assert rows["variable per 1M webhooks"][-1] == ("yes" if variable <= 15 else "NO")
     assert rows["fixed per month"][-1] == ("yes" if fixed <= 12 else "NO")
 
@@ -205,4 +219,4 @@ def test_published_metrics_are_told_apart_by_name_and_dimension_values() -> None
         '{"level": "INFO", "message": "stored"}\n',
     ]
     # When the published metrics are read / Then each billed metric is one entry
-    assert cost_model.published_metrics(lines) == {"IncidentCreated", "ColdStart/f"}
+    assert stack_facts.published_metrics(lines) == {"IncidentCreated", "ColdStart/f"}
