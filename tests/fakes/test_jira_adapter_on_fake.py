@@ -26,13 +26,6 @@ SLOW_SECONDS = 0.6
 
 
 @pytest.fixture
-def jira() -> Iterator[JiraFake]:
-    fake = JiraFake().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def target(jira: JiraFake) -> Iterator[TicketTarget]:
     """The adapter as the factory builds it, with the stack's default settings."""
     settings = TicketTargetSettings.model_validate(

@@ -37,13 +37,6 @@ def adf(text: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def jira() -> Iterator[JiraFake]:
-    fake = JiraFake().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def call(jira: JiraFake) -> Iterator[Call]:
     """``call(method, path, body=None, auth=AUTH)``: one request, the raw answer."""
     pool = urllib3.PoolManager(retries=False, timeout=5)
