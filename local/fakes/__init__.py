@@ -1,0 +1,1 @@
+"""Stand-ins of the service desks, written from the vendors' documentation, for the tests."""
