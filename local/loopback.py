@@ -184,7 +184,11 @@ class _Handler(BaseHTTPRequestHandler):
             reply = service.answer(
                 self.command, parts.path, parse_qs(parts.query), self.headers, body
             )
-        self._write(reply)
+        try:
+            self._write(reply)
+        except (BrokenPipeError, ConnectionResetError):
+            # A client that stopped waiting (a late answer, on purpose or not): not an error.
+            self.close_connection = True
         level = logging.DEBUG if reply.status < 300 else logging.INFO
         elapsed_ms = (time.monotonic() - started) * 1000
         logging.getLogger(type(service).__module__).log(

@@ -1,0 +1,14 @@
+"""Constants and types shared by the desk stand-ins' tests (fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import urllib3
+
+SNOW_USER = "pandabridge"
+SNOW_PASSWORD = "snow-password-0123456789"
+SNOW_TOKEN = "snow-oauth-token-0123456789"
+
+# ``snow(method, path, body=None, timeout=2.0, auth=True, **query)``: one Table API call.
+SnowCall = Callable[..., urllib3.BaseHTTPResponse]
