@@ -11,9 +11,18 @@ from urllib.parse import urlencode
 
 import pytest
 import urllib3
-from fakes_support import SNOW_PASSWORD, SNOW_TOKEN, SNOW_USER, SnowCall
+from fakes_support import (
+    DESK_SECRET,
+    SNOW_PASSWORD,
+    SNOW_TOKEN,
+    SNOW_USER,
+    DeskCall,
+    SnowCall,
+)
 
 from local.fakes.servicenow import ServiceNowFake
+from local.service_desk import DemoDesk
+from pandabridge.tickets.generic import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
 
 
 @pytest.fixture
@@ -65,3 +74,53 @@ def incident(snow: SnowCall) -> dict[str, str]:
     """A new incident, as the fake answered its create."""
     answer = snow("POST", "/api/now/table/incident", {"short_description": "Disk full"})
     return answer.json()["result"]
+
+
+@pytest.fixture
+def desk() -> Iterator[DemoDesk]:
+    """The generic ``http`` contract's stand-in: the demo desk, with its fault knobs."""
+    running = DemoDesk(DESK_SECRET).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def desk_call(desk: DemoDesk, pool: urllib3.PoolManager) -> DeskCall:
+    """Sends one contract request, signed with the desk's secret."""
+
+    def call(
+        method: str,
+        path: str,
+        document: object = None,
+        *,
+        timeout: float = 2.0,
+        headers: dict[str, str] | None = None,
+    ) -> urllib3.BaseHTTPResponse:
+        body = json.dumps(document).encode() if document is not None else b""
+        sent = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, DESK_SECRET)}
+        return pool.request(
+            method,
+            desk.url.rstrip("/") + path,
+            body=body if document is not None else None,
+            headers={**sent, **(headers or {})},
+            timeout=timeout,
+        )
+
+    return call
+
+
+@pytest.fixture
+def ticket(desk_call: DeskCall) -> dict[str, str]:
+    """A ticket on the desk, as its create answered."""
+    document = {
+        "incident_id": "incident-1",
+        "title": "Disk full",
+        "description": "",
+        "priority": "P2",
+        "status": "open",
+        "incident_url": None,
+        "labels": [],
+    }
+    return desk_call(
+        "POST", "/tickets", document, headers={IDEMPOTENCY_HEADER: "incident-1"}
+    ).json()
