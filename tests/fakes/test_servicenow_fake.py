@@ -289,3 +289,22 @@ def test_every_table_api_request_is_recorded(
         ("GET", INCIDENTS),
     ]
     assert snow_fake.requests[1].query["sysparm_query"] == ["active=true"]
+
+
+def test_people_turn_the_knobs_through_the_control_routes(
+    snow: SnowCall, snow_fake: ServiceNowFake, incident: dict[str, str], pool: urllib3.PoolManager
+) -> None:
+    """When a person adds a deactivated user and closes resolved incidents at /_fake/, the
+    Table API shows both."""
+    knobs = snow_fake.url + "_fake/"
+    pool.request(
+        "POST", knobs + "users", json={"user_name": "old", "email": "o@x", "active": False}
+    )
+    snow("PATCH", incident_path(incident), resolve_fields())
+
+    closed = pool.request("POST", knobs + "auto_close").json()["closed"]
+
+    users = snow("GET", USERS, sysparm_query="user_name=old", sysparm_fields="active").json()
+    assert users["result"] == [{"active": "false"}]
+    assert closed == [incident["sys_id"]]
+    assert snow("GET", incident_path(incident)).json()["result"]["state"] == "7"
