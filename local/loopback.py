@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from http import HTTPStatus
@@ -26,6 +26,9 @@ from urllib.parse import parse_qs, urlsplit
 from local import defaults
 
 MAX_BODY_BYTES: Final = 1024 * 1024
+# The limit a planned 429 reports in ``X-RateLimit-Limit`` (requests per hour, as rate-limit
+# rules on a ServiceNow instance count them).
+RATE_LIMIT_PER_HOUR: Final = 1000
 
 Query = Mapping[str, list[str]]
 
@@ -49,9 +52,19 @@ def error_reply(status: int, message: str) -> Reply:
 class FailurePlan:
     """How many of a service's next contract calls fail, and how."""
 
-    def __init__(self, who: str) -> None:
-        """``who`` names the service in the failure's message."""
+    def __init__(
+        self,
+        who: str,
+        *,
+        shape: Callable[[str], object] | None = None,
+        rate_limit_headers: bool = False,
+    ) -> None:
+        """``who`` names the service in the failure's message; ``shape`` turns the message into
+        the service's own error document (default ``{"message": ...}``);
+        ``rate_limit_headers`` adds ``X-RateLimit-*`` headers to a planned 429."""
         self._who = who
+        self._shape = shape or (lambda message: {"message": message})
+        self._rate_limit_headers = rate_limit_headers
         self._lock = threading.Lock()
         self._status = int(HTTPStatus.SERVICE_UNAVAILABLE)
         self._remaining = 0
@@ -88,8 +101,55 @@ class FailurePlan:
             remaining = self._remaining
             status, retry_after = self._status, self._retry_after
         headers = (("Retry-After", str(retry_after)),) if retry_after is not None else ()
+        if self._rate_limit_headers and status == HTTPStatus.TOO_MANY_REQUESTS:
+            reset = int(time.time()) + (retry_after or 1)
+            headers += (
+                ("X-RateLimit-Limit", str(RATE_LIMIT_PER_HOUR)),
+                ("X-RateLimit-Remaining", "0"),
+                ("X-RateLimit-Reset", str(reset)),
+            )
         message = f"{self._who} failing on purpose ({remaining} more to fail)"
-        return json_reply(status, {"message": message}, headers)
+        return json_reply(status, self._shape(message), headers)
+
+
+class SlowPlan:
+    """How many of a service's next calls take effect and are then answered late.
+
+    The call that a client gave up on still happened: the case of a desk that saved a comment
+    but answered after the client's timeout.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seconds = 0.0
+        self._remaining = 0
+        self._method: str | None = None
+
+    def arm(self, seconds: float, count: int = 1, method: str | None = None) -> None:
+        """Delay the answers of the next ``count`` calls (of ``method`` only, if given)."""
+        with self._lock:
+            self._seconds, self._remaining, self._method = seconds, count, method
+
+    def arm_from(self, query: Query) -> Reply:
+        """Arm from a control request's ``seconds``, ``count`` and ``method``; the reply."""
+        try:
+            seconds = float(query.get("seconds", ["1"])[0])
+            count = int(query.get("count", ["1"])[0])
+        except ValueError:
+            return error_reply(HTTPStatus.BAD_REQUEST, "seconds is a number, count an integer")
+        if seconds < 0 or count < 0:
+            return error_reply(HTTPStatus.BAD_REQUEST, "seconds and count must be 0 or more")
+        method = query["method"][0].upper() if "method" in query else None
+        self.arm(seconds, count, method)
+        return json_reply(HTTPStatus.OK, {"seconds": seconds, "count": count, "method": method})
+
+    def take(self, method: str) -> float:
+        """The delay to add to this call's answer, once it has taken effect (0 for none)."""
+        with self._lock:
+            if self._remaining <= 0 or self._method not in (None, method):
+                return 0.0
+            self._remaining -= 1
+            return self._seconds
 
 
 class _Server(ThreadingHTTPServer):
@@ -131,7 +191,11 @@ class _Handler(BaseHTTPRequestHandler):
             reply = service.answer(
                 self.command, parts.path, parse_qs(parts.query), self.headers, body
             )
-        self._write(reply)
+        try:
+            self._write(reply)
+        except (BrokenPipeError, ConnectionResetError):
+            # A client that stopped waiting (a late answer, on purpose or not): not an error.
+            self.close_connection = True
         level = logging.DEBUG if reply.status < 300 else logging.INFO
         elapsed_ms = (time.monotonic() - started) * 1000
         logging.getLogger(type(service).__module__).log(

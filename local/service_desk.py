@@ -8,12 +8,18 @@ of ``pandabridge.tickets.generic``; the desk's own routes, for people and tests,
 - ``GET /_desk/tickets``: the same as JSON (every ticket with its comments and history);
 - ``POST /_desk/fail?status=503&count=2[&retry_after=5]``: the next ``count`` contract calls
   answer ``status`` (with ``Retry-After`` if given), to watch ticket sync retry; ``count=0``
-  ends it.
+  ends it;
+- ``POST /_desk/slow?seconds=2&count=1[&method=POST]``: the next ``count`` contract calls take
+  effect, then are answered ``seconds`` late (a client that gave up still changed the desk).
+
+A comment with an ``Idempotency-Key`` the ticket has seen is not added again (200 with the
+first one), and keys that are not printable ASCII are refused (400).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from email.message import Message
 from http import HTTPStatus
 from typing import Final
@@ -21,13 +27,22 @@ from urllib.parse import unquote
 
 from local import defaults
 from local.desk_page import render
-from local.loopback import FailurePlan, LoopbackService, Query, Reply, error_reply, json_reply
+from local.loopback import (
+    FailurePlan,
+    LoopbackService,
+    Query,
+    Reply,
+    SlowPlan,
+    error_reply,
+    json_reply,
+)
 from local.ticket_book import OnChange, TicketBook
 from pandabridge.tickets.generic import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 
 TICKETS_PATH: Final = "/tickets"
 RECORDS_PATH: Final = "/_desk/tickets"
 FAIL_PATH: Final = "/_desk/fail"
+SLOW_PATH: Final = "/_desk/slow"
 
 
 class DemoDesk(LoopbackService):
@@ -47,6 +62,7 @@ class DemoDesk(LoopbackService):
         self._secret = secret
         self.book = TicketBook(lambda ticket_id: f"{self.url}#{ticket_id}", on_change)
         self.failures = FailurePlan("demo desk")
+        self.slowness = SlowPlan()
 
     def answer(self, method: str, path: str, query: Query, headers: Message, body: bytes) -> Reply:
         """The reply to one request; the HTTP layer only reads and writes bytes."""
@@ -56,6 +72,8 @@ class DemoDesk(LoopbackService):
             return json_reply(HTTPStatus.OK, {"tickets": self.book.records()})
         if path == FAIL_PATH and method == "POST":
             return self.failures.arm_from(query)
+        if path == SLOW_PATH and method == "POST":
+            return self.slowness.arm_from(query)
         if path != TICKETS_PATH and not path.startswith(f"{TICKETS_PATH}/"):
             return error_reply(HTTPStatus.NOT_FOUND, f"no route {path}")
         planned = self.failures.take()
@@ -65,9 +83,12 @@ class DemoDesk(LoopbackService):
             return error_reply(HTTPStatus.UNAUTHORIZED, f"missing or wrong {SIGNATURE_HEADER}")
         try:
             document = json.loads(body) if body else None
-            return self._contract(method, path, query, headers, document)
+            reply = self._contract(method, path, query, headers, document)
         except ValueError as exc:  # a body that breaks the contract, or is not JSON
             return error_reply(HTTPStatus.BAD_REQUEST, str(exc))
+        if reply.status < 300:
+            time.sleep(self.slowness.take(method))
+        return reply
 
     def _contract(
         self,
@@ -88,8 +109,11 @@ class DemoDesk(LoopbackService):
             updated = self.book.update(segments[0], document)
             return self._found(updated, segments[0], HTTPStatus.OK)
         if len(segments) == 2 and segments[1] == "comments" and method == "POST":
-            comment = self.book.comment(segments[0], document)
-            return self._found(comment, segments[0], HTTPStatus.CREATED)
+            added = self.book.comment(segments[0], document, headers.get(IDEMPOTENCY_HEADER))
+            if added is None:
+                return self._found(None, segments[0], HTTPStatus.CREATED)
+            comment, new = added
+            return json_reply(HTTPStatus.CREATED if new else HTTPStatus.OK, comment)
         return error_reply(HTTPStatus.NOT_FOUND, f"no route {method} {path}")
 
     @staticmethod

@@ -23,6 +23,7 @@ PATCH_FIELDS: Final = frozenset({"title", "description", "priority", "status", "
 ASSIGNEE_FIELDS: Final = frozenset({"user_id", "email", "name"})
 STATUSES: Final = frozenset(status.value for status in TicketStatus)
 _EXCERPT_CHARS: Final = 80
+MAX_KEY_CHARS: Final = 255
 
 
 class InvalidRequestError(ValueError):
@@ -62,6 +63,7 @@ class _Ticket:
     updated_at: datetime
     assignee: dict[str, str | None] | None = None
     comments: list[dict[str, str]] = field(default_factory=list)
+    comment_keys: dict[str, dict[str, str]] = field(default_factory=dict)
     history: list[Change] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -109,6 +111,7 @@ class TicketBook:
         was created."""
         if not key:
             raise InvalidRequestError("the Idempotency-Key header is required")
+        _check_key(key)
         fields = _create_fields(document)
         with self._lock:
             existing = self._by_key.get(key)
@@ -164,17 +167,28 @@ class TicketBook:
                 self._record(ticket, kind, ticket.title)
             return ticket.view()
 
-    def comment(self, ticket_id: str, document: object) -> dict[str, str] | None:
-        """Add a comment; ``None`` if there is no such ticket."""
+    def comment(
+        self, ticket_id: str, document: object, key: str | None = None
+    ) -> tuple[dict[str, str], bool] | None:
+        """Add a comment unless the ticket already has one for ``key`` (the request's
+        ``Idempotency-Key``, if any); the comment and whether it was added, ``None`` if there
+        is no such ticket."""
         body = _comment_body(document)
+        if key is not None:
+            _check_key(key)
         with self._lock:
             ticket = self._tickets.get(ticket_id)
             if ticket is None:
                 return None
+            existing = ticket.comment_keys.get(key) if key is not None else None
+            if existing is not None:
+                return dict(existing), False
             comment = {"id": f"C-{next(self._comment_ids)}", "body": body, "at": _iso(_now())}
             ticket.comments.append(comment)
+            if key is not None:
+                ticket.comment_keys[key] = comment
             self._record(ticket, "commented", _excerpt(body))
-            return dict(comment)
+            return dict(comment), True
 
     def records(self) -> list[dict[str, Any]]:
         """Every ticket with its comments and history, oldest first."""
@@ -267,6 +281,15 @@ def _assignee(value: object) -> dict[str, str | None] | None:
     if not all(item is None or isinstance(item, str) for item in person.values()):
         raise InvalidRequestError("assignee fields must be strings or null")
     return {name: person.get(name) for name in sorted(ASSIGNEE_FIELDS)}
+
+
+def _check_key(key: str) -> None:
+    """The contract's keys are printable ASCII: a header cannot carry other text reliably
+    (a client library refuses it, or sends Latin-1 bytes that a server reads as it pleases)."""
+    if not key or len(key) > MAX_KEY_CHARS or not all(" " <= char <= "~" for char in key):
+        raise InvalidRequestError(
+            f"the Idempotency-Key must be 1 to {MAX_KEY_CHARS} printable ASCII characters"
+        )
 
 
 def _comment_body(document: object) -> str:

@@ -59,7 +59,7 @@ def draft() -> TicketDraft:
 @pytest.mark.xfail(
     strict=True,
     raises=PermanentError,
-    reason="issue failure 5: the hard-coded Highest..Lowest names are refused by a custom scheme",
+    reason="known defect: the hard-coded Highest..Lowest names are refused by a custom scheme",
 )
 def test_a_create_on_a_custom_priority_scheme_makes_a_ticket(
     jira: JiraFake, target: TicketTarget, draft: TicketDraft
@@ -75,7 +75,7 @@ def test_a_create_on_a_custom_priority_scheme_makes_a_ticket(
 @pytest.mark.xfail(
     strict=True,
     raises=PermanentError,
-    reason="issue failure 3: a classic workflow has no transition named 'Done'",
+    reason="known defect: a classic workflow has no transition named 'Done'",
 )
 def test_resolve_on_a_classic_workflow_reaches_a_done_status(
     jira: JiraFake, target: TicketTarget, draft: TicketDraft
@@ -94,7 +94,7 @@ def test_resolve_on_a_classic_workflow_reaches_a_done_status(
 @pytest.mark.xfail(
     strict=True,
     raises=PermanentError,
-    reason="issue failure 7: /user/search returns a user who cannot be assigned, then the PUT 400s",
+    reason="known defect: /user/search returns a user who cannot be assigned, then the PUT 400s",
 )
 def test_assign_leaves_the_issue_unassigned_for_a_user_who_cannot_be_assigned(
     jira: JiraFake, target: TicketTarget, draft: TicketDraft
@@ -112,7 +112,7 @@ def test_assign_leaves_the_issue_unassigned_for_a_user_who_cannot_be_assigned(
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="issue failure 1: a comment saved by Jira whose answer timed out is posted again",
+    reason="known defect: a comment saved by Jira whose answer timed out is posted again",
 )
 def test_a_comment_retried_after_a_timeout_is_on_the_issue_once(
     jira: JiraFake, target: TicketTarget, draft: TicketDraft

@@ -24,6 +24,12 @@ and ``assignee`` (``{"user_id", "email", "name"}``, each may be null) changes th
 and answers 200 or 204.
 
 ``POST {base}/tickets/{id}/comments`` with ``{"body": "<text>"}`` adds a comment (200/201).
+It may carry ``Idempotency-Key: <key>``: a server that already added a comment with that key
+to that ticket answers 200 with it and adds nothing, so a comment retried after a timeout is
+posted once.
+
+An ``Idempotency-Key`` is 1 to 255 printable ASCII characters (a header value cannot carry
+other text reliably); a server answers 400 to any other.
 
 Resolve and reopen are a PATCH of ``status`` followed by a comment carrying the note.
 Failures: 401/403 point at the credentials secret, other 4xx at ``TICKET_BASE_URL``; 429 and
