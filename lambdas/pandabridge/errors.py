@@ -38,6 +38,21 @@ class PermanentError(Exception):
 
 
 @dataclass
+class StepFailedError(PermanentError):
+    """The desk refuses one step of a sync as it is configured: a field, resolve, reopen, an
+    assignee, one comment. Retrying the same call cannot help, but the ticket's other steps,
+    and later versions of the incident, can still go through.
+
+    ``step`` names the step (``resolve``, ``reopen``, ``assign``, ``comment``, or
+    ``field:<name>``), ``reason`` carries the desk's own message, and ``setting`` the exact
+    setting or value to fix (a transition name, a priority value, a required field, a user).
+    Until the reconciler records such failures step by step, it is a ``PermanentError``.
+    """
+
+    step: str = ""
+
+
+@dataclass
 class NotConfiguredError(Exception):
     """A setting the stack may be deployed without is not set yet, so no attempt can succeed.
 

@@ -51,7 +51,13 @@ from pandabridge.http import (
     path_segment,
 )
 from pandabridge.names import Env
-from pandabridge.tickets.model import Assignee, TicketDraft, TicketRef, TicketStatus
+from pandabridge.tickets.model import (
+    UPDATABLE_FIELDS,
+    Assignee,
+    TicketDraft,
+    TicketRef,
+    TicketStatus,
+)
 
 CREDENTIAL_KEYS: Final = ("hmac_secret",)
 SIGNATURE_HEADER: Final = "X-Signature"
@@ -106,11 +112,17 @@ class GenericTarget:
         )
         return _ref(answer.data, "POST /tickets")
 
-    def update(self, ref: TicketRef, draft: TicketDraft) -> None:
-        self._patch(
-            ref,
-            {"title": draft.title, "description": draft.description, "priority": draft.priority},
-        )
+    def update(
+        self, ref: TicketRef, draft: TicketDraft, fields: frozenset[str] = UPDATABLE_FIELDS
+    ) -> None:
+        content = {
+            "title": draft.title,
+            "description": draft.description,
+            "priority": draft.priority,
+        }
+        wanted = {name: value for name, value in content.items() if name in fields}
+        if wanted:
+            self._patch(ref, wanted)
 
     def comment(self, ref: TicketRef, text: str) -> None:
         self._send("POST", f"/tickets/{path_segment(ref.id)}/comments", {"body": text})

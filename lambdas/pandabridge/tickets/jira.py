@@ -48,7 +48,7 @@ from pandabridge.tickets.mapping import (
     shorten,
     truncate,
 )
-from pandabridge.tickets.model import Assignee, TicketDraft, TicketRef
+from pandabridge.tickets.model import UPDATABLE_FIELDS, Assignee, TicketDraft, TicketRef
 
 CREDENTIAL_KEYS: Final = ("email", "api_token")
 API: Final = "/rest/api/3"
@@ -151,8 +151,12 @@ class JiraTarget:
         answer = self._send("POST", "/issue", {"fields": fields})
         return self._ref(answer.data, "create")
 
-    def update(self, ref: TicketRef, draft: TicketDraft) -> None:
-        self._send("PUT", self._issue(ref), {"fields": self._content(draft)})
+    def update(
+        self, ref: TicketRef, draft: TicketDraft, fields: frozenset[str] = UPDATABLE_FIELDS
+    ) -> None:
+        content = self._content(draft, fields)
+        if content:
+            self._send("PUT", self._issue(ref), {"fields": content})
 
     def comment(self, ref: TicketRef, text: str) -> None:
         body = adf(truncate(text, MAX_COMMENT_CHARS))
@@ -177,12 +181,17 @@ class JiraTarget:
         if note:
             self.comment(ref, note)
 
-    def _content(self, draft: TicketDraft) -> dict[str, Any]:
-        return {
-            "summary": shorten(draft.title, MAX_SUMMARY_CHARS),
-            "description": adf(truncate(draft.description, MAX_DESCRIPTION_CHARS)),
-            "priority": {"name": PRIORITY_NAMES.get(draft.priority, PRIORITY_NAMES["P3"])},
-        }
+    def _content(
+        self, draft: TicketDraft, fields: frozenset[str] = UPDATABLE_FIELDS
+    ) -> dict[str, Any]:
+        content: dict[str, Any] = {}
+        if "title" in fields:
+            content["summary"] = shorten(draft.title, MAX_SUMMARY_CHARS)
+        if "description" in fields:
+            content["description"] = adf(truncate(draft.description, MAX_DESCRIPTION_CHARS))
+        if "priority" in fields:
+            content["priority"] = {"name": PRIORITY_NAMES.get(draft.priority, PRIORITY_NAMES["P3"])}
+        return content
 
     def _transition(self, ref: TicketRef, wanted: str, setting: str, *, done: bool) -> None:
         """Moves the issue to the wanted side (done or not) unless it is there already, so a

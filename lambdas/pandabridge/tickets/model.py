@@ -30,6 +30,9 @@ class TicketDraft:
 
 PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 
+# The draft's fields an update may write; the reconciler names the ones that changed.
+UPDATABLE_FIELDS: frozenset[str] = frozenset({"title", "description", "priority"})
+
 
 @dataclass(frozen=True)
 class TicketRef:
@@ -71,8 +74,11 @@ class TicketTarget(Protocol):
 
     def create(self, draft: TicketDraft) -> TicketRef: ...
 
-    def update(self, ref: TicketRef, draft: TicketDraft) -> None:
-        """Bring title, description and priority to the draft (not the status)."""
+    def update(
+        self, ref: TicketRef, draft: TicketDraft, fields: frozenset[str] = UPDATABLE_FIELDS
+    ) -> None:
+        """Bring the named ``fields`` (of ``UPDATABLE_FIELDS``) to the draft, and only those:
+        a field left out keeps whatever the desk's agents made of it. Not the status."""
         ...
 
     def comment(self, ref: TicketRef, text: str) -> None: ...

@@ -39,7 +39,7 @@ from pandabridge.http import (
 )
 from pandabridge.names import Env
 from pandabridge.tickets.mapping import correlation_key, shorten, truncate
-from pandabridge.tickets.model import Assignee, TicketDraft, TicketRef
+from pandabridge.tickets.model import UPDATABLE_FIELDS, Assignee, TicketDraft, TicketRef
 
 TOKEN_KEY: Final = "token"  # noqa: S105 - a key name
 BASIC_KEYS: Final = ("username", "password")
@@ -123,8 +123,12 @@ class ServiceNowTarget:
         answer = self._send("POST", TABLE, record, query={"sysparm_fields": "sys_id,number"})
         return self._ref(self._result(answer, "create"), "create")
 
-    def update(self, ref: TicketRef, draft: TicketDraft) -> None:
-        self._patch(ref, _content(draft))
+    def update(
+        self, ref: TicketRef, draft: TicketDraft, fields: frozenset[str] = UPDATABLE_FIELDS
+    ) -> None:
+        content = _content(draft, fields)
+        if content:
+            self._patch(ref, content)
 
     def comment(self, ref: TicketRef, text: str) -> None:
         self._patch(ref, {"work_notes": truncate(text, MAX_WORK_NOTE_CHARS)})
@@ -214,14 +218,17 @@ def _correlation(incident_id: str) -> str:
     return correlation_key(incident_id, max_chars=MAX_CORRELATION_CHARS, unsafe=QUERY_UNSAFE)
 
 
-def _content(draft: TicketDraft) -> dict[str, str]:
-    impact, urgency = IMPACT_URGENCY.get(draft.priority, IMPACT_URGENCY["P3"])
-    return {
-        "short_description": shorten(draft.title, MAX_SHORT_DESCRIPTION_CHARS),
-        "description": truncate(draft.description, MAX_DESCRIPTION_CHARS),
-        "impact": impact,
-        "urgency": urgency,
-    }
+def _content(draft: TicketDraft, fields: frozenset[str] = UPDATABLE_FIELDS) -> dict[str, str]:
+    content: dict[str, str] = {}
+    if "title" in fields:
+        content["short_description"] = shorten(draft.title, MAX_SHORT_DESCRIPTION_CHARS)
+    if "description" in fields:
+        content["description"] = truncate(draft.description, MAX_DESCRIPTION_CHARS)
+    if "priority" in fields:
+        content["impact"], content["urgency"] = IMPACT_URGENCY.get(
+            draft.priority, IMPACT_URGENCY["P3"]
+        )
+    return content
 
 
 def _malformed(where: str, expected: str) -> PermanentError:
