@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from pandabridge.errors import StepFailedError
+
 
 class TicketStatus(StrEnum):
     OPEN = "open"
@@ -50,6 +52,15 @@ class Assignee:
     name: str | None
 
 
+@dataclass
+class PartlyCreatedError(StepFailedError):
+    """The ticket was created, but without a field the desk refused (a priority its scheme
+    lacks, say): ``ref`` is the new ticket, ``step`` names the field (``field:<name>``). The
+    create is not repeated; the field is a step that failed alone."""
+
+    ref: TicketRef | None = None
+
+
 class TicketTarget(Protocol):
     """One service desk. Every call is safe to repeat after a timeout whose outcome is unknown:
     ``create`` carries the incident id as correlation or idempotency key, and ``find`` looks
@@ -72,7 +83,9 @@ class TicketTarget(Protocol):
         """The ticket that carries this incident id, if the target has one."""
         ...
 
-    def create(self, draft: TicketDraft) -> TicketRef: ...
+    def create(self, draft: TicketDraft) -> TicketRef:
+        """A new ticket; ``PartlyCreatedError`` when it exists without a refused field."""
+        ...
 
     def update(
         self, ref: TicketRef, draft: TicketDraft, fields: frozenset[str] = UPDATABLE_FIELDS
