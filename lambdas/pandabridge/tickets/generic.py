@@ -136,8 +136,9 @@ class GenericTarget:
     def resolve(self, ref: TicketRef, note: str) -> None:
         self._set_status(ref, TicketStatus.RESOLVED, note)
 
-    def reopen(self, ref: TicketRef, note: str) -> None:
+    def reopen(self, ref: TicketRef, note: str) -> TicketRef | None:
         self._set_status(ref, TicketStatus.OPEN, note)
+        return None
 
     def _set_status(self, ref: TicketRef, status: TicketStatus, note: str) -> None:
         self._patch(ref, {"status": status.value})

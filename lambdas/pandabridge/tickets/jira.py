@@ -176,10 +176,11 @@ class JiraTarget:
         if note:
             self.comment(ref, note)
 
-    def reopen(self, ref: TicketRef, note: str) -> None:
+    def reopen(self, ref: TicketRef, note: str) -> TicketRef | None:
         self._transition(ref, self._reopen_transition, Env.JIRA_REOPEN_TRANSITION, done=False)
         if note:
             self.comment(ref, note)
+        return None
 
     def _content(
         self, draft: TicketDraft, fields: frozenset[str] = UPDATABLE_FIELDS

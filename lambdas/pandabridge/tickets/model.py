@@ -94,7 +94,19 @@ class TicketTarget(Protocol):
         a field left out keeps whatever the desk's agents made of it. Not the status."""
         ...
 
-    def comment(self, ref: TicketRef, text: str) -> None: ...
+    def comment(
+        self,
+        ref: TicketRef,
+        text: str,
+        key: str | None = None,
+        *,
+        after_unknown_outcome: bool = False,
+    ) -> None:
+        """Add ``text``. ``key`` identifies the comment for good (the reconciler's
+        ``comment_key``); with ``after_unknown_outcome`` an earlier attempt may have been saved
+        although its answer never came, so the target first looks for the comment by its key
+        (or its text, where the desk keeps no key) and adds nothing if it is there."""
+        ...
 
     def assign(self, ref: TicketRef, assignee: Assignee) -> bool:
         """Assign the ticket; False when the target knows no such user (nothing changed)."""
@@ -102,4 +114,7 @@ class TicketTarget(Protocol):
 
     def resolve(self, ref: TicketRef, note: str) -> None: ...
 
-    def reopen(self, ref: TicketRef, note: str) -> None: ...
+    def reopen(self, ref: TicketRef, note: str) -> TicketRef | None:
+        """Open the ticket again; a new ``TicketRef`` when the desk cannot reopen it and the
+        incident now lives on a new ticket linked to the old one, else None."""
+        ...

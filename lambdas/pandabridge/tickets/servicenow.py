@@ -152,11 +152,12 @@ class ServiceNowTarget:
             },
         )
 
-    def reopen(self, ref: TicketRef, note: str) -> None:
+    def reopen(self, ref: TicketRef, note: str) -> TicketRef | None:
         fields = {"state": STATE_IN_PROGRESS}
         if note:
             fields["work_notes"] = truncate(note, MAX_WORK_NOTE_CHARS)
         self._patch(ref, fields)
+        return None
 
     def _user_for(self, email: str) -> str | None:
         if QUERY_UNSAFE.search(email):

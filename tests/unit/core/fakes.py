@@ -310,8 +310,9 @@ class FakeTarget:
             "resolve", ref, note, effect=lambda: self._set_status(ref, TicketStatus.RESOLVED)
         )
 
-    def reopen(self, ref: TicketRef, note: str) -> None:
+    def reopen(self, ref: TicketRef, note: str) -> TicketRef | None:
         self.calls.run("reopen", ref, note, effect=lambda: self._set_status(ref, TicketStatus.OPEN))
+        return None
 
     def only_ticket(self) -> DeskTicket:
         [ticket] = self.tickets.values()
