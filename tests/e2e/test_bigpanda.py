@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from local.bigpanda import BigPandaStandIn, mask_credential
+from local.demo.bigpanda import BigPandaStandIn, mask_credential
 from pandabridge.bigpanda import BigPandaClient
 from pandabridge.errors import PermanentError, RetryableError
 from pandabridge.http import HttpClient

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from local import defaults
-from local.bigpanda import BigPandaStandIn
+from local.demo.bigpanda import BigPandaStandIn
 from local.names import CALLBACK_QUEUE
 from pandabridge.names import BIGPANDA_CALLBACK_PATH
 from tests.e2e.conftest import UsageError

@@ -119,7 +119,7 @@ def test_the_journey_status_and_inspect_give_one_callback_the_same_latency(
     assert stack.post_webhook(json.dumps(sample).encode()).json()["result"] == "updated"
     stack.wait_for_output(f"for incident {incident_id}: title changed", SETTLE_SECONDS)
     # When make status and ops inspect are asked about it
-    status = run_module("local.status", "--endpoint-url", stack.aws_endpoint).stdout
+    status = run_module("local.demo.status", "--endpoint-url", stack.aws_endpoint).stdout
     row = next(line for line in status.splitlines() if line.startswith(incident_id))
     inspected = run_module(
         "ops", "inspect", incident_id, "--local", "--endpoint-url", stack.aws_endpoint, "--json"

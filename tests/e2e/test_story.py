@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from local.story import StoryStep
+from local.demo.story import StoryStep
 from tests.e2e.harness import SERVING_MARK, StackProcess
 
 

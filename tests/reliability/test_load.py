@@ -32,10 +32,10 @@ from typing import Any, Final
 import pytest
 
 from local import defaults
-from local.bigpanda import BigPandaStandIn
+from local.demo.bigpanda import BigPandaStandIn
+from local.demo.service_desk import DemoDesk
 from local.loopback import Query, Reply
 from local.names import CALLBACK_QUEUE, INCIDENTS_TABLE, TICKET_SYNC_QUEUE
-from local.service_desk import DemoDesk
 from pandabridge.models import WebhookPayload
 from pandabridge.names import BIGPANDA_CALLBACK_PATH
 from pandabridge.stores.dynamo import from_attributes
