@@ -41,7 +41,7 @@ from pandabridge.names import BIGPANDA_CALLBACK_PATH
 from pandabridge.stores.dynamo import from_attributes
 from pandabridge.tickets.mapping import draft_for
 from pandabridge.versioning import Version, canonical_json, content_hash
-from tests.e2e.harness import SERVING_MARK, StackProcess, aws_client, queued_messages
+from tests.local_stack.harness import SERVING_MARK, StackProcess, aws_client, queued_messages
 from tests.reliability.leak_guard import SecretRegistry, StackOutputs
 from tests.reliability.scale import SOAK_FACTOR, scaled
 

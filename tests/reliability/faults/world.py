@@ -32,8 +32,8 @@ from local.loopback import Query, Reply, json_reply
 from local.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE, QueueSpec
 from pandabridge.models import WebhookPayload
 from pandabridge.tickets.mapping import draft_for
-from tests.e2e.harness import StackProcess
 from tests.handlers.conftest import drain_queue
+from tests.local_stack.harness import StackProcess
 from tests.reliability.scale import SOAK_FACTOR, scaled
 
 # The desk's client gives up after this long in the tests that make the desk answer late.

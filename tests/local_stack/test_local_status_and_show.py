@@ -16,7 +16,7 @@ import pytest
 
 from local import defaults
 from local.demo.story import StoryStep
-from tests.e2e.harness import TOOL_SECONDS, StackProcess, free_port, run_module
+from tests.local_stack.harness import TOOL_SECONDS, StackProcess, free_port, run_module
 
 SAMPLE_ID = json.loads(defaults.SAMPLE_EVENT.read_text())["incident"]["id"]
 ESCAPE = "\x1b["

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from local.demo.story import StoryStep
-from tests.e2e.harness import SERVING_MARK, StackProcess
+from tests.local_stack.harness import SERVING_MARK, StackProcess
 
 
 @pytest.fixture(scope="module")

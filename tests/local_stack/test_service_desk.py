@@ -19,7 +19,7 @@ from local.demo.ticket_book import Change
 from pandabridge.http import HttpClient
 from pandabridge.tickets.generic import GenericTarget, sign
 from pandabridge.tickets.model import Assignee, TicketDraft, TicketStatus
-from tests.e2e.harness import HttpAnswer, http_request
+from tests.local_stack.harness import HttpAnswer, http_request
 
 SECRET = "desk-test-secret"
 

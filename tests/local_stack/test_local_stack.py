@@ -21,8 +21,8 @@ from local.demo.client import authorization
 from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
 from pandabridge.auth import DENIED_MESSAGE, UNAUTHORIZED_MESSAGE
 from pandabridge.names import AUTHORIZATION_HEADER, SERVICE_NAME, Limits
-from tests.e2e.conftest import UsageError
-from tests.e2e.harness import (
+from tests.local_stack.conftest import UsageError
+from tests.local_stack.harness import (
     API_KEY,
     BEARER_TOKEN,
     SERVING_MARK,

@@ -9,7 +9,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from tests.e2e.harness import SERVING_MARK, SETTLE_SECONDS, StackProcess, http_request, run_module
+from tests.local_stack.harness import (
+    SERVING_MARK,
+    SETTLE_SECONDS,
+    StackProcess,
+    http_request,
+    run_module,
+)
 
 # A body the webhook refuses: an incident without its id.
 NO_INCIDENT_ID = b'{"incident": {}}'
