@@ -20,9 +20,9 @@ from fakes_support import (
     SnowCall,
 )
 
+from local.demo.service_desk import DemoDesk
 from local.fakes.jira import JiraFake
 from local.fakes.servicenow import ServiceNowFake
-from local.service_desk import DemoDesk
 from pandabridge.tickets.generic import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
 
 

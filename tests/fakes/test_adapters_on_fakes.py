@@ -13,8 +13,8 @@ import pytest
 import urllib3
 from fakes_support import DESK_SECRET, SNOW_PASSWORD, SNOW_USER
 
+from local.demo.service_desk import DemoDesk
 from local.fakes.servicenow import ServiceNowFake
-from local.service_desk import DemoDesk
 from pandabridge.errors import PermanentError, RetryableError
 from pandabridge.http import HttpClient
 from pandabridge.names import Env
