@@ -3,7 +3,8 @@
 The package itself is the AWS emulation core: what stands in for AWS and what Lambda and
 EventBridge do around the functions (``aws`` with ``sqs_rules``, ``gateway`` with ``proxy``,
 ``pipe``, ``poller``, ``functions`` with ``context``), the local names, defaults and state
-file, the generic loopback HTTP service, and ``stack``/``__main__``, which wire it together.
+file, the generic loopback HTTP service, the webhook client (``client``, which ``make smoke``
+also uses against a deployed stack), and ``stack``/``__main__``, which wire it together.
 It imports nothing from its subpackages, so that it can be read and tested on its own;
 only ``stack`` and ``__main__`` wire the demo in.
 

@@ -33,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from local import defaults, state
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
-from local.demo.client import Answer, Credentials, authorization, post_webhook, probe_stack
+from local.client import Answer, Credentials, authorization, post_webhook, probe_stack
 from local.demo.console import Console, configure_logging, seconds_since
 from local.demo.function_logs import route_function_logs
 from local.demo.journey import Journey

@@ -33,7 +33,7 @@ from typing import Final, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local import defaults, state
-from local.demo.client import Credentials
+from local.client import Credentials
 from ops import discovery
 from ops.archive import list_versions
 from ops.discovery import Resource, Target

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from local.demo.client import Answer
+from local.client import Answer
 from local.demo.console import Console
 from local.demo.ticket_book import Change
 from local.gateway import Answered

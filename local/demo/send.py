@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from local import state
-from local.demo.client import Credentials, post_webhook
+from local.client import Credentials, post_webhook
 from local.demo.console import Console
 
 EXIT_REJECTED = 1

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local import defaults
-from local.demo.client import Answer, Credentials, post_webhook
+from local.client import Answer, Credentials, post_webhook
 from local.demo.console import Console
 from local.demo.journey import Journey
 from pandabridge.parsing import InvalidWebhookError, parse_webhook

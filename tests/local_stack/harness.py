@@ -29,7 +29,7 @@ import pytest
 
 from local import defaults, state
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
-from local.demo.client import Credentials
+from local.client import Credentials
 from local.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE
 from pandabridge.names import WEBHOOK_PATH
 

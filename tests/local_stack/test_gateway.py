@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from local import defaults
-from local.demo.client import authorization
+from local.client import authorization
 from local.functions import invoke
 from local.gateway import LocalGateway, Route
 from pandabridge.auth import DENIED_MESSAGE, UNAUTHORIZED_MESSAGE

@@ -17,7 +17,7 @@ import pytest
 
 from local import defaults
 from local.__main__ import parse_args
-from local.demo.client import authorization
+from local.client import authorization
 from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
 from pandabridge.auth import DENIED_MESSAGE, UNAUTHORIZED_MESSAGE
 from pandabridge.names import AUTHORIZATION_HEADER, SERVICE_NAME, Limits
