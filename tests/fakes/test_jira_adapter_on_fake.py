@@ -35,7 +35,7 @@ TIMEOUT_SECONDS = 0.3
 # Longer than the client waits: the desk saves the call, the client sees a timeout.
 SLOW_SECONDS = 0.6
 # Ids that must still make a valid label, JQL string and URL.
-AWKWARD_IDS = ["事件-1", "id with spaces", 'quo"te\'s\\and\\back', "x" * 256]
+AWKWARD_IDS = ["事件-1", "id with spaces", "quo\"te's\\and\\back", "x" * 256]
 
 # ``make_jira(**options)``: the adapter on the fake, with constructor options.
 MakeJira = Callable[..., JiraTarget]
@@ -216,7 +216,9 @@ def test_resolve_whose_screen_requires_an_unconfigured_field_names_that_field(
 ) -> None:
     # Given a classic workflow whose resolve screen requires a resolution, and none configured
     jira.configure_project(workflow="classic")
-    adapter = make_jira(resolve_transitions=("Resolve Issue",), resolve_fields={})
+    adapter = make_jira(
+        resolve_transitions=("Resolve Issue",), resolve_category=None, resolve_fields={}
+    )
     ref = adapter.create(draft)
     # When it is resolved, Then the step fails naming the field to configure, sending nothing
     with pytest.raises(StepFailedError) as caught:
@@ -226,6 +228,19 @@ def test_resolve_whose_screen_requires_an_unconfigured_field_names_that_field(
         "targets.jira.workflow.resolve_fields.resolution",
     )
     assert transitions_posted(jira) == []
+
+
+def test_resolve_passes_over_a_candidate_whose_required_field_is_not_configured(
+    jira: JiraFake, make_jira: MakeJira, draft: TicketDraft
+) -> None:
+    # Given a classic workflow, the default candidates, and no resolution configured
+    jira.configure_project(workflow="classic")
+    adapter = make_jira(resolve_fields={})
+    ref = adapter.create(draft)
+    # When it is resolved
+    adapter.resolve(ref, "")
+    # Then "Close Issue", which needs no field, was taken instead of "Resolve Issue"
+    assert jira.issue(str(ref.key))["status"] == "Closed"
 
 
 def test_resolve_sends_the_configured_value_of_a_required_field(
@@ -324,7 +339,9 @@ def test_a_refused_priority_still_makes_the_ticket_and_names_the_map_entry(
         target.create(draft)
     # Then one issue exists without our priority, and the error names the entry to fix
     (issue,) = jira.issues()
-    assert caught.value.ref is not None and caught.value.ref.key == issue["key"]
+    assert caught.value.ref == TicketRef(
+        id=issue["id"], key=issue["key"], url=f"{jira.url.rstrip('/')}/browse/{issue['key']}"
+    )
     assert (caught.value.step, caught.value.setting) == (
         "field:priority",
         "targets.jira.priority_map.P2",
@@ -385,7 +402,7 @@ def test_a_refused_issue_type_names_the_issue_type(
 ) -> None:
     with pytest.raises(PermanentError) as caught:
         make_jira(issue_type="Epic").create(draft)
-    assert caught.value.setting == "targets.jira.issue_type"
+    assert caught.value.setting == Env.JIRA_ISSUE_TYPE
 
 
 def test_a_missing_project_names_the_project(
