@@ -282,15 +282,17 @@ def test_reopening_an_issue_in_progress_leaves_it_there(
 
 def move_by_hand(jira: JiraFake, ref: TicketRef, transition_id: str) -> None:
     """Moves the issue as a person would, through the fake's own API."""
-    pool = urllib3.PoolManager(retries=False)
-    auth = urllib3.make_headers(basic_auth=f"{DEFAULT_EMAIL}:{DEFAULT_API_TOKEN}")
-    answer = pool.request(
-        "POST",
-        f"{jira.url.rstrip('/')}/rest/api/3/issue/{ref.key}/transitions",
-        json={"transition": {"id": transition_id}},
-        headers=auth,
+    answer = by_hand(
+        jira, "POST", f"/issue/{ref.key}/transitions", {"transition": {"id": transition_id}}
     )
     assert answer.status == 204
+
+
+def by_hand(jira: JiraFake, method: str, path: str, document: Any) -> urllib3.BaseHTTPResponse:
+    """One call to the fake's API as a person's browser would send it."""
+    auth = urllib3.make_headers(basic_auth=f"{DEFAULT_EMAIL}:{DEFAULT_API_TOKEN}")
+    url = f"{jira.url.rstrip('/')}/rest/api/3{path}"
+    return urllib3.PoolManager(retries=False).request(method, url, json=document, headers=auth)
 
 
 def test_the_configured_transition_setting_is_the_first_candidate(
@@ -347,6 +349,24 @@ def test_a_refused_priority_still_makes_the_ticket_and_names_the_map_entry(
         "targets.jira.priority_map.P2",
     )
     assert issue["fields"]["priority"]["name"] == "P3 - Medium"
+
+
+def test_an_update_writes_only_the_fields_it_is_given(
+    jira: JiraFake, target: TicketTarget, draft: TicketDraft
+) -> None:
+    # Given an issue whose priority an agent changed
+    ref = target.create(draft)
+    move_priority_by_hand(jira, ref, "Lowest")
+    # When only the summary is updated
+    target.update(ref, ticket(priority="P1"), frozenset({"title"}))
+    # Then the agent's priority is kept
+    assert jira.issue(str(ref.key))["fields"]["priority"]["name"] == "Lowest"
+
+
+def move_priority_by_hand(jira: JiraFake, ref: TicketRef, name: str) -> None:
+    """Edits the priority as an agent would, through the fake's own API."""
+    answer = by_hand(jira, "PUT", f"/issue/{ref.key}", {"fields": {"priority": {"name": name}}})
+    assert answer.status == 204
 
 
 def test_an_update_refused_on_priority_is_a_failed_field_step(
