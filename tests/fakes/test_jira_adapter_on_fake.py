@@ -154,6 +154,17 @@ def test_a_saved_comment_is_found_beyond_the_first_page(
     assert len(jira.issue(str(ref.key))["comments"]) == 101
 
 
+def test_a_comment_jira_refuses_is_a_failed_comment_step(
+    jira: JiraFake, target: TicketTarget, draft: TicketDraft
+) -> None:
+    # Given an issue
+    ref = target.create(draft)
+    # When a blank comment is added, Then Jira's refusal fails that comment step alone
+    with pytest.raises(StepFailedError) as caught:
+        target.comment(ref, "   ", "key-blank")
+    assert (caught.value.step, caught.value.status) == ("comment", 400)
+
+
 # --- workflow ---------------------------------------------------------------------------
 
 
@@ -254,6 +265,18 @@ def test_resolve_sends_the_configured_value_of_a_required_field(
     adapter.resolve(ref, "")
     # Then the issue has that resolution
     assert jira.issue(str(ref.key))["fields"]["resolution"]["name"] == "Won't Do"
+
+
+def test_a_transition_jira_refuses_is_a_failed_resolve_step(
+    jira: JiraFake, target: TicketTarget, draft: TicketDraft
+) -> None:
+    # Given an open issue, and Jira refusing the transition (a validator, say)
+    ref = target.create(draft)
+    jira.fail(400, 1, method="POST", path="*/transitions")
+    # When it is resolved, Then the resolve step fails naming the workflow setting
+    with pytest.raises(StepFailedError) as caught:
+        target.resolve(ref, "")
+    assert (caught.value.step, caught.value.setting) == ("resolve", "targets.jira.workflow.resolve")
 
 
 def test_resolving_an_issue_that_is_already_done_only_adds_the_note(

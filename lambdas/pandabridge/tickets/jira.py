@@ -100,6 +100,8 @@ SEARCH_FIELDS: Final = ("status", "summary")
 # The entity property that marks a comment as ours and holds its key.
 COMMENT_PROPERTY: Final = "pandabridge"
 COMMENT_PAGE: Final = 100
+# Jira refuses a comment for its body (empty, too long) or its properties: nothing to configure.
+COMMENT_SETTING: Final = "the comment's text"
 # Fields set on create that a ticket can live without: a create refused on these alone is
 # repeated without them.
 OPTIONAL_CREATE_FIELDS: Final = ("priority", "labels", "components")
@@ -296,7 +298,7 @@ class JiraTarget:
             "POST",
             f"{self._issue(ref)}/comment",
             document,
-            refusal=lambda rejected: self._step_failed(rejected, "comment", Env.JIRA_PROJECT_KEY),
+            refusal=lambda rejected: self._step_failed(rejected, "comment", COMMENT_SETTING),
         )
 
     def assign(self, ref: TicketRef, assignee: Assignee) -> bool:
@@ -459,10 +461,8 @@ class JiraTarget:
         """The configuration key that sets Jira field ``field_id``."""
         if field_id == "priority":
             return f"{self._config}.priority_map.{draft.priority}"
-        if field_id in ("labels", "components"):
+        if field_id in ("summary", "description", "labels", "components"):
             return f"{self._config}.{field_id}"
-        if field_id in DRAFT_FIELDS:
-            return f"{self._config}.{DRAFT_FIELDS[field_id]}"
         return f"{self._config}.custom_fields.{field_id}"
 
     def _refused_create(self, rejected: RejectedRequestError, draft: TicketDraft) -> PermanentError:
