@@ -456,6 +456,24 @@ def test_a_missing_project_names_the_project(
     assert caught.value.setting == Env.JIRA_PROJECT_KEY
 
 
+def test_a_create_with_rejected_credentials_names_the_secret(
+    jira: JiraFake, client: HttpClient, draft: TicketDraft
+) -> None:
+    # Given an API token Jira does not accept
+    adapter = JiraTarget(
+        jira.url,
+        email=DEFAULT_EMAIL,
+        api_token="wrong-token-0123",
+        project_key="OPS",
+        issue_type="Incident",
+        http=client,
+    )
+    # When a ticket is created, Then the error names the credentials secret
+    with pytest.raises(PermanentError) as caught:
+        adapter.create(draft)
+    assert (caught.value.setting, caught.value.status) == (Env.TICKET_SECRET_ID, 401)
+
+
 def test_a_rate_limited_create_is_retryable_after_the_desks_delay(
     jira: JiraFake, target: TicketTarget, draft: TicketDraft
 ) -> None:

@@ -45,7 +45,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from pandabridge.errors import PermanentError, StepFailedError
 from pandabridge.http import (
@@ -241,8 +241,8 @@ class JiraTarget:
         except RejectedRequestError as rejected:
             dropped = _optional_fields_refused(rejected, fields)
             if not dropped:
-                raise self._refused_create(rejected, draft) from None
-            return self._create_without(draft, fields, dropped, rejected)
+                raise self._refused(rejected, lambda r: self._refused_create(r, draft)) from None
+            self._create_without(draft, fields, dropped, rejected)
         return self._ref(answer.data, "create")
 
     def _create_without(
@@ -251,7 +251,7 @@ class JiraTarget:
         fields: dict[str, Any],
         dropped: list[str],
         rejected: RejectedRequestError,
-    ) -> TicketRef:
+    ) -> NoReturn:
         """Creates the ticket without the refused optional fields (keeping the correlation
         label, which ``find`` needs), then reports what was left out."""
         kept = {name: value for name, value in fields.items() if name not in dropped}
@@ -529,12 +529,19 @@ class JiraTarget:
         try:
             return self._request(method, path, document, query=query)
         except RejectedRequestError as rejected:
-            if rejected.status in (401, 403):
-                raise rejected.permanent(
-                    credentials_setting=Env.TICKET_SECRET_ID,
-                    resource_setting=Env.JIRA_PROJECT_KEY,
-                ) from None
-            raise (refusal or self._refused_whole)(rejected) from None
+            raise self._refused(rejected, refusal or self._refused_whole) from None
+
+    def _refused(
+        self,
+        rejected: RejectedRequestError,
+        refusal: Callable[[RejectedRequestError], PermanentError],
+    ) -> PermanentError:
+        """401/403 name the credentials, whatever the call; anything else is ``refusal``'s."""
+        if rejected.status in (401, 403):
+            return rejected.permanent(
+                credentials_setting=Env.TICKET_SECRET_ID, resource_setting=Env.JIRA_PROJECT_KEY
+            )
+        return refusal(rejected)
 
     def _request(
         self,
