@@ -366,8 +366,25 @@ class JiraTarget:
         if not isinstance(listed, list):
             raise self._malformed("transitions", "a transitions list")
         transitions = [t for t in listed if isinstance(t, dict) and t.get("id")]
-        options = _candidates(transitions, move.candidates, move.category)
         setting = f"{self._config}.workflow.{move.step}"
+        document = self._transition_for(ref, move, transitions, setting)
+        self._send(
+            "POST",
+            f"{self._issue(ref)}/transitions",
+            document,
+            refusal=lambda rejected: self._step_failed(
+                rejected,
+                move.step,
+                next((f"{setting}_fields.{f}" for f in _error_fields(rejected)), setting),
+            ),
+        )
+
+    def _transition_for(
+        self, ref: TicketRef, move: StatusMove, transitions: list[dict[str, Any]], setting: str
+    ) -> dict[str, Any]:
+        """The transition call's document: the first option whose screen we can fill, with
+        the configured values of the fields on that screen."""
+        options = _candidates(transitions, move.candidates, move.category)
         if not options:
             available = ", ".join(sorted({str(t.get("name")) for t in transitions})) or "none"
             wanted = " or ".join(f"'{name}'" for name in move.candidates) or "no name"
@@ -378,7 +395,6 @@ class JiraTarget:
                 setting=f"{setting} (available: {available})",
                 step=move.step,
             )
-        # The first option whose screen we can fill; else the first option's missing field.
         missing = [_missing_fields(option, move.fields) for option in options]
         index = next((i for i, fields in enumerate(missing) if not fields), None)
         if index is None:
@@ -395,16 +411,7 @@ class JiraTarget:
         values = {field: value for field, value in move.fields.items() if field in screen}
         if values:
             document["fields"] = values
-        self._send(
-            "POST",
-            f"{self._issue(ref)}/transitions",
-            document,
-            refusal=lambda rejected: self._step_failed(
-                rejected,
-                move.step,
-                next((f"{setting}_fields.{f}" for f in _error_fields(rejected)), setting),
-            ),
-        )
+        return document
 
     def _is_done(self, ref: TicketRef) -> bool:
         answer = self._send("GET", self._issue(ref), query={"fields": "status"})
