@@ -70,10 +70,13 @@ def factory_target(jira: JiraFake, client: HttpClient, **settings: str) -> Ticke
 @pytest.fixture
 def make_jira(jira: JiraFake, client: HttpClient) -> MakeJira:
     def build(**options: Any) -> JiraTarget:
-        values: dict[str, Any] = {"project_key": "OPS", "issue_type": "Incident", **options}
-        return JiraTarget(
-            jira.url, email=DEFAULT_EMAIL, api_token=DEFAULT_API_TOKEN, http=client, **values
-        )
+        values: dict[str, Any] = {
+            "project_key": "OPS",
+            "issue_type": "Incident",
+            "api_token": DEFAULT_API_TOKEN,
+            **options,
+        }
+        return JiraTarget(jira.url, email=DEFAULT_EMAIL, http=client, **values)
 
     return build
 
@@ -95,6 +98,14 @@ def draft() -> TicketDraft:
 
 def transitions_posted(jira: JiraFake) -> list[Any]:
     return [r.body for r in jira.requests_to("POST", "*/transitions")]
+
+
+def resolved_on_classic(jira: JiraFake, target: TicketTarget, draft: TicketDraft) -> dict[str, Any]:
+    """The state of a new issue on the classic workflow after ``target`` resolved it."""
+    jira.configure_project(workflow="classic")
+    ref = target.create(draft)
+    target.resolve(ref, "")
+    return jira.issue(str(ref.key))
 
 
 # --- comments ---------------------------------------------------------------------------
@@ -172,12 +183,9 @@ def test_resolve_on_a_classic_workflow_reaches_a_done_status(
     jira: JiraFake, target: TicketTarget, draft: TicketDraft
 ) -> None:
     # Given an open issue on the classic workflow ("Resolve Issue" requires a resolution)
-    jira.configure_project(workflow="classic")
-    ref = target.create(draft)
     # When the adapter resolves it
-    target.resolve(ref, "")
+    issue = resolved_on_classic(jira, target, draft)
     # Then the issue is in a done status, with a resolution
-    issue = jira.issue(str(ref.key))
     assert issue["statusCategory"] == "done"
     assert issue["fields"]["resolution"] is not None
 
@@ -245,26 +253,22 @@ def test_resolve_passes_over_a_candidate_whose_required_field_is_not_configured(
     jira: JiraFake, make_jira: MakeJira, draft: TicketDraft
 ) -> None:
     # Given a classic workflow, the default candidates, and no resolution configured
-    jira.configure_project(workflow="classic")
     adapter = make_jira(resolve_fields={})
-    ref = adapter.create(draft)
-    # When it is resolved
-    adapter.resolve(ref, "")
+    # When an issue is resolved
+    issue = resolved_on_classic(jira, adapter, draft)
     # Then "Close Issue", which needs no field, was taken instead of "Resolve Issue"
-    assert jira.issue(str(ref.key))["status"] == "Closed"
+    assert issue["status"] == "Closed"
 
 
 def test_resolve_sends_the_configured_value_of_a_required_field(
     jira: JiraFake, make_jira: MakeJira, draft: TicketDraft
 ) -> None:
     # Given a classic workflow and a configured resolution
-    jira.configure_project(workflow="classic")
     adapter = make_jira(resolve_fields={"resolution": {"name": "Won't Do"}})
-    ref = adapter.create(draft)
-    # When it is resolved
-    adapter.resolve(ref, "")
+    # When an issue is resolved
+    issue = resolved_on_classic(jira, adapter, draft)
     # Then the issue has that resolution
-    assert jira.issue(str(ref.key))["fields"]["resolution"]["name"] == "Won't Do"
+    assert issue["fields"]["resolution"]["name"] == "Won't Do"
 
 
 def test_a_transition_jira_refuses_is_a_failed_resolve_step(
@@ -322,13 +326,11 @@ def test_the_configured_transition_setting_is_the_first_candidate(
     jira: JiraFake, client: HttpClient, draft: TicketDraft
 ) -> None:
     # Given a classic workflow and JIRA_RESOLVE_TRANSITION naming "Close Issue"
-    jira.configure_project(workflow="classic")
     target = factory_target(jira, client, **{Env.JIRA_RESOLVE_TRANSITION: "Close Issue"})
-    ref = target.create(draft)
-    # When the issue is resolved
-    target.resolve(ref, "")
+    # When an issue is resolved
+    issue = resolved_on_classic(jira, target, draft)
     # Then that transition was taken rather than the default "Resolve Issue"
-    assert jira.issue(str(ref.key))["status"] == "Closed"
+    assert issue["status"] == "Closed"
 
 
 # --- fields and priorities --------------------------------------------------------------
@@ -440,38 +442,25 @@ def test_configured_fields_are_set_on_create(
     assert jira.requests_to("POST", "*/issue")[0].body["fields"]["issuetype"] == {"id": "10001"}
 
 
-def test_a_refused_issue_type_names_the_issue_type(
-    jira: JiraFake, make_jira: MakeJira, draft: TicketDraft
+@pytest.mark.parametrize(
+    ("options", "setting"),
+    [
+        ({"issue_type": "Epic"}, Env.JIRA_ISSUE_TYPE),
+        ({"project_key": "NOPE"}, Env.JIRA_PROJECT_KEY),
+        ({"api_token": "wrong-token-0123"}, Env.TICKET_SECRET_ID),
+    ],
+    ids=["issue-type", "project", "credentials"],
+)
+def test_a_create_refused_as_a_whole_names_its_setting(
+    jira: JiraFake, make_jira: MakeJira, draft: TicketDraft, options: dict[str, str], setting: str
 ) -> None:
-    with pytest.raises(PermanentError) as caught:
-        make_jira(issue_type="Epic").create(draft)
-    assert caught.value.setting == Env.JIRA_ISSUE_TYPE
-
-
-def test_a_missing_project_names_the_project(
-    jira: JiraFake, make_jira: MakeJira, draft: TicketDraft
-) -> None:
-    with pytest.raises(PermanentError) as caught:
-        make_jira(project_key="NOPE").create(draft)
-    assert caught.value.setting == Env.JIRA_PROJECT_KEY
-
-
-def test_a_create_with_rejected_credentials_names_the_secret(
-    jira: JiraFake, client: HttpClient, draft: TicketDraft
-) -> None:
-    # Given an API token Jira does not accept
-    adapter = JiraTarget(
-        jira.url,
-        email=DEFAULT_EMAIL,
-        api_token="wrong-token-0123",
-        project_key="OPS",
-        issue_type="Incident",
-        http=client,
-    )
-    # When a ticket is created, Then the error names the credentials secret
+    # Given an issue type, a project or a token that Jira does not accept
+    adapter = make_jira(**options)
+    # When a ticket is created, Then the error names that setting, and nothing was created
     with pytest.raises(PermanentError) as caught:
         adapter.create(draft)
-    assert (caught.value.setting, caught.value.status) == (Env.TICKET_SECRET_ID, 401)
+    assert caught.value.setting == setting
+    assert jira.issues() == []
 
 
 def test_a_rate_limited_create_is_retryable_after_the_desks_delay(
@@ -501,16 +490,26 @@ def test_any_incident_id_makes_a_ticket_that_find_returns(
 # --- assignment -------------------------------------------------------------------------
 
 
+def assigned_to(
+    jira: JiraFake, target: TicketTarget, draft: TicketDraft, email: str
+) -> tuple[bool, str | None]:
+    """What ``assign`` answered for a new issue and the assignee's ``email``, and the account
+    the issue is then assigned to."""
+    ref = target.create(draft)
+    answered = target.assign(ref, Assignee(user_id="bp-1", email=email, name="Someone"))
+    assignee = jira.issue(str(ref.key))["fields"]["assignee"]
+    return answered, assignee["accountId"] if assignee else None
+
+
 def test_assign_leaves_the_issue_unassigned_for_a_user_who_cannot_be_assigned(
     jira: JiraFake, target: TicketTarget, draft: TicketDraft
 ) -> None:
     # Given the incident's assignee is a Jira user without the Assignable User permission
     jira.add_user(User("acc-bo", "Bo-Katan Kryze", "bo@example.com", assignable=False))
-    ref = target.create(draft)
     # When the adapter assigns the ticket
-    assigned = target.assign(ref, Assignee(user_id="bp-1", email="bo@example.com", name="Bo"))
+    assigned = assigned_to(jira, target, draft, "bo@example.com")
     # Then it reports no assignment, without trying one Jira must refuse
-    assert assigned is False
+    assert assigned == (False, None)
     assert jira.requests_to("PUT", "*/assignee") == []
 
 
@@ -520,28 +519,24 @@ def test_assign_prefers_the_user_with_that_exact_email(
     # Given two assignable users whose e-mails start alike
     jira.add_user(User("acc-long", "Din Long", "din@example.com.au"))
     jira.add_user(User("acc-din", "Din Djarin", "din@example.com"))
-    ref = target.create(draft)
-    # When the ticket is assigned by e-mail, in another case
-    assert target.assign(ref, Assignee(user_id="u", email="Din@Example.com", name="Din"))
-    # Then the exact match got it
-    assert jira.issue(str(ref.key))["fields"]["assignee"]["accountId"] == "acc-din"
+    # When the ticket is assigned by e-mail, in another case, Then the exact match gets it
+    assert assigned_to(jira, target, draft, "Din@Example.com") == (True, "acc-din")
 
 
 def test_assign_takes_the_single_user_whose_email_is_hidden(
     jira: JiraFake, target: TicketTarget, draft: TicketDraft
 ) -> None:
+    # Given the only matching user hides their e-mail address
     jira.add_user(User("acc-cara", "Cara Dune", "cara@example.com", email_visible=False))
-    ref = target.create(draft)
-    assert target.assign(ref, Assignee(user_id="u", email="cara@example.com", name="Cara"))
-    assert jira.issue(str(ref.key))["fields"]["assignee"]["accountId"] == "acc-cara"
+    # When the ticket is assigned by e-mail, Then that user gets it
+    assert assigned_to(jira, target, draft, "cara@example.com") == (True, "acc-cara")
 
 
 def test_assign_to_no_known_user_changes_nothing(
     jira: JiraFake, target: TicketTarget, draft: TicketDraft
 ) -> None:
-    ref = target.create(draft)
-    assert target.assign(ref, Assignee(user_id="u", email="nobody@example.com", name="")) is False
-    assert jira.issue(str(ref.key))["fields"]["assignee"] is None
+    # Given no Jira user with the e-mail, When the ticket is assigned, Then nothing changes
+    assert assigned_to(jira, target, draft, "nobody@example.com") == (False, None)
 
 
 def test_an_assignment_jira_refuses_is_a_failed_assign_step(
