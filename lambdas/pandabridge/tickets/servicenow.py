@@ -103,8 +103,10 @@ FIND_FIELDS: Final = "sys_id,number,state"
 # The newest first, so a reopen's new incident wins over the closed one it replaces; the
 # number breaks ties within a second.
 NEWEST_FIRST: Final = "ORDERBYDESCsys_created_on^ORDERBYDESCnumber"
+# The options that route an incident to a queue, sent on create; the references among them.
+ROUTING_FIELDS: Final = ("assignment_group", "caller_id", "category", "subcategory")
 REFERENCE_FIELDS: Final = ("assignment_group", "caller_id")
-# What a reopen copies from the closed incident onto the new one.
+# What a reopen copies from the closed incident onto the new one (with any extra fields).
 CARRIED_FIELDS: Final = (
     "correlation_id",
     "correlation_display",
@@ -112,11 +114,8 @@ CARRIED_FIELDS: Final = (
     "description",
     "impact",
     "urgency",
-    "assignment_group",
     "assigned_to",
-    "caller_id",
-    "category",
-    "subcategory",
+    *ROUTING_FIELDS,
 )
 SYS_ID: Final = re.compile(r"[0-9a-f]{32}")
 # The instance's answer to a write that a data policy or an ACL refuses (a 403).
@@ -168,12 +167,9 @@ class ServiceNowTarget:
         self._http = http.redacting(*secrets)
         self._close_code = close_code
         self._close_notes = close_notes
-        routing = {
-            "assignment_group": assignment_group,
-            "caller_id": caller_id,
-            "category": category,
-            "subcategory": subcategory,
-        }
+        routing = dict(
+            zip(ROUTING_FIELDS, (assignment_group, caller_id, category, subcategory), strict=True)
+        )
         self._routing = {
             **{name: value for name, value in routing.items() if value},
             **dict(extra_fields or {}),
