@@ -142,6 +142,29 @@ def test_an_acl_refusal_of_a_field_on_a_closed_incident_names_that_field(
     assert "ACL Exception" in raised.value.reason
 
 
+def test_resolving_an_incident_the_instance_closed_already_leaves_it_closed(
+    snow_fake: ServiceNowFake, snow: ServiceNowTarget, ref: TicketRef
+) -> None:
+    # Given an incident closed by the instance (its close notes then read-only by ACL)
+    closed(snow_fake, snow, ref)
+    # When it is resolved again with another note, Then that succeeds and it stays Closed
+    snow.resolve(ref, "Resolved in BigPanda, again")
+    assert incident_row(snow_fake, ref)["state"] == "7"
+
+
+def test_an_acl_refusal_of_an_assignment_names_the_assignee(
+    snow_fake: ServiceNowFake, snow: ServiceNowTarget, ref: TicketRef
+) -> None:
+    # Given a closed incident and an active user
+    snow_fake.tables.add_user("din", "din@example.com")
+    closed(snow_fake, snow, ref)
+    # When it is assigned, Then the assign step fails alone, naming the user
+    with pytest.raises(StepFailedError) as raised:
+        snow.assign(ref, DIN)
+    assert raised.value.step == "assign"
+    assert "din@example.com" in raised.value.setting
+
+
 def test_rejected_credentials_name_the_secret_and_are_no_step_failure(
     snow_fake: ServiceNowFake, client: HttpClient
 ) -> None:

@@ -32,11 +32,13 @@ are present. ``TICKET_BASE_URL`` is the instance, e.g. ``https://acme.service-no
   and an answer that still shows the old state counts as closed too.
 - Assignment looks up the oldest active ``sys_user`` with the e-mail; no match leaves the
   incident unassigned and returns False.
-- Failures: 401, and a 403 without a body, name ``TICKET_SECRET_ID`` (the API user's
-  credentials or roles). A 403 "Operation Failed" is the instance refusing one write by data
-  policy or ACL: a ``StepFailedError`` for that step (resolve, reopen, assign, comment,
-  ``field:<name>``) with the instance's own message. Other 4xx name ``TICKET_BASE_URL`` (the
-  instance; the table is fixed).
+- Failures: 401, and a 403 whose error is not "Operation Failed", name ``TICKET_SECRET_ID``:
+  the instance refused the account itself or its roles on the table, which the account's
+  admin fixes. A 403 "Operation Failed" is the instance refusing one write by data policy or
+  ACL: a ``StepFailedError`` for that step (resolve, reopen, assign, comment, ``field:<name>``)
+  with the instance's own message, or a ``PermanentError`` naming the routing options for a
+  create. A resolve refused because the instance closed the incident meanwhile is done
+  already. Other 4xx name ``TICKET_BASE_URL`` (the instance; the table is fixed).
 """
 
 from __future__ import annotations
@@ -228,20 +230,30 @@ class ServiceNowTarget:
         user = self._user_for(assignee.email) if assignee.email else None
         if user is None:
             return False
-        self._patch(ref, {"assigned_to": user}, step="assign")
+        try:
+            self._patch(ref, {"assigned_to": user}, step="assign")
+        except StepFailedError as refused:
+            refused.setting = f"the assignee {assignee.email} (sys_user {user})"
+            raise
         return True
 
     def resolve(self, ref: TicketRef, note: str) -> None:
+        """State 6 with the close code and notes; an incident the instance closed meanwhile
+        (whose fields its ACL then guards) is left as it is: it is past resolved."""
         notes = self._close_notes.replace(NOTE_PLACEHOLDER, note)
-        self._patch(
-            ref,
-            {
-                "state": STATE_RESOLVED,
-                "close_code": self._close_code,
-                "close_notes": truncate(notes, MAX_DESCRIPTION_CHARS) or DEFAULT_CLOSE_NOTES,
-            },
-            step="resolve",
-        )
+        try:
+            self._patch(
+                ref,
+                {
+                    "state": STATE_RESOLVED,
+                    "close_code": self._close_code,
+                    "close_notes": truncate(notes, MAX_DESCRIPTION_CHARS) or DEFAULT_CLOSE_NOTES,
+                },
+                step="resolve",
+            )
+        except StepFailedError:
+            if self._record(ref, "state").get("state") not in FINAL_STATES:
+                raise
 
     def reopen(self, ref: TicketRef, note: str) -> TicketRef | None:
         """State 2 again; a new linked incident (its ref) when this one is Closed or
@@ -253,7 +265,11 @@ class ServiceNowTarget:
                 fields["work_notes"] = truncate(note, MAX_WORK_NOTE_CHARS)
             answer = self._patch(ref, fields, step="reopen", answer_fields="state")
             after = self._result(answer, "reopen")
-            if not isinstance(after, dict) or after.get("state") == STATE_IN_PROGRESS:
+            state = after.get("state") if isinstance(after, dict) else None
+            # A state the PATCH left as it was (unless already In Progress) is a record the
+            # instance keeps, like a closed one.
+            kept = state != STATE_IN_PROGRESS and state == current.get("state")
+            if state not in FINAL_STATES and not kept:
                 return None
         return self._successor(ref, note)
 
