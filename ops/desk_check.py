@@ -288,8 +288,10 @@ def _jira_permissions(desk: _Desk, expected: JiraExpectations) -> Iterator[Findi
 
 
 def _matches(reference: str | Mapping[str, str], item: Mapping[str, Any]) -> bool:
+    """Whether a configured name (or ``{"id"}``/``{"name"}``) is ``item``, exactly as the
+    desk compares it on a create."""
     if isinstance(reference, str):
-        return str(item.get("name", "")).casefold() == reference.casefold()
+        return item.get("name") == reference
     return any(str(item.get(k)) == str(v) for k, v in reference.items() if k in ("id", "name"))
 
 
@@ -333,7 +335,7 @@ def _jira_issue_type(
         yield failed(f"create fields could not be read: {error}", f"check {setting}")
         return
     unsent = [
-        f"{f.get('fieldId') or f.get('key')} ({f.get('name')})"
+        _field_name(f)
         for f in _listing(data, "fields", "values")
         if f.get("required")
         and not f.get("hasDefaultValue")
@@ -347,6 +349,13 @@ def _jira_issue_type(
         )
     else:
         yield passed("every required create field is sent")
+
+
+def _field_name(meta: Mapping[str, Any]) -> str:
+    """A field's id, with its name when that says more ("customfield_10050 (Team)")."""
+    field_id = str(meta.get("fieldId") or meta.get("key"))
+    name = meta.get("name")
+    return f"{field_id} ({name})" if name and name != field_id else field_id
 
 
 def _jira_priorities(
@@ -391,7 +400,9 @@ def _jira_workflow(desk: _Desk, setup: DeskSetup, expected: JiraExpectations) ->
         )
         try:
             found = _listing(
-                desk.get(f"{jira.API}/search/jql", {"jql": jql, "maxResults": "1"}).data,
+                desk.get(
+                    f"{jira.API}/search/jql", {"jql": jql, "maxResults": "1", "fields": "status"}
+                ).data,
                 "issues",
             )
             if not found:
@@ -405,8 +416,10 @@ def _jira_workflow(desk: _Desk, setup: DeskSetup, expected: JiraExpectations) ->
                 )
                 continue
             key = str(found[0].get("key") or found[0].get("id"))
+            status = ((found[0].get("fields") or {}).get("status") or {}).get("name")
+            key += f" ({status})" if status else ""
             answer = desk.get(
-                f"{jira.API}/issue/{path_segment(key)}/transitions",
+                f"{jira.API}/issue/{path_segment(str(found[0].get('id') or key))}/transitions",
                 {"expand": "transitions.fields"},
             ).data
         except DeskError as error:
@@ -456,7 +469,7 @@ def _transition(
             )
         )
         yield failed(
-            f"{step}: no transition matches {how or 'nothing configured'} from {issue}'s status",
+            f"{step}: no transition matches {how or 'nothing configured'} from {issue}",
             f"set {setup.key(f'workflow.{step}.transitions')} to include one of: {names}",
         )
         return
@@ -488,7 +501,10 @@ def _servicenow(setup: DeskSetup, http: HttpClient) -> Iterator[Finding]:
     else:
         missing = _missing_keys(setup, *servicenow.BASIC_KEYS)
         if missing:
-            yield failed(missing.what + f" (or '{servicenow.TOKEN_KEY}')", missing.fix)
+            alternative = f" (or '{servicenow.TOKEN_KEY}')"
+            yield failed(
+                missing.what + alternative, missing.fix.replace(" to ", alternative + " to ", 1)
+            )
             return
         header = basic_auth(setup.credentials["username"], setup.credentials["password"])
     expected = setup.servicenow or ServiceNowExpectations()

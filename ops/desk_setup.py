@@ -84,6 +84,8 @@ def _target(path: Path, wanted: str | None) -> tuple[str, Mapping[str, Any]]:
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise OpsError(f"cannot read {path}: {error}") from None
     targets = document.get("targets") or {}
+    if not targets and not wanted:
+        return "desk", {}
     name = wanted or document.get("target") or (next(iter(targets)) if len(targets) == 1 else None)
     if name not in targets:
         names = ", ".join(targets) or "none"
