@@ -244,29 +244,25 @@ def _jira(setup: DeskSetup, http: HttpClient) -> Iterator[Finding]:
         return
     who = me.get("displayName") or me.get("accountId") if isinstance(me, dict) else None
     yield passed(f"credentials work (as {who or 'the API user'})")
-    project = _jira_project(desk, expected)
-    if project is None:
+    setting = setup.key("jira.project")
+    try:
+        project = desk.get(f"{jira.API}/project/{path_segment(expected.project)}").data
+    except DeskError as error:
+        absent = isinstance(error, RejectedRequestError) and error.status == 404
         yield failed(
-            f"project {expected.project} not found (or the API user may not browse it)",
-            f"set {setup.key('jira.project')} to the project's key, or have the Jira admin "
-            "grant the API user Browse Projects in it",
+            f"project {expected.project} not found (or the API user may not browse it)"
+            if absent
+            else f"project {expected.project} could not be read: {error}",
+            f"set {setting} to the project's key, or have the Jira admin grant the API user "
+            "Browse Projects in it",
         )
         return
-    yield passed(f"project {project['key']} ({project.get('name', '')})")
+    project = project if isinstance(project, dict) else {}
+    yield passed(f"project {project.get('key', expected.project)} ({project.get('name', '')})")
     yield from _jira_permissions(desk, expected)
     yield from _jira_issue_type(desk, setup, expected)
     yield from _jira_priorities(desk, setup, expected, str(project.get("id", "")))
     yield from _jira_workflow(desk, setup, expected)
-
-
-def _jira_project(desk: _Desk, expected: JiraExpectations) -> Any:
-    try:
-        project = desk.get(f"{jira.API}/project/{path_segment(expected.project)}").data
-    except RejectedRequestError as error:
-        if error.status == 404:
-            return None
-        raise
-    return project if isinstance(project, dict) else None
 
 
 def _jira_permissions(desk: _Desk, expected: JiraExpectations) -> Iterator[Finding]:

@@ -150,6 +150,18 @@ def test_a_priority_missing_from_a_custom_scheme_names_its_key_and_the_schemes_n
     ) in result.out
 
 
+def test_a_missing_project_names_the_setting_and_stops(
+    worked_on: JiraFake, check: CheckRun
+) -> None:
+    # Given a project key the site does not have (here from the flag that overrides the file)
+    # When the preflight runs
+    result = check(jira_config(worked_on), JIRA_CREDENTIALS, "--jira-project", "NOPE")
+    # Then the project check fails naming its key path, and nothing that needs it runs
+    assert result.failures == ["✘ project NOPE not found (or the API user may not browse it)"]
+    assert "fix: set targets.ops-jira.jira.project" in result.out
+    assert "permission" not in result.out
+
+
 def test_a_classic_workflow_with_done_configured_names_the_available_transitions(
     jira: JiraFake, check: CheckRun
 ) -> None:
