@@ -48,6 +48,10 @@ show: $(STAMP) ## One incident of the running local stack: summary, ticket, payl
 ops: $(STAMP) ## On-call commands: ARGS="inspect <id>" | "replay <id>" | "redrive ticket-sync" (add --local for make run)
 	$(BIN)/python -m ops $(ARGS)
 
+.PHONY: desk-check
+desk-check: $(STAMP) ## Check the desk configuration against the local stack's desk, ✔/✘ with fixes (ARGS= passes flags)
+	$(BIN)/python -m ops desk check --local $(ARGS)
+
 .PHONY: smoke
 smoke: $(STAMP) ## Send one smoke incident to URL=... and follow it to its callback, then remove it (ARGS="--local" for make run)
 	$(BIN)/python -m ops.smoke $(if $(URL),--url '$(URL)') $(ARGS)
