@@ -7,7 +7,7 @@ import pytest
 from adapter_support import ticket_draft
 from fakes_support import DESK_SECRET
 
-from local.service_desk import DemoDesk
+from local.demo.service_desk import DemoDesk
 from pandabridge.http import HttpClient
 from pandabridge.sync import comment_key
 from pandabridge.tickets.generic import GenericTarget

@@ -16,9 +16,9 @@ import pytest
 
 from local import defaults
 from local.aws import MotoServer, put_secret
+from local.demo.service_desk import DemoDesk
 from local.fakes.jira import DEFAULT_API_TOKEN, DEFAULT_EMAIL, JiraFake
 from local.fakes.servicenow import ServiceNowFake
-from local.service_desk import DemoDesk
 from ops.__main__ import main
 from pandabridge.http import HttpClient, basic_auth
 
