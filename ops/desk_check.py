@@ -77,10 +77,13 @@ class JiraExpectations:
     issue_type: str | Mapping[str, str] = "Task"
     # P1..P5 to a priority name, or {"id": ...} / {"name": ...}.
     priority_map: Mapping[str, str | Mapping[str, str]] = field(
-        default_factory=lambda: dict(jira.PRIORITY_NAMES)
+        default_factory=lambda: dict(jira.DEFAULT_PRIORITY_MAP)
     )
-    resolve: TransitionStep = TransitionStep(("Done",))
-    reopen: TransitionStep = TransitionStep(("To Do",))
+    # The adapter's own defaults, so that an unconfigured step is checked as it will run.
+    resolve: TransitionStep = TransitionStep(
+        jira.DEFAULT_RESOLVE_TRANSITIONS, jira.DONE_CATEGORY, jira.DEFAULT_RESOLVE_FIELDS
+    )
+    reopen: TransitionStep = TransitionStep(jira.DEFAULT_REOPEN_TRANSITIONS, jira.NEW_CATEGORY)
     # The create fields we send: JIRA_CREATE_FIELDS, plus components and custom fields if set.
     create_fields: frozenset[str] = JIRA_CREATE_FIELDS
 
@@ -92,7 +95,7 @@ class ServiceNowExpectations:
     caller_id: str | None = None  # sys_id, user_name or name
     category: str | None = None
     subcategory: str | None = None
-    close_code: str = "Solution provided"
+    close_code: str = servicenow.CLOSE_CODE
 
 
 @dataclass(frozen=True)
@@ -294,6 +297,8 @@ def _matches(reference: str | Mapping[str, str], item: Mapping[str, Any]) -> boo
 def _shown(reference: str | Mapping[str, str]) -> str:
     if isinstance(reference, str):
         return repr(reference)
+    if set(reference) == {"name"}:  # a priority by name reads as the name alone
+        return repr(reference["name"])
     return ", ".join(f"{k} {v!r}" for k, v in reference.items())
 
 
