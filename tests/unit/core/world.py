@@ -45,6 +45,7 @@ class World:
     bigpanda: FakeBigPanda = field(default_factory=FakeBigPanda)
 
     def __post_init__(self) -> None:
+        self.target.clock = self.clock
         self.states = FakeTicketStates(self.table)
         self.ledger = FakeLedger(self.table)
         self.reconciler = Reconciler(
