@@ -127,16 +127,8 @@ def test_the_waits_for_a_lagging_lookup_grow_and_end_with_the_window(
     world.target.lag_finds(1000)
     world.target.fail("create", TIMED_OUT)
     nudge = world.failed_sync(sample)
-    waits: list[float] = []
     # When the nudge is retried each time after the wait it asked for
-    for _ in range(20):
-        try:
-            world.reconciler.sync(nudge)
-            break
-        except WaitingError as waiting:
-            assert waiting.retry_after is not None
-            waits.append(waiting.retry_after)
-            world.clock.advance(waiting.retry_after)
+    _, waits = world.waited_sync(nudge)
     # Then the waits grow (but the last, the rest of the window), add up to exactly the
     # window, and the empty search is then trusted
     assert waits[:-1] == sorted(waits[:-1])
@@ -211,12 +203,7 @@ def test_a_search_lagging_past_30_s_after_an_unseen_create_gives_one_ticket(
     world.target.fail("create", TIMED_OUT, took_effect=True)
     nudge = world.failed_sync(sample)
     # When the nudge is retried after each wait it asks for, until it completes
-    for _ in range(20):
-        try:
-            report = world.reconciler.sync(nudge)
-            break
-        except WaitingError as waiting:
-            world.clock.advance(waiting.retry_after or 0)
+    report, _ = world.waited_sync(nudge)
     # Then the ticket made unseen is found: one ticket, one callback
     assert Action.FOUND in report.actions
     assert len(world.target.tickets) == 1

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pandabridge.callbacks import Confirmer
-from pandabridge.errors import RetryableError
+from pandabridge.errors import RetryableError, WaitingError
 from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
 from pandabridge.models import WebhookPayload
@@ -83,6 +83,18 @@ class World:
         with pytest.raises(RetryableError):
             self.reconciler.sync(nudge)
         return self.reconciler.sync(nudge)
+
+    def waited_sync(self, nudge: SyncNudge, *, limit: int = 50) -> tuple[SyncReport, list[float]]:
+        """Sync a nudge as the queue redelivers it after each wait it asks for, until it
+        completes; the report and the waits, in order."""
+        waits: list[float] = []
+        for _ in range(limit):
+            try:
+                return self.reconciler.sync(nudge), waits
+            except WaitingError as waiting:
+                waits.append(waiting.retry_after or 0)
+                self.clock.advance(waits[-1])
+        raise AssertionError(f"still waiting after {limit} deliveries: {waits}")
 
     def reconciler_draft(self, payload: Payload) -> TicketDraft:
         """The draft the reconciler makes of a payload, to put a ticket on the desk directly."""
