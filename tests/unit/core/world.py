@@ -14,7 +14,7 @@ from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
 from pandabridge.models import WebhookPayload
 from pandabridge.parsing import parse_webhook
-from pandabridge.sync import Reconciler, SyncReport
+from pandabridge.sync import Reconciler, SyncReport, UpdatePolicy
 from pandabridge.tickets.mapping import draft_for
 from pandabridge.tickets.model import TicketDraft
 from pandabridge.tickets.state import TicketState
@@ -43,6 +43,7 @@ class World:
     target: FakeTarget = field(default_factory=lambda: FakeTarget(known_users={KNOWN_USER}))
     outbox: FakeOutbox = field(default_factory=FakeOutbox)
     bigpanda: FakeBigPanda = field(default_factory=FakeBigPanda)
+    update_policy: UpdatePolicy = field(default_factory=UpdatePolicy)
 
     def __post_init__(self) -> None:
         self.target.clock = self.clock
@@ -54,6 +55,7 @@ class World:
             target=self.target,
             callbacks=self.outbox,
             clock=self.clock,
+            update_policy=self.update_policy,
         )
         self.confirmer = Confirmer(ledger=self.ledger, bigpanda=self.bigpanda, clock=self.clock)
 
