@@ -124,7 +124,14 @@ class GenericTarget:
         if wanted:
             self._patch(ref, wanted)
 
-    def comment(self, ref: TicketRef, text: str) -> None:
+    def comment(
+        self,
+        ref: TicketRef,
+        text: str,
+        key: str | None = None,  # noqa: ARG002 - the contract's; this adapter keeps no key yet
+        *,
+        after_unknown_outcome: bool = False,  # noqa: ARG002
+    ) -> None:
         self._send("POST", f"/tickets/{path_segment(ref.id)}/comments", {"body": text})
 
     def assign(self, ref: TicketRef, assignee: Assignee) -> bool:

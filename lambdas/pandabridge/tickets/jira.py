@@ -158,7 +158,14 @@ class JiraTarget:
         if content:
             self._send("PUT", self._issue(ref), {"fields": content})
 
-    def comment(self, ref: TicketRef, text: str) -> None:
+    def comment(
+        self,
+        ref: TicketRef,
+        text: str,
+        key: str | None = None,  # noqa: ARG002 - the contract's; this adapter keeps no key yet
+        *,
+        after_unknown_outcome: bool = False,  # noqa: ARG002
+    ) -> None:
         body = adf(truncate(text, MAX_COMMENT_CHARS))
         self._send("POST", f"{self._issue(ref)}/comment", {"body": body})
 

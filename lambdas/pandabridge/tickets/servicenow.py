@@ -130,7 +130,14 @@ class ServiceNowTarget:
         if content:
             self._patch(ref, content)
 
-    def comment(self, ref: TicketRef, text: str) -> None:
+    def comment(
+        self,
+        ref: TicketRef,
+        text: str,
+        key: str | None = None,  # noqa: ARG002 - the contract's; this adapter keeps no key yet
+        *,
+        after_unknown_outcome: bool = False,  # noqa: ARG002
+    ) -> None:
         self._patch(ref, {"work_notes": truncate(text, MAX_WORK_NOTE_CHARS)})
 
     def assign(self, ref: TicketRef, assignee: Assignee) -> bool:
