@@ -26,10 +26,12 @@ from local.aws import (
     queue_arn,
     queue_url,
 )
-from local.bigpanda import BigPandaStandIn
+from local.demo.bigpanda import BigPandaStandIn
+from local.demo.journey import Journey
+from local.demo.readback import CallbackConfirmations, stored_receipt
+from local.demo.service_desk import DemoDesk
 from local.functions import CALLBACK, INGEST, TICKET_SYNC, LocalFunction
 from local.gateway import LocalGateway, Route
-from local.journey import Journey
 from local.names import (
     CALLBACK_QUEUE,
     INCIDENTS_TABLE,
@@ -40,8 +42,6 @@ from local.names import (
 )
 from local.pipe import StreamPipe
 from local.poller import EventSource, OnBatch, QueuePoller
-from local.readback import CallbackConfirmations, stored_receipt
-from local.service_desk import DemoDesk
 from pandabridge.auth import TokenSecretError, valid_tokens
 from pandabridge.names import SERVICE_NAME, WEBHOOK_PATH, Env
 from pandabridge.settings import TargetKind

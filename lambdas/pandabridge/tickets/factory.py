@@ -35,9 +35,14 @@ def build_target(
             api_token=api_token,
             project_key=settings.jira_project_key,
             issue_type=settings.jira_issue_type,
-            resolve_transition=settings.jira_resolve_transition,
-            reopen_transition=settings.jira_reopen_transition,
             http=client,
+            # The transition settings stay the first candidates, ahead of Jira's defaults.
+            resolve_transitions=_first(
+                settings.jira_resolve_transition, jira.DEFAULT_RESOLVE_TRANSITIONS
+            ),
+            reopen_transitions=_first(
+                settings.jira_reopen_transition, jira.DEFAULT_REOPEN_TRANSITIONS
+            ),
         )
     if settings.target == "servicenow":
         if _present(credentials, servicenow.TOKEN_KEY):
@@ -52,6 +57,11 @@ def build_target(
         )
     (hmac_secret,) = _require(credentials, *generic.CREDENTIAL_KEYS)
     return generic.GenericTarget(settings.api_base, hmac_secret=hmac_secret, http=client)
+
+
+def _first(name: str, defaults: tuple[str, ...]) -> tuple[str, ...]:
+    """``name`` (when set) ahead of ``defaults``, each name once."""
+    return tuple(dict.fromkeys(n for n in (name, *defaults) if n.strip()))
 
 
 def _present(credentials: Mapping[str, str], key: str) -> bool:

@@ -31,7 +31,7 @@ Labels: ``correlation_label(incident_id)``, a deterministic label without spaces
 adapter also searches for.
 
 To change the mapping, edit the tables and limits below; each adapter maps P1..P5 onto its own
-scale (``jira.PRIORITY_NAMES``, ``servicenow.IMPACT_URGENCY``).
+scale (``jira.DEFAULT_PRIORITY_MAP``, ``servicenow.IMPACT_URGENCY``).
 """
 
 from __future__ import annotations

@@ -40,13 +40,15 @@ class World:
     clock: FakeClock = field(default_factory=FakeClock)
     book: IncidentBook = field(default_factory=IncidentBook)
     table: TicketsTable = field(default_factory=TicketsTable)
+    # The fake desk; specs of a real adapter against a vendor fake pass that adapter instead.
     target: FakeTarget = field(default_factory=lambda: FakeTarget(known_users={KNOWN_USER}))
     outbox: FakeOutbox = field(default_factory=FakeOutbox)
     bigpanda: FakeBigPanda = field(default_factory=FakeBigPanda)
     update_policy: UpdatePolicy = field(default_factory=UpdatePolicy)
 
     def __post_init__(self) -> None:
-        self.target.clock = self.clock
+        if isinstance(self.target, FakeTarget):
+            self.target.clock = self.clock
         self.states = FakeTicketStates(self.table)
         self.ledger = FakeLedger(self.table)
         self.reconciler = Reconciler(

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from local import defaults
-from local.service_desk import DemoDesk
-from tests.e2e.harness import SERVING_MARK, StackProcess, http_request
+from local.demo.service_desk import DemoDesk
+from tests.local_stack.harness import SERVING_MARK, StackProcess, http_request
 
 SAMPLE_ID = json.loads(defaults.SAMPLE_EVENT.read_text())["incident"]["id"]
 TICKET_WAIT_SECONDS = 10.0
