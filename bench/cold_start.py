@@ -389,22 +389,19 @@ def stack_environments(
     # The method reads nothing but the settings; a whole construct would hash the code asset.
     shared = FunctionDefaults.environment(SimpleNamespace(settings=settings))  # type: ignore[arg-type]
 
-    def pick(*names: str) -> dict[str, str]:
-        return pick_from(resources, *names)
-
-    storage = pick(Env.INCIDENTS_TABLE, Env.PAYLOAD_BUCKET) | {
+    storage = pick_from(resources, Env.INCIDENTS_TABLE, Env.PAYLOAD_BUCKET) | {
         Env.INLINE_PAYLOAD_MAX_BYTES: str(settings.inline_payload_max_bytes)
     }
     return {
         "ingest": shared | storage,
         "ticket-sync": shared
         | storage
-        | pick(Env.TICKETS_TABLE, Env.TICKET_SYNC_DLQ_URL, Env.CALLBACK_QUEUE_URL)
+        | pick_from(resources, Env.TICKETS_TABLE, Env.TICKET_SYNC_DLQ_URL, Env.CALLBACK_QUEUE_URL)
         | {Env.TICKET_SECRET_ID: secrets["ticket"]}
         | ticket_target_environment(settings)
         | pick_from(local_urls, Env.TICKET_BASE_URL),
         "callback": shared
-        | pick(Env.TICKETS_TABLE, Env.CALLBACK_DLQ_URL)
+        | pick_from(resources, Env.TICKETS_TABLE, Env.CALLBACK_DLQ_URL)
         | {Env.BIGPANDA_SECRET_ID: secrets["bigpanda"]}
         | bigpanda_environment(settings)
         | pick_from(local_urls, Env.BIGPANDA_API_BASE),

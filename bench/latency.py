@@ -342,7 +342,9 @@ def wait_for_callbacks(stack: Any, incident_ids: Iterable[str], limit: float) ->
     within ``limit``. Reads only the one attribute, to load the moto server little."""
     wanted = set(incident_ids)
     started = time.time()
-    dynamodb = _dynamodb(stack)
+    from local.aws import aws_client
+
+    dynamodb = aws_client("dynamodb", stack.aws_endpoint)
     while True:
         if wanted <= _confirmed_ids(dynamodb):
             return time.time() - started
@@ -641,12 +643,6 @@ def _busy(step: Step, name: str, share: dict[str, float]) -> str:
     count = step.handled.get(name, 0)
     per_message = f" ({step.busy_ms.get(name, 0.0) / count:.0f} ms/msg)" if count else ""
     return f"{100 * share[name]:.0f}%{per_message}"
-
-
-def _dynamodb(stack: Any) -> Any:
-    from local.aws import aws_client
-
-    return aws_client("dynamodb", stack.aws_endpoint)
 
 
 def _confirmed_ids(dynamodb: Any) -> set[str]:
