@@ -634,20 +634,14 @@ def measure(function: Function, local: Stage, runs: int, table: Table) -> None:
     baseline_runs: list[Run] = []
     for n in range(runs):
         # Alternate which goes first, so neither always follows the other.
-        pair = [
-            lambda n=n: handler_runs.append(
-                run_child(
-                    function.module,
-                    function.attribute,
-                    function.builders,
-                    environment,
-                    function.event(n),
-                )
-            ),
-            lambda: baseline_runs.append(run_child(function.baseline, "", (), environment, None)),
-        ]
-        for step in pair if n % 2 == 0 else reversed(pair):
-            step()
+        if n % 2:
+            baseline_runs.append(run_child(function.baseline, "", (), environment, None))
+        event = function.event(n)
+        handler_runs.append(
+            run_child(function.module, function.attribute, function.builders, environment, event)
+        )
+        if n % 2 == 0:
+            baseline_runs.append(run_child(function.baseline, "", (), environment, None))
     failed = [r for r in handler_runs if not function.succeeded(r.answer)]
     if failed:
         raise RuntimeError(f"{function.name}: first invocation answered {failed[0].answer!r}")
