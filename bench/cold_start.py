@@ -389,22 +389,19 @@ def stack_environments(
     # The method reads nothing but the settings; a whole construct would hash the code asset.
     shared = FunctionDefaults.environment(SimpleNamespace(settings=settings))  # type: ignore[arg-type]
 
-    def pick(*names: str) -> dict[str, str]:
-        return pick_from(resources, *names)
-
-    storage = pick(Env.INCIDENTS_TABLE, Env.PAYLOAD_BUCKET) | {
+    storage = pick_from(resources, Env.INCIDENTS_TABLE, Env.PAYLOAD_BUCKET) | {
         Env.INLINE_PAYLOAD_MAX_BYTES: str(settings.inline_payload_max_bytes)
     }
     return {
         "ingest": shared | storage,
         "ticket-sync": shared
         | storage
-        | pick(Env.TICKETS_TABLE, Env.TICKET_SYNC_DLQ_URL, Env.CALLBACK_QUEUE_URL)
+        | pick_from(resources, Env.TICKETS_TABLE, Env.TICKET_SYNC_DLQ_URL, Env.CALLBACK_QUEUE_URL)
         | {Env.TICKET_SECRET_ID: secrets["ticket"]}
         | ticket_target_environment(settings)
         | pick_from(local_urls, Env.TICKET_BASE_URL),
         "callback": shared
-        | pick(Env.TICKETS_TABLE, Env.CALLBACK_DLQ_URL)
+        | pick_from(resources, Env.TICKETS_TABLE, Env.CALLBACK_DLQ_URL)
         | {Env.BIGPANDA_SECRET_ID: secrets["bigpanda"]}
         | bigpanda_environment(settings)
         | pick_from(local_urls, Env.BIGPANDA_API_BASE),
@@ -637,20 +634,14 @@ def measure(function: Function, local: Stage, runs: int, table: Table) -> None:
     baseline_runs: list[Run] = []
     for n in range(runs):
         # Alternate which goes first, so neither always follows the other.
-        pair = [
-            lambda n=n: handler_runs.append(
-                run_child(
-                    function.module,
-                    function.attribute,
-                    function.builders,
-                    environment,
-                    function.event(n),
-                )
-            ),
-            lambda: baseline_runs.append(run_child(function.baseline, "", (), environment, None)),
-        ]
-        for step in pair if n % 2 == 0 else reversed(pair):
-            step()
+        if n % 2:
+            baseline_runs.append(run_child(function.baseline, "", (), environment, None))
+        event = function.event(n)
+        handler_runs.append(
+            run_child(function.module, function.attribute, function.builders, environment, event)
+        )
+        if n % 2 == 0:
+            baseline_runs.append(run_child(function.baseline, "", (), environment, None))
     failed = [r for r in handler_runs if not function.succeeded(r.answer)]
     if failed:
         raise RuntimeError(f"{function.name}: first invocation answered {failed[0].answer!r}")

@@ -150,7 +150,9 @@ def build(facts: StackFacts, measured: Measured, inputs: Inputs | None = None) -
     ttl = facts.authorizer_ttl_seconds
     if ttl is not None and (auth := facts.function("authorizer")) is not None:
         # One token, so one cache entry: at most one invocation per TTL while traffic flows.
-        per_call = price("lambda_request") + _gb_s(auth, i.authorizer_ms) * _gb_s_price(auth)
+        per_call = price("lambda_request") + _gb_s(auth, i.authorizer_ms) * price(
+            f"lambda_gb_s_{auth.architecture}"
+        )
         model.volume_lines.append(
             VolumeLine(
                 "Lambda",
@@ -275,10 +277,6 @@ def _apigw_cost(webhooks: int) -> float:
 
 def _gb_s(fn: FunctionFacts, ms: float) -> float:
     return fn.memory_mb / 1024 * ms / 1000
-
-
-def _gb_s_price(fn: FunctionFacts) -> float:
-    return price(f"lambda_gb_s_{fn.architecture}")
 
 
 def _xray_traces(webhooks: int, new: float, facts: StackFacts, i: Inputs) -> float:

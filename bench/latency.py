@@ -29,9 +29,9 @@ import json
 import math
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -230,7 +230,7 @@ def measure(rate: float, seconds: float, drain: float, env: dict[str, str] | Non
         sends = plan(rate, seconds, tag)
         cpu_before = process_cpu_seconds(stack.process.pid)
         started = time.time()
-        Sender(stack, template, rate, sends).run()
+        send_open_loop(stack, template, rate, sends)
         drained_after = wait_for_callbacks(stack, [s.incident_id for s in sends if s.new], drain)
         # Busy shares are of the time from the first send to the last confirmation (or to
         # the end of the drain allowance).
@@ -286,55 +286,33 @@ def warm_up(stack: Any, template: dict[str, Any]) -> None:
         raise RuntimeError(f"the warm-up incidents were not confirmed in {WARMUP_SECONDS:.0f} s")
 
 
-class Sender:
+def send_open_loop(stack: Any, template: dict[str, Any], rate: float, sends: list[Send]) -> None:
     """Open-loop load: each webhook goes out at its due time from whichever sender thread is
     free; with too few threads the sends fall behind, which the achieved rate shows."""
+    start = time.monotonic() + 0.2
+    wall = time.time() + 0.2
+    for index, send in enumerate(sends):
+        send.due = wall + index / rate
 
-    def __init__(
-        self, stack: Any, template: dict[str, Any], rate: float, sends: list[Send]
-    ) -> None:
-        self._stack = stack
-        self._template = template
-        self._rate = rate
-        self._sends = sends
-        self._next = 0
-        self._lock = threading.Lock()
-        # Enough threads to hold the rate while answers take up to a second (an overloaded
-        # stack answers slowly), and no more: idle threads only sleep.
-        self._threads = min(MAX_SENDERS, max(4, math.ceil(rate * ANSWER_ALLOWANCE_SECONDS)))
+    def send_one(index: int) -> None:
+        send = sends[index]
+        body = webhook_body(template, send.incident_id, send.bump)
+        delay = start + index / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        send.sent = time.time()
+        try:
+            send.status = stack.post_webhook(body).status
+        except OSError:
+            send.status = None
+        send.answered = time.time()
 
-    def run(self) -> None:
-        start = time.monotonic() + 0.2
-        wall = time.time() + 0.2
-        for index, send in enumerate(self._sends):
-            send.due = wall + index / self._rate
-        threads = [
-            threading.Thread(target=self._work, args=(start,), daemon=True)
-            for _ in range(self._threads)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-    def _work(self, start: float) -> None:
-        while True:
-            with self._lock:
-                index = self._next
-                self._next += 1
-            if index >= len(self._sends):
-                return
-            send = self._sends[index]
-            body = webhook_body(self._template, send.incident_id, send.bump)
-            delay = start + index / self._rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            send.sent = time.time()
-            try:
-                send.status = self._stack.post_webhook(body).status
-            except OSError:
-                send.status = None
-            send.answered = time.time()
+    # Enough threads to hold the rate while answers take up to a second (an overloaded stack
+    # answers slowly), and no more: idle threads only sleep. The pool hands out the sends in
+    # order.
+    threads = min(MAX_SENDERS, max(4, math.ceil(rate * ANSWER_ALLOWANCE_SECONDS)))
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(send_one, range(len(sends))))
 
 
 def wait_for_callbacks(stack: Any, incident_ids: Iterable[str], limit: float) -> float | None:
@@ -342,7 +320,9 @@ def wait_for_callbacks(stack: Any, incident_ids: Iterable[str], limit: float) ->
     within ``limit``. Reads only the one attribute, to load the moto server little."""
     wanted = set(incident_ids)
     started = time.time()
-    dynamodb = _dynamodb(stack)
+    from local.aws import aws_client
+
+    dynamodb = aws_client("dynamodb", stack.aws_endpoint)
     while True:
         if wanted <= _confirmed_ids(dynamodb):
             return time.time() - started
@@ -641,12 +621,6 @@ def _busy(step: Step, name: str, share: dict[str, float]) -> str:
     count = step.handled.get(name, 0)
     per_message = f" ({step.busy_ms.get(name, 0.0) / count:.0f} ms/msg)" if count else ""
     return f"{100 * share[name]:.0f}%{per_message}"
-
-
-def _dynamodb(stack: Any) -> Any:
-    from local.aws import aws_client
-
-    return aws_client("dynamodb", stack.aws_endpoint)
 
 
 def _confirmed_ids(dynamodb: Any) -> set[str]:

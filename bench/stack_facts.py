@@ -62,7 +62,6 @@ class StackFacts:
     on_demand_tables: int
     pitr_tables: int
     stream: bool
-    pipe_filtered: bool
     log_retention_days: dict[str, int]
     alarms: int
     dashboards: int
@@ -123,7 +122,6 @@ def read_facts(template: Mapping[str, Any]) -> StackFacts:
             fifo = bool(resources[queue].get("Properties", {}).get("FifoQueue"))
             queue_fifo[function.role] = fifo
     tables = of_type("AWS::DynamoDB::Table")
-    pipes = of_type("AWS::Pipes::Pipe")
     stages = of_type("AWS::ApiGateway::Stage")
     authorizers = of_type("AWS::ApiGateway::Authorizer")
     acls = of_type("AWS::WAFv2::WebACL")
@@ -148,9 +146,6 @@ def read_facts(template: Mapping[str, Any]) -> StackFacts:
             if t.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled")
         ),
         stream=any("StreamSpecification" in t for t in tables.values()),
-        pipe_filtered=any(
-            p.get("SourceParameters", {}).get("FilterCriteria") for p in pipes.values()
-        ),
         log_retention_days={
             name: int(props.get("RetentionInDays", 0))
             for name, props in of_type("AWS::Logs::LogGroup").items()

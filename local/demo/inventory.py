@@ -11,7 +11,7 @@ import argparse
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from botocore.config import Config
@@ -130,6 +130,20 @@ class IncidentRow:
             return None  # recorded before ticket sync kept where the latency starts
         latency = after_webhook(ticket.callback_received_at, ticket.callback_confirmed_at)
         return latency.total_seconds() * 1000
+
+
+def local_time(moment: datetime | None) -> str:
+    """A moment in this machine's time zone, to the millisecond."""
+    if moment is None:
+        return "-"
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def utc_time(epoch: float | None) -> str:
+    """An epoch (BigPanda's ``updatedOn``) in UTC, to the second."""
+    if epoch is None:
+        return "-"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _time(text: str | None) -> datetime | None:

@@ -14,7 +14,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -27,8 +26,10 @@ from local.demo.inventory import (
     StackUnreachableError,
     add_endpoint_argument,
     endpoint_of,
+    local_time,
     unreachable,
     use_endpoint,
+    utc_time,
 )
 from local.names import PAYLOAD_BUCKET, TICKETS_TABLE
 from pandabridge.composition.ingest import incident_store
@@ -64,18 +65,6 @@ def read(incident_id: str, endpoint: str) -> tuple[StoredIncident | None, Ticket
         raise unreachable(endpoint, exc) from exc
 
 
-def _when(moment: datetime | None) -> str:
-    if moment is None:
-        return "-"
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
-def _epoch(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
 def incident_rows(console: Console, stored: StoredIncident) -> list[tuple[str, str]]:
     summary = stored.summary
     tone = {"critical": "bad", "warning": "warn", "ok": "good"}.get(summary.status or "")
@@ -92,9 +81,9 @@ def incident_rows(console: Console, stored: StoredIncident) -> list[tuple[str, s
         ),
         (
             "version",
-            f"{json.dumps(summary.version.as_json())}  (updatedOn {_epoch(summary.updated_on)})",
+            f"{json.dumps(summary.version.as_json())}  (updatedOn {utc_time(summary.updated_on)})",
         ),
-        ("received", f"{_when(summary.received_at)}  (local time)"),
+        ("received", f"{local_time(summary.received_at)}  (local time)"),
         (
             "payload",
             f"{summary.payload_bytes:,} bytes, {where}, sha256 {summary.content_hash[:12]}",
@@ -114,14 +103,17 @@ def ticket_rows(console: Console, state: TicketState | None) -> list[tuple[str, 
     tone = "good" if status == "resolved" else None
     rows = [
         ("ticket", console.join(f"{ticket.key or ticket.id} ", console.tone(status, tone), link)),
-        ("changes", f"created {_when(state.created_at)}, last updated {_when(state.updated_at)}"),
+        (
+            "changes",
+            f"created {local_time(state.created_at)}, last updated {local_time(state.updated_at)}",
+        ),
         ("comments", f"{len(state.comment_hashes)} from BigPanda"),
         ("assignee", state.assignee or "-"),
     ]
     if state.callback_confirmed_at is not None:
-        callback = console.tone(f"confirmed {_when(state.callback_confirmed_at)}", "good")
+        callback = console.tone(f"confirmed {local_time(state.callback_confirmed_at)}", "good")
     elif state.callback_enqueued_at is not None:
-        callback = console.tone(f"queued {_when(state.callback_enqueued_at)}", "warn")
+        callback = console.tone(f"queued {local_time(state.callback_enqueued_at)}", "warn")
     else:
         callback = "-"
     rows.append(("callback", callback))

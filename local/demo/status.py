@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from local.demo.console import Cell, Console
 from local.demo.inventory import (
@@ -23,7 +22,9 @@ from local.demo.inventory import (
     StackUnreachableError,
     add_endpoint_argument,
     endpoint_of,
+    local_time,
     read_incidents,
+    utc_time,
 )
 
 HEADERS = ("INCIDENT", "STATUS", "VERSION (updatedOn)", "RECEIVED", "TICKET", "CALLBACK")
@@ -44,16 +45,6 @@ def _status(row: IncidentRow) -> Cell:
     status = row.status or "unknown"
     text = f"{status}, resolved" if row.resolved and status != "ok" else status
     return text, "good" if row.resolved else _STATUS_TONES.get(status)
-
-
-def _version(row: IncidentRow) -> str:
-    if row.updated_on is None:
-        return NONE
-    return datetime.fromtimestamp(row.updated_on, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def _received(row: IncidentRow) -> str:
-    return row.received_at.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def _ticket(row: IncidentRow) -> Cell:
@@ -88,8 +79,8 @@ def render(console: Console, rows: Sequence[IncidentRow], endpoint: str) -> None
             [
                 row.incident_id,
                 _status(row),
-                _version(row),
-                _received(row),
+                utc_time(row.updated_on),
+                local_time(row.received_at),
                 _ticket(row),
                 _callback(row),
             ]
