@@ -29,14 +29,13 @@ from pydantic import (
 )
 
 from pandabridge.settings import ConfigurationError
+from pandabridge.tickets.mapping import DEFAULT_DESCRIPTION, DEFAULT_SUMMARY, DraftMapping
 from pandabridge.tickets.model import PRIORITIES
 from pandabridge.tickets.templates import TemplateError, placeholders_of
 
 TargetKind = Literal["http", "jira", "servicenow"]
 UpdateMode = Literal["sync", "create"]
 
-DEFAULT_SUMMARY: Final = "BigPanda Incident: {priority} - {primary_property} - {status}"
-DEFAULT_DESCRIPTION: Final = "{default_description}"
 # A message naming a key below the model it was raised on starts with this and the key.
 _SUBKEY: Final = "@"
 
@@ -205,6 +204,15 @@ class TargetConfig(_Section):
     def api_base(self) -> str:
         return self.base_url.rstrip("/")
 
+    @property
+    def draft_mapping(self) -> DraftMapping:
+        """The priority tag and text templates the draft is rendered with."""
+        return DraftMapping(
+            priority_tag=self.priority_tag,
+            summary=self.fields.summary,
+            description=self.fields.description,
+        )
+
 
 class DeskConfig(_Section):
     """The whole file: the targets, and which one this deployment sends tickets to."""
@@ -280,8 +288,6 @@ def _problem(error: Any) -> str:
     elif error["type"] == "missing":
         message = "required"
     given = error.get("input")
-    if error["type"] not in ("missing", "extra_forbidden") and isinstance(
-        given, str | int | float
-    ):
+    if error["type"] not in ("missing", "extra_forbidden") and isinstance(given, str | int | float):
         message += f" (got {given!r})"
     return f"{path or '(top level)'}: {message}"

@@ -36,6 +36,10 @@ class Env:
     TICKET_SECRET_ID: Final = "TICKET_SECRET_ID"  # noqa: S105 - a variable name
     TICKET_TIMEOUT_SECONDS: Final = "TICKET_TIMEOUT_SECONDS"
     PRIORITY_TAG: Final = "TICKET_PRIORITY_TAG"
+    # The desk configuration file the stack ships with the function (``pandabridge.desk_config``).
+    DESK_CONFIG_FILE: Final = "DESK_CONFIG_FILE"
+    # Former variables of the Jira options, now keys of the desk configuration; the Jira
+    # adapter's errors still name them.
     JIRA_PROJECT_KEY: Final = "JIRA_PROJECT_KEY"
     JIRA_ISSUE_TYPE: Final = "JIRA_ISSUE_TYPE"
     JIRA_RESOLVE_TRANSITION: Final = "JIRA_RESOLVE_TRANSITION"

@@ -13,6 +13,7 @@ import urllib3
 
 from local.fakes.jira import DEFAULT_API_TOKEN, DEFAULT_EMAIL, JiraFake
 from local.fakes.jira_catalog import User
+from pandabridge.desk_config import single_target
 from pandabridge.errors import PermanentError, RetryableError
 from pandabridge.http import HttpClient
 from pandabridge.names import Env
@@ -33,14 +34,15 @@ def target(jira: JiraFake) -> Iterator[TicketTarget]:
             Env.TICKET_TARGET: "jira",
             Env.TICKET_BASE_URL: jira.url,
             Env.TICKET_SECRET_ID: "pandabridge/ticket-credentials",
-            Env.JIRA_PROJECT_KEY: "OPS",
-            Env.JIRA_ISSUE_TYPE: "Incident",
         }
     )
+    desk = single_target(
+        "jira", jira.url, jira={"project": "OPS", "issue_type": "Incident"}
+    ).selected
     pool = urllib3.PoolManager(retries=False)
     credentials = {"email": DEFAULT_EMAIL, "api_token": DEFAULT_API_TOKEN}
     yield build_target(
-        settings, credentials, HttpClient(timeout_seconds=TIMEOUT_SECONDS, pool=pool)
+        settings, credentials, HttpClient(timeout_seconds=TIMEOUT_SECONDS, pool=pool), desk=desk
     )
     pool.clear()
 

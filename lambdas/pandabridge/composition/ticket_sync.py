@@ -8,6 +8,7 @@ from typing import Any
 from pandabridge.aws_clients import client
 from pandabridge.composition.ingest import incident_store
 from pandabridge.composition.secrets import read_secret
+from pandabridge.desk_config import DeskConfig, load_config, single_target
 from pandabridge.errors import PermanentError
 from pandabridge.names import Env
 from pandabridge.settings import (
@@ -42,9 +43,23 @@ def ticket_credentials(settings: TicketTargetSettings) -> dict[str, Any]:
     return value
 
 
+@cache
+def desk_config() -> DeskConfig:
+    """The desk configuration, read and validated once per process (at the first message).
+
+    A bad file raises ``DeskConfigurationError`` (a ``ConfigurationError``) naming each key
+    path; it is not cached, so every message fails with it, logged at ERROR, until the stack
+    ships a good file. Without ``DESK_CONFIG_FILE`` every key keeps its default.
+    """
+    settings = ticket_target_settings()
+    if settings.desk_config_file:
+        return load_config(settings.desk_config_file)
+    return single_target(settings.target, settings.base_url)
+
+
 def ticket_target() -> TicketTarget:
     settings = ticket_target_settings()
-    return build_target(settings, ticket_credentials(settings))
+    return build_target(settings, ticket_credentials(settings), desk=desk_config().selected)
 
 
 def reconciler() -> Reconciler:
@@ -56,4 +71,7 @@ def reconciler() -> Reconciler:
         target=ticket_target(),
         callbacks=CallbackQueue(settings.callback_queue_url, client("sqs")),
         priority_tag=ticket_target_settings().priority_tag,
+        # The draft mapping the reconciler renders with: ``desk_config().selected
+        # .draft_mapping`` (templates and priority tag), and its update policy
+        # ``desk_config().update_policy``, once the reconciler takes them.
     )

@@ -1,14 +1,23 @@
-"""The ticket target that the settings ask for, wired to its credentials.
+"""The ticket target that the settings ask for, wired to its credentials and its configuration.
 
 The credentials are the JSON object of the secret named by ``TICKET_SECRET_ID``; the keys each
 target reads are in its module docstring (and its ``CREDENTIAL_KEYS``). A missing key is a
 ``PermanentError`` naming the secret and the key, never a value.
+
+The desk configuration's target section (``pandabridge.desk_config.TargetConfig``) becomes the
+adapter's keyword arguments, one function per kind (``jira_options``, ``servicenow_options``):
+each names the adapter keyword of every configured key. An option left unset is not passed, so
+the adapter keeps its own default. An adapter is given only the keywords its constructor takes
+(``_accepted``): the options an adapter does not take yet are listed by ``unconsumed``.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
+from typing import Any
 
+from pandabridge.desk_config import TargetConfig, TransitionConfig, single_target
 from pandabridge.errors import PermanentError
 from pandabridge.http import HttpClient
 from pandabridge.names import Env
@@ -21,37 +30,163 @@ def build_target(
     settings: TicketTargetSettings,
     credentials: Mapping[str, str],
     http: HttpClient | None = None,
+    *,
+    desk: TargetConfig | None = None,
 ) -> TicketTarget:
-    """The adapter for ``settings.target``; ``http`` defaults to a client on the shared pool
-    with the settings' timeout."""
+    """The adapter for ``settings.target``, configured by ``desk`` (the configuration file's
+    target; every key at its default when none). ``http`` defaults to a client on the shared
+    pool with the settings' timeout."""
     client = http or HttpClient(timeout_seconds=settings.timeout_seconds)
+    config = desk or _default_config(settings)
+    if config.kind != settings.target:
+        raise PermanentError(
+            f"the desk configuration's target is a '{config.kind}' desk, the function's "
+            f"{Env.TICKET_TARGET} is '{settings.target}'",
+            setting=Env.DESK_CONFIG_FILE,
+        )
     if settings.target == "jira":
-        email, api_token = _require(credentials, *jira.CREDENTIAL_KEYS)
-        if not settings.jira_project_key:
-            raise PermanentError("no Jira project key is set", setting=Env.JIRA_PROJECT_KEY)
-        return jira.JiraTarget(
-            settings.api_base,
-            email=email,
-            api_token=api_token,
-            project_key=settings.jira_project_key,
-            issue_type=settings.jira_issue_type,
-            resolve_transition=settings.jira_resolve_transition,
-            reopen_transition=settings.jira_reopen_transition,
-            http=client,
-        )
+        return _jira_target(settings, credentials, client, config)
     if settings.target == "servicenow":
-        if _present(credentials, servicenow.TOKEN_KEY):
-            return servicenow.ServiceNowTarget(
-                settings.api_base, token=credentials[servicenow.TOKEN_KEY], http=client
-            )
-        username, password = _require(
-            credentials, *servicenow.BASIC_KEYS, alternative=servicenow.TOKEN_KEY
-        )
+        return _servicenow_target(settings, credentials, client, config)
+    return _generic_target(settings, credentials, client, config)
+
+
+def _jira_target(
+    settings: TicketTargetSettings,
+    credentials: Mapping[str, str],
+    client: HttpClient,
+    config: TargetConfig,
+) -> TicketTarget:
+    email, api_token = _require(credentials, *jira.CREDENTIAL_KEYS)
+    return jira.JiraTarget(
+        settings.api_base,
+        email=email,
+        api_token=api_token,
+        http=client,
+        **_accepted(jira.JiraTarget, jira_options(config)),
+    )
+
+
+def _servicenow_target(
+    settings: TicketTargetSettings,
+    credentials: Mapping[str, str],
+    client: HttpClient,
+    config: TargetConfig,
+) -> TicketTarget:
+    options = _accepted(servicenow.ServiceNowTarget, servicenow_options(config))
+    if _present(credentials, servicenow.TOKEN_KEY):
         return servicenow.ServiceNowTarget(
-            settings.api_base, username=username, password=password, http=client
+            settings.api_base, token=credentials[servicenow.TOKEN_KEY], http=client, **options
         )
+    username, password = _require(
+        credentials, *servicenow.BASIC_KEYS, alternative=servicenow.TOKEN_KEY
+    )
+    return servicenow.ServiceNowTarget(
+        settings.api_base, username=username, password=password, http=client, **options
+    )
+
+
+def _generic_target(
+    settings: TicketTargetSettings,
+    credentials: Mapping[str, str],
+    client: HttpClient,
+    config: TargetConfig,
+) -> TicketTarget:
     (hmac_secret,) = _require(credentials, *generic.CREDENTIAL_KEYS)
-    return generic.GenericTarget(settings.api_base, hmac_secret=hmac_secret, http=client)
+    return generic.GenericTarget(
+        settings.api_base,
+        hmac_secret=hmac_secret,
+        http=client,
+        **_accepted(generic.GenericTarget, http_options(config)),
+    )
+
+
+# Today's Jira adapter takes one transition name each way; these are its former defaults.
+_JIRA_SINGLE_TRANSITION = {"resolve": "Done", "reopen": "To Do"}
+_JIRA_DEFAULT_ISSUE_TYPE = "Task"
+
+
+def jira_options(config: TargetConfig) -> dict[str, Any]:
+    """The Jira adapter's keyword arguments from ``targets.<name>`` (its ``jira``,
+    ``workflow`` and ``fields.priority_map``)."""
+    section = config.jira
+    if section is None:
+        return {}
+    options: dict[str, Any] = {"project_key": section.project}
+    options["issue_type"] = (
+        section.issue_type.plain() if section.issue_type else _JIRA_DEFAULT_ISSUE_TYPE
+    )
+    if config.fields.priority_map is not None:
+        options["priority_map"] = {p: ref.plain() for p, ref in config.fields.priority_map.items()}
+    if section.labels:
+        options["labels"] = list(section.labels)
+    if section.components:
+        options["components"] = [ref.plain() for ref in section.components]
+    if section.custom_fields:
+        options["custom_fields"] = dict(section.custom_fields)
+    workflow = config.workflow
+    for way in ("resolve", "reopen"):
+        step: TransitionConfig | None = getattr(workflow, way) if workflow else None
+        if step is not None:
+            if step.transitions:
+                options[f"{way}_transitions"] = list(step.transitions)
+            if step.category is not None:
+                options[f"{way}_category"] = step.category
+            if step.fields:
+                options[f"{way}_fields"] = dict(step.fields)
+        # The adapter before candidate lists takes the first name (or its former default).
+        first = step.transitions[0] if step and step.transitions else None
+        options[f"{way}_transition"] = first or _JIRA_SINGLE_TRANSITION[way]
+    return options
+
+
+def servicenow_options(config: TargetConfig) -> dict[str, Any]:
+    """The ServiceNow adapter's keyword arguments from ``targets.<name>.servicenow``."""
+    section = config.servicenow
+    if section is None:
+        return {}
+    options = section.model_dump(exclude_none=True)
+    if not options.get("extra_fields"):
+        options.pop("extra_fields", None)
+    return options
+
+
+def http_options(config: TargetConfig) -> dict[str, Any]:  # noqa: ARG001 - one signature per kind
+    """The http adapter takes no configured options: its contract carries the draft as is."""
+    return {}
+
+
+def options_for(config: TargetConfig) -> dict[str, Any]:
+    """The adapter keyword arguments ``config`` asks for, whichever the kind."""
+    builders = {"jira": jira_options, "servicenow": servicenow_options, "http": http_options}
+    return builders[config.kind](config)
+
+
+def unconsumed(config: TargetConfig) -> list[str]:
+    """The configured options that the adapter for ``config`` does not take (yet)."""
+    adapter = {
+        "jira": jira.JiraTarget,
+        "servicenow": servicenow.ServiceNowTarget,
+        "http": generic.GenericTarget,
+    }[config.kind]
+    options = options_for(config)
+    return sorted(set(options) - set(_accepted(adapter, options)))
+
+
+def _accepted(adapter: type, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``options`` that ``adapter``'s constructor takes by keyword."""
+    parameters = inspect.signature(adapter).parameters
+    return {key: value for key, value in options.items() if key in parameters}
+
+
+def _default_config(settings: TicketTargetSettings) -> TargetConfig:
+    """Every key at its default, for a function run without a configuration file."""
+    if settings.target == "jira":
+        raise PermanentError(
+            "a Jira target needs the desk configuration file (targets.<name>.jira.project)",
+            setting=Env.DESK_CONFIG_FILE,
+        )
+    return single_target(settings.target, settings.base_url).selected
 
 
 def _present(credentials: Mapping[str, str], key: str) -> bool:
