@@ -278,8 +278,12 @@ def single_target(kind: TargetKind, base_url: str, **options: Any) -> DeskConfig
 
 def _problem(error: Any) -> str:
     """One line: the key path, then what is expected (and what was given, when short)."""
-    path = ".".join(str(part) for part in error["loc"])
+    # pydantic marks a refused key (not its value) with a "[key]" element after it.
+    parts = [str(part) for part in error["loc"]]
+    path = ".".join(part for part in parts if part != "[key]")
     message = str(error["msg"]).removeprefix("Value error, ")
+    if "[key]" in parts:
+        message = f"the key name: {message}"
     if message.startswith(_SUBKEY):
         key, _, message = message[len(_SUBKEY) :].partition(": ")
         path = f"{path}.{key}" if path else key
