@@ -4,6 +4,8 @@ once; a key left out keeps today's behaviour; the shipped files are valid."""
 from __future__ import annotations
 
 import copy
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +185,16 @@ def test_the_repository_file_keeps_todays_behaviour() -> None:
         single_target("http", "https://desk.example.com").selected.model_dump(exclude={"base_url"})
     )
     assert target.base_url == "https://tickets.example.com"
+
+
+def test_the_readmes_worked_examples_are_the_shipped_ones() -> None:
+    # Given the TOML blocks of the README's admin guide
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", readme, flags=re.DOTALL)
+    # When each is compared with the example file it shows
+    shipped = {path.name: path.read_text(encoding="utf-8") for path in SHIPPED}
+    # Then each is a valid configuration and the body of one of the shipped examples
+    assert len(blocks) == 2
+    for block in blocks:
+        parse_config(tomllib.loads(block))
+        assert any(text.endswith(block) for text in shipped.values()), block
