@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from local.poller import EventSource, QueuePoller
 from local.service_desk import DemoDesk
 from pandabridge import settings
 from pandabridge.composition.ingest import incident_store
-from pandabridge.composition.ticket_sync import reconciler, ticket_states
+from pandabridge.composition.ticket_sync import desk_config, reconciler, ticket_states
 from pandabridge.errors import RetryableError
 from pandabridge.handoff import render_message
 from pandabridge.incidents import ingest
@@ -79,6 +80,7 @@ def target_env(
         monkeypatch.setenv(Env.TICKET_TIMEOUT_SECONDS, "1")
         settings.ticket_target_settings.cache_clear()
         settings.ticket_sync_settings.cache_clear()
+        desk_config.cache_clear()
 
     configure()
     return configure
@@ -423,5 +425,41 @@ def test_an_unexpected_exception_logs_one_error_with_its_traceback_and_is_counte
         caplog,
         capsys.readouterr().out,
         cause=Env.TICKET_TARGET,
+        metric=Metric.TICKET_SYNC_RETRIED,
+    )
+
+
+def test_a_bad_desk_configuration_fails_every_message_naming_the_key_path(
+    pipeline: Pipeline,
+    sample: Payload,
+    desk: SlowDesk,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    ticket_sync_logs: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a desk configuration file whose summary names an unknown placeholder
+    config = tmp_path / "pandabridge.toml"
+    config.write_text(
+        f'[targets.desk]\nkind = "http"\nbase_url = "{desk.url}"\n'
+        '[targets.desk.fields]\nsummary = "{hostname}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv(Env.DESK_CONFIG_FILE, str(config))
+    settings.ticket_target_settings.cache_clear()
+    desk_config.cache_clear()
+    # When a nudge is processed
+    pipeline.deliver(sample)
+    outcome = pipeline.poller.poll_once()
+    # Then it fails, to be retried, no ticket is made, and one ERROR names the key path
+    assert outcome is not None
+    assert outcome.failed
+    assert tickets(desk) == []
+    assert_failed_unexpectedly(
+        ticket_sync_logs,
+        caplog,
+        capsys.readouterr().out,
+        cause="targets.desk.fields.summary",
         metric=Metric.TICKET_SYNC_RETRIED,
     )
