@@ -413,18 +413,34 @@ def test_an_unexpected_exception_logs_one_error_with_its_traceback_and_is_counte
     monkeypatch.delenv(Env.TICKET_TARGET)
     settings.ticket_target_settings.cache_clear()
     # When a nudge is processed
+    # Then it fails, to be retried, and no ticket is made; one ERROR carries the traceback
+    # that names the variable, and the failure is counted
+    fails_for_retry_without_ticket(
+        pipeline, sample, desk, (ticket_sync_logs, caplog, capsys), cause=Env.TICKET_TARGET
+    )
+
+
+def fails_for_retry_without_ticket(
+    pipeline: Pipeline,
+    sample: Payload,
+    desk: SlowDesk,
+    logs: tuple[io.StringIO, pytest.LogCaptureFixture, pytest.CaptureFixture[str]],
+    *,
+    cause: str,
+) -> None:
+    """Delivers ``sample``; its nudge fails to be retried, no ticket is made, and one ERROR
+    with a traceback names ``cause``."""
     pipeline.deliver(sample)
     outcome = pipeline.poller.poll_once()
-    # Then it fails, to be retried, and no ticket is made
     assert outcome is not None
     assert outcome.failed
     assert tickets(desk) == []
-    # And one ERROR carries the traceback that names the variable, and the failure is counted
+    function_logs, caplog, capsys = logs
     assert_failed_unexpectedly(
-        ticket_sync_logs,
+        function_logs,
         caplog,
         capsys.readouterr().out,
-        cause=Env.TICKET_TARGET,
+        cause=cause,
         metric=Metric.TICKET_SYNC_RETRIED,
     )
 
@@ -450,16 +466,11 @@ def test_a_bad_desk_configuration_fails_every_message_naming_the_key_path(
     settings.ticket_target_settings.cache_clear()
     desk_config.cache_clear()
     # When a nudge is processed
-    pipeline.deliver(sample)
-    outcome = pipeline.poller.poll_once()
     # Then it fails, to be retried, no ticket is made, and one ERROR names the key path
-    assert outcome is not None
-    assert outcome.failed
-    assert tickets(desk) == []
-    assert_failed_unexpectedly(
-        ticket_sync_logs,
-        caplog,
-        capsys.readouterr().out,
+    fails_for_retry_without_ticket(
+        pipeline,
+        sample,
+        desk,
+        (ticket_sync_logs, caplog, capsys),
         cause="targets.desk.fields.summary",
-        metric=Metric.TICKET_SYNC_RETRIED,
     )
