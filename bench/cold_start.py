@@ -378,8 +378,8 @@ def stack_environments(
     from pandabridge.names import Env
     from stacks.callback import bigpanda_environment
     from stacks.config import StackSettings
-    from stacks.functions import FunctionDefaults
     from stacks.desk import load_stack_desk, ticket_target_environment
+    from stacks.functions import FunctionDefaults
 
     settings = StackSettings.model_validate(
         StackSettings.defaults() | {"bigpanda_app_key": "bench-app-key"}
