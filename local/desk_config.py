@@ -24,25 +24,28 @@ _SHARED_KEYS: Final = ("timeout_seconds", "priority_tag", "update")
 _SHARED_FIELDS: Final = ("summary", "description")
 
 
-def local_desk_config(source: DeskConfig, kind: TargetKind, base_url: str) -> DeskConfig:
-    """``source``'s chosen target as a ``kind`` desk at ``base_url``."""
+def local_desk_config(
+    source: DeskConfig, kind: TargetKind, base_url: str, *, fake: bool = True
+) -> DeskConfig:
+    """``source``'s chosen target as a ``kind`` desk at ``base_url``; for a real desk
+    (``fake=False``) no project is made up, so a file of another kind is refused."""
     target = source.selected.model_dump(exclude_none=True)
     if source.selected.kind != kind:
         shared = {key: target[key] for key in _SHARED_KEYS if key in target}
         fields = {key: target["fields"][key] for key in _SHARED_FIELDS}
         target = {**shared, "fields": fields}
-        if kind == "jira":
+        if kind == "jira" and fake:
             target["jira"] = {"project": DEFAULT_PROJECT}
     target |= {"kind": kind, "base_url": base_url}
     return parse_config({"targets": {LOCAL_TARGET: target}}, source="(local)")
 
 
 def write_local_config(
-    source_file: Path, kind: TargetKind, base_url: str, directory: Path
+    source_file: Path, kind: TargetKind, base_url: str, directory: Path, *, fake: bool = True
 ) -> tuple[Path, DeskConfig]:
-    """Validate ``source_file``, point it at the local desk, write it as TOML into
-    ``directory``; returns the file and what it holds."""
-    config = local_desk_config(load_config(source_file), kind, base_url)
+    """Validate ``source_file``, point it at the desk, write it as TOML into ``directory``;
+    returns the file and what it holds."""
+    config = local_desk_config(load_config(source_file), kind, base_url, fake=fake)
     path = directory / "pandabridge.local.toml"
     path.write_text(to_toml(config.model_dump(exclude_none=True)), encoding="utf-8")
     return path, config

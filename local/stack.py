@@ -211,7 +211,7 @@ class LocalStack:
             ("desk configuration", partial(shutil.rmtree, directory, ignore_errors=True))
         )
         self.desk_config_file, _ = write_local_config(
-            tickets.config_file, tickets.kind, self.ticket_url, directory
+            tickets.config_file, tickets.kind, self.ticket_url, directory, fake=tickets.demo
         )
         os.environ.update(
             {
