@@ -36,17 +36,21 @@ run: $(STAMP) ## Start the local stack (moto, local API gateway, ticket sync, de
 	$(BIN)/python -m local $(ARGS)
 
 send: $(STAMP) ## Post a JSON file to the running local stack (FILE=events/sample.json)
-	$(BIN)/python -m local.send $(FILE) $(ARGS)
+	$(BIN)/python -m local.demo.send $(FILE) $(ARGS)
 
 status: $(STAMP) ## Incidents, tickets and callbacks of the running local stack
-	$(BIN)/python -m local.status $(ARGS)
+	$(BIN)/python -m local.demo.status $(ARGS)
 
 show: $(STAMP) ## One incident of the running local stack: summary, ticket, payload (ID=...)
 	@test -n "$(ID)" || { echo 'usage: make show ID=<incident id>  (ids: make status)' >&2; exit 2; }
-	$(BIN)/python -m local.show '$(ID)' $(ARGS)
+	$(BIN)/python -m local.demo.show '$(ID)' $(ARGS)
 
 ops: $(STAMP) ## On-call commands: ARGS="inspect <id>" | "replay <id>" | "redrive ticket-sync" (add --local for make run)
 	$(BIN)/python -m ops $(ARGS)
+
+.PHONY: desk-check
+desk-check: $(STAMP) ## Check the desk configuration against the local stack's desk, ✔/✘ with fixes (ARGS= passes flags)
+	$(BIN)/python -m ops desk check --local $(ARGS)
 
 .PHONY: smoke
 smoke: $(STAMP) ## Send one smoke incident to URL=... and follow it to its callback, then remove it (ARGS="--local" for make run)

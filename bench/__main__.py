@@ -120,7 +120,7 @@ def run_one(name: str, *, quick: bool, loader: Loader = load) -> Outcome:
             raise TypeError(f"bench.{name}.run returned {type(tables).__name__}, not list[Table]")
     except KeyboardInterrupt:
         raise
-    except BaseException as exc:  # also pytest.fail's, raised by the e2e harness's waits
+    except BaseException as exc:  # also pytest.fail's, raised by the local stack harness's waits
         traceback.print_exc(file=sys.stderr)
         error = f"{type(exc).__name__}: {exc}"
         return Outcome(name, error=error, seconds=time.monotonic() - started)

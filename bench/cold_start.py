@@ -301,9 +301,9 @@ def stage(runs: int) -> Iterator[Stage]:
         queue_arn,
         queue_url,
     )
-    from local.bigpanda import BigPandaStandIn
+    from local.demo.bigpanda import BigPandaStandIn
+    from local.demo.service_desk import DemoDesk
     from local.poller import lambda_record
-    from local.service_desk import DemoDesk
     from pandabridge.fifo import fifo_id
     from stacks.functions import CODE_EXCLUDES
 

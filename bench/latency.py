@@ -217,7 +217,7 @@ def search_ceiling(steps: Sequence[Step], measure_at: Callable[[float], Step]) -
 
 def measure(rate: float, seconds: float, drain: float, env: dict[str, str] | None = None) -> Step:
     """One rate for ``seconds`` on a fresh local stack (``env``: extra environment for it)."""
-    from tests.e2e.harness import StackProcess  # the e2e harness: starts `python -m local`
+    from tests.local_stack.harness import StackProcess  # starts `python -m local`
 
     stack = StackProcess.start("--no-sample", "--log-level", "INFO", env=env)
     try:

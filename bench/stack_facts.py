@@ -242,7 +242,7 @@ def measure_locally(incidents: int = 2, log_level: str = "INFO") -> Measured:
     DEBUG; keep the log lines at ``log_level`` and above (what the deployed functions print)
     and the EMF metric lines; read the stored item and object sizes back from moto."""
     from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE
-    from tests.e2e.harness import StackProcess, aws_client, queued_messages
+    from tests.local_stack.harness import StackProcess, aws_client, queued_messages
 
     steps = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(STORY.glob("*.json"))]
     stack = StackProcess.start("--no-sample", "--log-level", "DEBUG")

@@ -5,7 +5,7 @@ stand-in for BigPanda's API, serves the webhook behind a local API gateway (API 
 bearer token, the token kept in its secret as the stack keeps it), and plays the pipe
 and the ticket-sync and callback event source mappings. It posts ``events/sample.json`` once,
 reads it back and waits until it is a ticket and BigPanda has confirmed it, then plays the story
-of one incident (``events/story/``, see ``local.story``) step by step. If a local stack already
+of one incident (``events/story/``, see ``local.demo.story``) step by step. If a local stack already
 serves the port, it posts the sample and the story to that one instead (the answers are then
 ``duplicate``). With ``--aws-endpoint`` it works on an AWS endpoint that is already serving,
 e.g. a moto server that outlives it, so a second stack can take over the queues, tables and
@@ -34,14 +34,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from local import defaults, state
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION
 from local.client import Answer, Credentials, authorization, post_webhook, probe_stack
-from local.console import Console, configure_logging, seconds_since
-from local.function_logs import route_function_logs
-from local.journey import Journey
+from local.demo.console import Console, configure_logging, seconds_since
+from local.demo.function_logs import route_function_logs
+from local.demo.journey import Journey
+from local.demo.readback import describe_stored
+from local.demo.service_desk import FAIL_PATH
+from local.demo.story import StoryPlayer, load_story
 from local.names import INCIDENTS_TABLE
-from local.readback import describe_stored
-from local.service_desk import FAIL_PATH
 from local.stack import BigPandaOptions, LocalStack, StackOptions, TicketTargetOptions
-from local.story import StoryPlayer, load_story
 from pandabridge.auth import TokenSecretError, is_short, valid_tokens
 from pandabridge.names import AUTHORIZATION_HEADER, Limits
 from pandabridge.settings import TargetKind

@@ -1,4 +1,4 @@
-"""Defaults of the local stack, shared by ``python -m local``, ``python -m local.send`` and tests.
+"""Defaults of the local stack, shared by ``python -m local``, its console tools and tests.
 
 Fixed, readable defaults make the printed curl command and the ``aws`` example work as pasted
 from one run to the next; every one of them can be overridden on the command line.

@@ -29,7 +29,10 @@ from local.aws import (
     queue_arn,
     queue_url,
 )
-from local.bigpanda import BigPandaStandIn
+from local.demo.bigpanda import BigPandaStandIn
+from local.demo.journey import Journey
+from local.demo.readback import CallbackConfirmations, stored_receipt
+from local.demo.service_desk import DemoDesk
 from local.desk_config import write_local_config
 from local.fakes.jira import DEFAULT_API_TOKEN as JIRA_API_TOKEN
 from local.fakes.jira import DEFAULT_EMAIL as JIRA_EMAIL
@@ -37,7 +40,6 @@ from local.fakes.jira import JiraFake
 from local.fakes.servicenow import ServiceNowFake
 from local.functions import CALLBACK, INGEST, TICKET_SYNC, LocalFunction
 from local.gateway import LocalGateway, Route
-from local.journey import Journey
 from local.names import (
     CALLBACK_QUEUE,
     INCIDENTS_TABLE,
@@ -48,8 +50,6 @@ from local.names import (
 )
 from local.pipe import StreamPipe
 from local.poller import EventSource, OnBatch, QueuePoller
-from local.readback import CallbackConfirmations, stored_receipt
-from local.service_desk import DemoDesk
 from pandabridge.auth import TokenSecretError, valid_tokens
 from pandabridge.names import SERVICE_NAME, WEBHOOK_PATH, Env
 from pandabridge.settings import TargetKind

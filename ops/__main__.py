@@ -12,7 +12,7 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops import discovery, inspection, redrive, replay
+from ops import desk_check, desk_setup, discovery, inspection, redrive, replay
 from ops.errors import OpsError
 
 EPILOG = """\
@@ -21,6 +21,7 @@ examples:
   .venv/bin/pandabridge-ops redrive ticket-sync --max-per-second 10
   .venv/bin/pandabridge-ops replay 5555370aabc20a001145d6g9 --latest --stack BigPandaWebhook-staging
   .venv/bin/pandabridge-ops inspect 5555370aabc20a001145d6g9 --local --json
+  .venv/bin/pandabridge-ops desk check --config pandabridge.toml
 """
 
 
@@ -85,6 +86,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inspecting.add_argument("incident_id", metavar="INCIDENT_ID")
     inspecting.add_argument("--json", action="store_true", help="print JSON for machines")
+
+    desk = commands.add_parser("desk", help="the service desk: check its configuration")
+    desk_commands = desk.add_subparsers(dest="desk_command", required=True, metavar="COMMAND")
+    checking = desk_commands.add_parser(
+        "check",
+        parents=[common],
+        help="check the desk configuration against the live desk (before going live)",
+        description=(
+            "Check the desk configuration against the live desk, read-only: one line per "
+            "check, ✔ passed, ✘ failed with the fix, ⚠ not verified. Exit 1 if any check "
+            "failed. The credentials come from the ticket credentials secret (--local: the "
+            "local stack's) or --credentials-file."
+        ),
+    )
+    desk_setup.add_arguments(checking)
     return parser
 
 
@@ -95,6 +111,8 @@ def main(
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "desk":
+            return desk_check.report(desk_check.run(desk_setup.setup_from_args(args)), out)
         target = discovery.resolve(args)
         if args.command == "redrive":
             return redrive.command(

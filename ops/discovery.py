@@ -50,6 +50,7 @@ class Resource(Enum):
     TICKET_SYNC_DLQ_URL = ("TicketSyncDlqUrl", "ticket-sync dead-letter queue URL")
     CALLBACK_QUEUE_URL = ("CallbackQueueUrl", "callback queue URL")
     CALLBACK_DLQ_URL = ("CallbackDlqUrl", "callback dead-letter queue URL")
+    TICKET_SECRET = ("TicketSecretName", "ticket credentials secret name")
 
     def __init__(self, output: str, description: str) -> None:
         self.output = output
@@ -78,6 +79,7 @@ def local_names(endpoint: str) -> dict[Resource, str]:
     """The local stack's resources (``make run``), named as ``local.aws`` creates them."""
     # Imported here: it loads moto, which only the local mode needs.
     from local.aws import queue_url
+    from local.defaults import TICKET_SECRET_NAME
 
     return {
         Resource.INCIDENTS_TABLE: INCIDENTS_TABLE.local_name,
@@ -87,6 +89,7 @@ def local_names(endpoint: str) -> dict[Resource, str]:
         Resource.TICKET_SYNC_DLQ_URL: queue_url(endpoint, TICKET_SYNC_QUEUE.dlq_local_name),
         Resource.CALLBACK_QUEUE_URL: queue_url(endpoint, CALLBACK_QUEUE.local_name),
         Resource.CALLBACK_DLQ_URL: queue_url(endpoint, CALLBACK_QUEUE.dlq_local_name),
+        Resource.TICKET_SECRET: TICKET_SECRET_NAME,
     }
 
 

@@ -13,6 +13,7 @@ options left unset are not passed to the adapter, which then uses its own defaul
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +32,7 @@ from pydantic import (
 from pandabridge.settings import ConfigurationError
 from pandabridge.tickets.mapping import DEFAULT_DESCRIPTION, DEFAULT_SUMMARY, DraftMapping
 from pandabridge.tickets.model import PRIORITIES
+from pandabridge.tickets.servicenow import NOTE_PLACEHOLDER
 from pandabridge.tickets.templates import TemplateError, placeholders_of
 
 TargetKind = Literal["http", "jira", "servicenow"]
@@ -61,19 +63,41 @@ def _template(value: str) -> str:
 Template = Annotated[str, AfterValidator(_template)]
 
 
-def _templated_values(value: Any) -> Any:
-    """Check every string inside a constant-or-templated value (a custom field may be an
-    object or a list, e.g. ``{ value = "{environment}" }``)."""
+_PLACEHOLDER_LIKE: Final = re.compile(r"\{[A-Za-z_][^{}]*\}")
+
+
+def _constant_values(value: Any) -> Any:
+    """A field value (a custom field may be an object or a list) is sent as written: the
+    adapters take it once, not per incident, so a placeholder in it would reach the desk
+    as literal text and is refused."""
     if isinstance(value, str):
-        return _template(value)
-    if isinstance(value, list):
-        return [_templated_values(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _templated_values(item) for key, item in value.items()}
+        match = _PLACEHOLDER_LIKE.search(value)
+        if match:
+            raise ValueError(
+                f"{match.group(0)} would be sent as written: field values are constants "
+                "(placeholders work in fields.summary and fields.description)"
+            )
+    elif isinstance(value, list):
+        for item in value:
+            _constant_values(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _constant_values(item)
     return value
 
 
-FieldValue = Annotated[Any, AfterValidator(_templated_values)]
+FieldValue = Annotated[Any, AfterValidator(_constant_values)]
+
+
+def _close_notes(value: str) -> str:
+    """ServiceNow's close notes: a text in which ``{note}`` is the resolve note."""
+    for match in _PLACEHOLDER_LIKE.finditer(value):
+        if match.group(0) != NOTE_PLACEHOLDER:
+            raise ValueError(
+                f"unknown placeholder {match.group(0)}; only {NOTE_PLACEHOLDER} (the resolve "
+                "note) is filled in here"
+            )
+    return value
 
 
 class _Section(BaseModel):
@@ -136,7 +160,7 @@ class JiraConfig(_Section):
     project: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     issue_type: Named | None = None
     labels: list[Annotated[str, Field(pattern=r"^\S{1,255}$")]] = Field(default_factory=list)
-    components: list[Named] = Field(default_factory=list)
+    components: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
     custom_fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], FieldValue] = Field(
         default_factory=dict
     )
@@ -168,7 +192,9 @@ class ServiceNowConfig(_Section):
     category: str | None = Field(default=None, min_length=1)
     subcategory: str | None = None
     close_code: str | None = Field(default=None, min_length=1)
-    close_notes: Template | None = Field(default=None, min_length=1)
+    close_notes: Annotated[str, AfterValidator(_close_notes)] | None = Field(
+        default=None, min_length=1
+    )
     extra_fields: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], FieldValue] = Field(
         default_factory=dict
     )

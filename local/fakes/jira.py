@@ -19,7 +19,7 @@ Served routes (all under ``/rest/api/3``, HTTP Basic ``email:api_token`` or 401)
   hidden by a user's privacy setting are left out;
 - ``POST/GET /issue/{key}/comment`` (ADF ``body``, entity ``properties``; ``expand=properties``);
 - ``GET /project/{key}``, ``GET /issue/createmeta/{project}/issuetypes[/{id}]``,
-  ``GET /mypermissions?projectKey=...&permissions=...``.
+  ``GET /mypermissions?projectKey=...&permissions=...``, ``GET /myself`` (the API user).
 
 Knobs, as methods and as control routes (no credentials needed):
 
@@ -359,6 +359,8 @@ class JiraFake(LoopbackService):
                 handlers = {"GET": lambda: self._project(key)}
             case ["mypermissions"]:
                 handlers = {"GET": lambda: self._permissions(query)}
+            case ["myself"]:
+                handlers = {"GET": lambda: json_reply(HTTPStatus.OK, self._shapes.api_user)}
             case _:
                 return not_found(f"No route {path}")
         handler = handlers.get(method)

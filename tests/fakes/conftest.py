@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 import urllib3
+from adapter_support import CLIENT_TIMEOUT_SECONDS
 from fakes_support import (
     DESK_SECRET,
     SNOW_PASSWORD,
@@ -20,9 +21,10 @@ from fakes_support import (
     SnowCall,
 )
 
+from local.demo.service_desk import DemoDesk
 from local.fakes.jira import JiraFake
 from local.fakes.servicenow import ServiceNowFake
-from local.service_desk import DemoDesk
+from pandabridge.http import HttpClient
 from pandabridge.tickets.generic import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
 
 
@@ -30,6 +32,14 @@ from pandabridge.tickets.generic import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, si
 def pool() -> Iterator[urllib3.PoolManager]:
     pool = urllib3.PoolManager(retries=False)
     yield pool
+    pool.clear()
+
+
+@pytest.fixture
+def client() -> Iterator[HttpClient]:
+    """The adapters' client, on its own pool, with a timeout that a late answer exceeds."""
+    pool = urllib3.PoolManager(retries=False)
+    yield HttpClient(timeout_seconds=CLIENT_TIMEOUT_SECONDS, pool=pool)
     pool.clear()
 
 

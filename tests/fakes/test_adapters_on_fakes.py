@@ -1,80 +1,40 @@
-"""Today's ``servicenow`` and ``http`` adapters against the desks' stand-ins.
+"""The ``servicenow`` and ``http`` adapters against the desks' stand-ins.
 
-Each expected failure documents a known defect of the adapters: it fails today for the reason
-it names (its ``raises``, so that a broken set-up is an error, not an expected failure), and
-starts passing (so must lose its mark) when the defect is fixed.
+Each expected failure left documents a known defect: it fails today for the reason it names
+(its ``raises``, so that a broken set-up is an error, not an expected failure), and starts
+passing (so must lose its mark) when the defect is fixed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import urllib3
+from adapter_support import LATE_SECONDS, incident_row, servicenow_on, ticket_draft
 from fakes_support import DESK_SECRET, SNOW_PASSWORD, SNOW_USER
 
+from local.demo.service_desk import DemoDesk
 from local.fakes.servicenow import ServiceNowFake
-from local.service_desk import DemoDesk
 from pandabridge.errors import PermanentError, RetryableError
 from pandabridge.http import HttpClient
 from pandabridge.names import Env
+from pandabridge.sync import comment_key
 from pandabridge.tickets.factory import build_target
-from pandabridge.tickets.model import Assignee, TicketDraft, TicketRef, TicketStatus, TicketTarget
+from pandabridge.tickets.model import Assignee, TicketTarget
 from tests.unit.tickets.ticket_support import target_settings
 
-# Short enough for a late answer to time out quickly, ample for a loopback call.
-CLIENT_TIMEOUT_SECONDS = 0.3
-LATE_SECONDS = 0.6
 OLDER_CLOSE_CODE = "Solved (Permanently)"
-
-
-def ticket_draft(incident_id: str = "incident-1", priority: str = "P3") -> TicketDraft:
-    return TicketDraft(
-        incident_id=incident_id,
-        title="BigPanda Incident: P3 - db-1 - Active",
-        description="Disk full on db-1",
-        priority=priority,
-        status=TicketStatus.OPEN,
-    )
-
-
-@pytest.fixture
-def client() -> Iterator[HttpClient]:
-    pool = urllib3.PoolManager(retries=False)
-    yield HttpClient(timeout_seconds=CLIENT_TIMEOUT_SECONDS, pool=pool)
-    pool.clear()
-
-
-@pytest.fixture
-def older_instance() -> Iterator[ServiceNowFake]:
-    """An instance that kept the older close codes, so that today's resolve succeeds."""
-    fake = ServiceNowFake(
-        username=SNOW_USER, password=SNOW_PASSWORD, close_codes=(OLDER_CLOSE_CODE,)
-    ).start()
-    yield fake
-    fake.stop()
-
-
-def servicenow_on(fake: ServiceNowFake, client: HttpClient) -> TicketTarget:
-    settings = target_settings("servicenow", fake.url.rstrip("/"))
-    return build_target(settings, {"username": SNOW_USER, "password": SNOW_PASSWORD}, client)
 
 
 @pytest.fixture
 def snow(snow_fake: ServiceNowFake, client: HttpClient) -> TicketTarget:
-    """Today's adapter on an instance with current releases' close codes."""
-    return servicenow_on(snow_fake, client)
+    """The adapter as the factory builds it, on an instance with current releases' codes."""
+    settings = target_settings("servicenow", snow_fake.url.rstrip("/"))
+    return build_target(settings, {"username": SNOW_USER, "password": SNOW_PASSWORD}, client)
 
 
 @pytest.fixture
 def generic(desk: DemoDesk, client: HttpClient) -> TicketTarget:
     settings = target_settings("http", desk.url.rstrip("/"))
     return build_target(settings, {"hmac_secret": DESK_SECRET}, client)
-
-
-def incident_row(fake: ServiceNowFake, ref: TicketRef) -> dict[str, str]:
-    (row,) = [r for r in fake.tables.rows("incident") if r["sys_id"] == ref.id]
-    return row
 
 
 def test_a_servicenow_429_is_retried_after_the_instances_retry_after(
@@ -89,11 +49,6 @@ def test_a_servicenow_429_is_retried_after_the_instances_retry_after(
     assert raised.value.retry_after == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known defect: a work note saved but answered late is added again on retry",
-)
 def test_a_servicenow_work_note_retried_after_a_timeout_is_in_the_journal_once(
     snow_fake: ServiceNowFake, snow: TicketTarget
 ) -> None:
@@ -102,18 +57,13 @@ def test_a_servicenow_work_note_retried_after_a_timeout_is_in_the_journal_once(
     ref = snow.create(ticket_draft())
     snow_fake.slowness.arm(LATE_SECONDS, 1, "PATCH")
     with pytest.raises(RetryableError):
-        snow.comment(ref, "Acknowledged")
+        snow.comment(ref, "Acknowledged", comment_key("Acknowledged"))
 
-    snow.comment(ref, "Acknowledged")
+    snow.comment(ref, "Acknowledged", comment_key("Acknowledged"), after_unknown_outcome=True)
 
     assert snow_fake.journal(ref.id) == ["Acknowledged"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=PermanentError,
-    reason="known defect: close_code 'Solved (Permanently)' is not a current release's code",
-)
 def test_servicenow_resolve_passes_the_data_policy_of_a_current_instance(
     snow_fake: ServiceNowFake, snow: TicketTarget
 ) -> None:
@@ -125,16 +75,13 @@ def test_servicenow_resolve_passes_the_data_policy_of_a_current_instance(
     assert incident_row(snow_fake, ref)["state"] == "6"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known defect: a data-policy 403 is blamed on the credentials secret",
-)
 def test_a_servicenow_data_policy_refusal_does_not_name_the_credentials(
-    snow: TicketTarget,
+    snow_fake: ServiceNowFake, client: HttpClient
 ) -> None:
-    """When the instance refuses a resolve by data policy, the error does not point at the
-    credentials (they worked: the create before it succeeded)."""
+    """Given an instance whose close codes lack the configured one, when the instance refuses
+    a resolve by data policy, the error does not point at the credentials (they worked: the
+    create before it succeeded)."""
+    snow = servicenow_on(snow_fake, client, close_code=OLDER_CLOSE_CODE)
     ref = snow.create(ticket_draft())
 
     with pytest.raises(PermanentError) as raised:
@@ -143,32 +90,21 @@ def test_a_servicenow_data_policy_refusal_does_not_name_the_credentials(
     assert raised.value.setting != Env.TICKET_SECRET_ID
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known defect: reopening an auto-closed incident answers 200 and changes nothing",
-)
 def test_reopening_an_auto_closed_servicenow_incident_leaves_an_open_linked_one(
-    older_instance: ServiceNowFake, client: HttpClient
+    snow_fake: ServiceNowFake, snow: TicketTarget
 ) -> None:
     """Given an incident resolved and then auto-closed, when it is reopened, an open incident
     linked to the closed one (parent_incident) exists."""
-    snow = servicenow_on(older_instance, client)
     ref = snow.create(ticket_draft())
     snow.resolve(ref, "Resolved in BigPanda")
-    older_instance.tables.close_resolved()
+    snow_fake.tables.close_resolved()
 
     snow.reopen(ref, "Active again in BigPanda")
 
-    rows = older_instance.tables.rows("incident")
+    rows = snow_fake.tables.rows("incident")
     assert [r["state"] for r in rows if r["parent_incident"] == ref.id] == ["2"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known defect: the sys_user lookup by e-mail may choose a deactivated account",
-)
 def test_servicenow_assignment_skips_a_deactivated_account_with_the_same_email(
     snow_fake: ServiceNowFake, snow: TicketTarget
 ) -> None:
@@ -183,11 +119,6 @@ def test_servicenow_assignment_skips_a_deactivated_account_with_the_same_email(
     assert incident_row(snow_fake, ref)["assigned_to"] == active
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known defect: 'javascript:' in an incident id reaches sysparm_query unchanged",
-)
 def test_a_servicenow_lookup_never_makes_the_instance_run_a_script(
     snow_fake: ServiceNowFake, snow: TicketTarget
 ) -> None:
@@ -219,11 +150,6 @@ def test_an_unchanged_servicenow_update_keeps_the_agents_priority(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason="known defect: an incident id outside Latin-1 goes raw into Idempotency-Key",
-)
 def test_an_incident_id_outside_latin_1_becomes_an_http_ticket(
     desk: DemoDesk, generic: TicketTarget
 ) -> None:
@@ -233,11 +159,6 @@ def test_an_incident_id_outside_latin_1_becomes_an_http_ticket(
     assert generic.find("事件-1") == ref
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known defect: an http comment saved but answered late is posted again on retry",
-)
 def test_an_http_comment_retried_after_a_timeout_is_posted_once(
     desk: DemoDesk, generic: TicketTarget
 ) -> None:
@@ -245,10 +166,11 @@ def test_an_http_comment_retried_after_a_timeout_is_posted_once(
     retried, the ticket has it once."""
     ref = generic.create(ticket_draft())
     desk.slowness.arm(LATE_SECONDS, 1, "POST")
+    key = comment_key("Acknowledged")
     with pytest.raises(RetryableError):
-        generic.comment(ref, "Acknowledged")
+        generic.comment(ref, "Acknowledged", key)
 
-    generic.comment(ref, "Acknowledged")
+    generic.comment(ref, "Acknowledged", key, after_unknown_outcome=True)
 
     (record,) = desk.book.records()
     assert [comment["body"] for comment in record["comments"]] == ["Acknowledged"]

@@ -38,7 +38,7 @@ def test_the_configured_project_and_issue_type_reach_the_jira_issue(
         }
     )
     credentials = {"email": DEFAULT_EMAIL, "api_token": DEFAULT_API_TOKEN}
-    target = build_target(settings, credentials, client, desk=desk.selected)
+    target = build_target(settings, credentials, client, desk=desk)
     draft = TicketDraft(
         incident_id="5555370aabc20a001145d6g9",
         title="Database down",

@@ -9,7 +9,7 @@ import pytest
 import urllib3
 from fakes_support import DeskCall
 
-from local.service_desk import DemoDesk
+from local.demo.service_desk import DemoDesk
 from pandabridge.tickets.generic import IDEMPOTENCY_HEADER
 
 

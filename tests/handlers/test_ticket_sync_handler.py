@@ -21,9 +21,9 @@ import pytest
 
 from local.aws import MotoServer, put_secret, queue_arn, queue_url
 from local.context import LambdaContext
+from local.demo.service_desk import DemoDesk
 from local.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE
 from local.poller import EventSource, QueuePoller
-from local.service_desk import DemoDesk
 from pandabridge import settings
 from pandabridge.composition.ingest import incident_store
 from pandabridge.composition.ticket_sync import desk_config, reconciler, ticket_states

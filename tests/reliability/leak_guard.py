@@ -2,11 +2,11 @@
 
 Everything a test lets the code under test print is scanned after the test: pytest's captured
 stdout, stderr and log records of the test, and the output of every local stack started
-through ``tests.e2e.harness.StackProcess`` (tracked from its start, read up to the line printed
-last). A line that holds a known secret fails the test with the secret's name and the line's
-source and number; the value itself is never printed, and pytest's own "Captured ..." report
-sections and failure messages are redacted too, so a failing test does not leak what it
-caught.
+through ``tests.local_stack.harness.StackProcess`` (tracked from its start, read up to the
+line printed last). A line that holds a known secret fails the test with the secret's name
+and the line's source and number; the value itself is never printed, and pytest's own
+"Captured ..." report sections and failure messages are redacted too, so a failing test does
+not leak what it caught.
 
 One exemption: the framed banner of ``python -m local`` prints the API key and the bearer
 token on purpose, for a developer to paste into curl. Only lines inside that frame are exempt.
@@ -24,8 +24,8 @@ from typing import Any, Final
 import pytest
 
 from local import defaults
-from tests.e2e import harness
-from tests.e2e.harness import StackProcess
+from tests.local_stack import harness
+from tests.local_stack.harness import StackProcess
 
 # Shorter values would match ordinary words: a secret must be at least this long to be checked.
 MIN_SECRET_CHARS: Final = 8
@@ -56,7 +56,7 @@ class Leak:
 
 
 class SecretRegistry:
-    """The values that must never be printed: the local stack's and the e2e harness's
+    """The values that must never be printed: the local stack's and the local stack harness's
     credentials, and any a test adds (a secret it puts in Secrets Manager, say)."""
 
     def __init__(self, secrets: Iterable[Secret]) -> None:
@@ -94,8 +94,8 @@ SECRETS: Final = SecretRegistry(
         Secret("local.defaults.BEARER_TOKEN", defaults.BEARER_TOKEN),
         Secret("local.defaults.DESK_SECRET", defaults.DESK_SECRET),
         Secret("local.defaults.BIGPANDA_API_KEY", defaults.BIGPANDA_API_KEY),
-        Secret("tests.e2e.harness.API_KEY", harness.API_KEY),
-        Secret("tests.e2e.harness.BEARER_TOKEN", harness.BEARER_TOKEN),
+        Secret("tests.local_stack.harness.API_KEY", harness.API_KEY),
+        Secret("tests.local_stack.harness.BEARER_TOKEN", harness.BEARER_TOKEN),
     ]
 )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from local import defaults
-from tests.e2e import harness
+from tests.local_stack import harness
 from tests.reliability.leak_guard import Secret, SecretRegistry, outside_banners
 
 INNER_RUN_SECONDS = 60

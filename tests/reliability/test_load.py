@@ -32,16 +32,16 @@ from typing import Any, Final
 import pytest
 
 from local import defaults
-from local.bigpanda import BigPandaStandIn
+from local.demo.bigpanda import BigPandaStandIn
+from local.demo.service_desk import DemoDesk
 from local.loopback import Query, Reply
 from local.names import CALLBACK_QUEUE, INCIDENTS_TABLE, TICKET_SYNC_QUEUE
-from local.service_desk import DemoDesk
 from pandabridge.models import WebhookPayload
 from pandabridge.names import BIGPANDA_CALLBACK_PATH
 from pandabridge.stores.dynamo import from_attributes
 from pandabridge.tickets.mapping import draft_for
 from pandabridge.versioning import Version, canonical_json, content_hash
-from tests.e2e.harness import SERVING_MARK, StackProcess, aws_client, queued_messages
+from tests.local_stack.harness import SERVING_MARK, StackProcess, aws_client, queued_messages
 from tests.reliability.leak_guard import SecretRegistry, StackOutputs
 from tests.reliability.scale import SOAK_FACTOR, scaled
 

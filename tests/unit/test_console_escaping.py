@@ -12,12 +12,12 @@ from typing import Final
 
 import pytest
 
-from local.console import Console, configure_logging
-from local.inventory import IncidentRow
-from local.journey import Journey
+from local.demo.console import Console, configure_logging
+from local.demo.inventory import IncidentRow
+from local.demo.journey import Journey
+from local.demo.status import render
+from local.demo.ticket_book import Change
 from local.poller import BatchOutcome
-from local.status import render
-from local.ticket_book import Change
 from pandabridge.characters import UNSHOWABLE
 
 # A forged journey line after a newline, a screen clear, a line separator and a bidi override.

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from local.console import Console, configure_logging
-from local.function_logs import ReadableLines
+from local.demo.console import Console, configure_logging
+from local.demo.function_logs import ReadableLines
 
 # A line as the ingest handler writes it in Lambda (shortened: the context keys stay).
 _CONTEXT = {

@@ -59,7 +59,7 @@ def desk_config() -> DeskConfig:
 
 def ticket_target() -> TicketTarget:
     settings = ticket_target_settings()
-    return build_target(settings, ticket_credentials(settings), desk=desk_config().selected)
+    return build_target(settings, ticket_credentials(settings), desk=desk_config())
 
 
 def reconciler() -> Reconciler:

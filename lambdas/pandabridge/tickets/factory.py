@@ -7,17 +7,15 @@ target reads are in its module docstring (and its ``CREDENTIAL_KEYS``). A missin
 The desk configuration's target section (``pandabridge.desk_config.TargetConfig``) becomes the
 adapter's keyword arguments, one function per kind (``jira_options``, ``servicenow_options``):
 each names the adapter keyword of every configured key. An option left unset is not passed, so
-the adapter keeps its own default. An adapter is given only the keywords its constructor takes
-(``_accepted``): the options an adapter does not take yet are listed by ``unconsumed``.
+the adapter keeps its own default.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from pandabridge.desk_config import TargetConfig, TransitionConfig, single_target
+from pandabridge.desk_config import DeskConfig, TargetConfig, TransitionConfig, single_target
 from pandabridge.errors import PermanentError
 from pandabridge.http import HttpClient
 from pandabridge.names import Env
@@ -31,13 +29,14 @@ def build_target(
     credentials: Mapping[str, str],
     http: HttpClient | None = None,
     *,
-    desk: TargetConfig | None = None,
+    desk: DeskConfig | None = None,
 ) -> TicketTarget:
-    """The adapter for ``settings.target``, configured by ``desk`` (the configuration file's
-    target; every key at its default when none). ``http`` defaults to a client on the shared
-    pool with the settings' timeout."""
+    """The adapter for ``settings.target``, configured by ``desk``'s chosen target (every key
+    at its default when none). ``http`` defaults to a client on the shared pool with the
+    settings' timeout."""
     client = http or HttpClient(timeout_seconds=settings.timeout_seconds)
-    config = desk or _default_config(settings)
+    desk = desk or _default_config(settings)
+    config = desk.selected
     if config.kind != settings.target:
         raise PermanentError(
             f"the desk configuration's target is a '{config.kind}' desk, the function's "
@@ -45,7 +44,7 @@ def build_target(
             setting=Env.DESK_CONFIG_FILE,
         )
     if settings.target == "jira":
-        return _jira_target(settings, credentials, client, config)
+        return _jira_target(settings, credentials, client, desk)
     if settings.target == "servicenow":
         return _servicenow_target(settings, credentials, client, config)
     return _generic_target(settings, credentials, client, config)
@@ -55,7 +54,7 @@ def _jira_target(
     settings: TicketTargetSettings,
     credentials: Mapping[str, str],
     client: HttpClient,
-    config: TargetConfig,
+    desk: DeskConfig,
 ) -> TicketTarget:
     email, api_token = _require(credentials, *jira.CREDENTIAL_KEYS)
     return jira.JiraTarget(
@@ -63,7 +62,9 @@ def _jira_target(
         email=email,
         api_token=api_token,
         http=client,
-        **_accepted(jira.JiraTarget, jira_options(config)),
+        # The adapter names the settings to fix under this key path.
+        config_path=desk.key(),
+        **jira_options(desk.selected),
     )
 
 
@@ -73,7 +74,7 @@ def _servicenow_target(
     client: HttpClient,
     config: TargetConfig,
 ) -> TicketTarget:
-    options = _accepted(servicenow.ServiceNowTarget, servicenow_options(config))
+    options = servicenow_options(config)
     if _present(credentials, servicenow.TOKEN_KEY):
         return servicenow.ServiceNowTarget(
             settings.api_base, token=credentials[servicenow.TOKEN_KEY], http=client, **options
@@ -97,12 +98,10 @@ def _generic_target(
         settings.api_base,
         hmac_secret=hmac_secret,
         http=client,
-        **_accepted(generic.GenericTarget, http_options(config)),
+        **http_options(config),
     )
 
 
-# Today's Jira adapter takes one transition name each way; these are its former defaults.
-_JIRA_SINGLE_TRANSITION = {"resolve": "Done", "reopen": "To Do"}
 _JIRA_DEFAULT_ISSUE_TYPE = "Task"
 
 
@@ -113,15 +112,15 @@ def jira_options(config: TargetConfig) -> dict[str, Any]:
     if section is None:
         return {}
     options: dict[str, Any] = {"project_key": section.project}
-    options["issue_type"] = (
-        section.issue_type.plain() if section.issue_type else _JIRA_DEFAULT_ISSUE_TYPE
-    )
+    # The adapter takes an issue type's name, or its id (all digits).
+    chosen = section.issue_type
+    options["issue_type"] = (chosen.id or chosen.name) if chosen else _JIRA_DEFAULT_ISSUE_TYPE
     if config.fields.priority_map is not None:
         options["priority_map"] = {p: ref.plain() for p, ref in config.fields.priority_map.items()}
     if section.labels:
         options["labels"] = list(section.labels)
     if section.components:
-        options["components"] = [ref.plain() for ref in section.components]
+        options["components"] = list(section.components)
     if section.custom_fields:
         options["custom_fields"] = dict(section.custom_fields)
     workflow = config.workflow
@@ -134,9 +133,6 @@ def jira_options(config: TargetConfig) -> dict[str, Any]:
                 options[f"{way}_category"] = step.category
             if step.fields:
                 options[f"{way}_fields"] = dict(step.fields)
-        # The adapter before candidate lists takes the first name (or its former default).
-        first = step.transitions[0] if step and step.transitions else None
-        options[f"{way}_transition"] = first or _JIRA_SINGLE_TRANSITION[way]
     return options
 
 
@@ -156,37 +152,14 @@ def http_options(config: TargetConfig) -> dict[str, Any]:  # noqa: ARG001 - one 
     return {}
 
 
-def options_for(config: TargetConfig) -> dict[str, Any]:
-    """The adapter keyword arguments ``config`` asks for, whichever the kind."""
-    builders = {"jira": jira_options, "servicenow": servicenow_options, "http": http_options}
-    return builders[config.kind](config)
-
-
-def unconsumed(config: TargetConfig) -> list[str]:
-    """The configured options that the adapter for ``config`` does not take (yet)."""
-    adapter = {
-        "jira": jira.JiraTarget,
-        "servicenow": servicenow.ServiceNowTarget,
-        "http": generic.GenericTarget,
-    }[config.kind]
-    options = options_for(config)
-    return sorted(set(options) - set(_accepted(adapter, options)))
-
-
-def _accepted(adapter: type, options: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``options`` that ``adapter``'s constructor takes by keyword."""
-    parameters = inspect.signature(adapter).parameters
-    return {key: value for key, value in options.items() if key in parameters}
-
-
-def _default_config(settings: TicketTargetSettings) -> TargetConfig:
+def _default_config(settings: TicketTargetSettings) -> DeskConfig:
     """Every key at its default, for a function run without a configuration file."""
     if settings.target == "jira":
         raise PermanentError(
             "a Jira target needs the desk configuration file (targets.<name>.jira.project)",
             setting=Env.DESK_CONFIG_FILE,
         )
-    return single_target(settings.target, settings.base_url).selected
+    return single_target(settings.target, settings.base_url)
 
 
 def _present(credentials: Mapping[str, str], key: str) -> bool:

@@ -9,7 +9,7 @@ for a GET), keyed with the ``hmac_secret`` of the credentials secret. ``sign`` a
 below are the reference implementation; a server must compare in constant time and reject a
 bad signature with 401.
 
-``POST {base}/tickets`` with header ``Idempotency-Key: <incident id>`` and body
+``POST {base}/tickets`` with header ``Idempotency-Key: <key of the incident id>`` and body
 ``{"incident_id", "title", "description", "priority", "status", "incident_url", "labels"}``
 (priority ``P1``..``P5``, status ``open``/``resolved``, ``incident_url`` may be null)
 creates the ticket and answers 201 ``{"id": "...", "url": "..."}`` (``url`` optional). A server
@@ -29,7 +29,11 @@ to that ticket answers 200 with it and adds nothing, so a comment retried after 
 posted once.
 
 An ``Idempotency-Key`` is 1 to 255 printable ASCII characters (a header value cannot carry
-other text reliably); a server answers 400 to any other.
+other text reliably); a server answers 400 to any other. The key of an incident id (or of a
+comment's key) is the id itself when it is within that rule and has no space, else a
+deterministic form of it (``idempotency_key``): the id's allowed characters cut to fit, and a
+digest of the whole id, so distinct ids keep distinct keys. The create's body, and the lookup's
+``incident_id``, carry the id as it is.
 
 Resolve and reopen are a PATCH of ``status`` followed by a comment carrying the note.
 Failures: 401/403 point at the credentials secret, other 4xx at ``TICKET_BASE_URL``; 429 and
@@ -40,6 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Any, Final
 
 from pandabridge.errors import PermanentError
@@ -51,6 +56,7 @@ from pandabridge.http import (
     path_segment,
 )
 from pandabridge.names import Env
+from pandabridge.tickets.mapping import correlation_key
 from pandabridge.tickets.model import (
     UPDATABLE_FIELDS,
     Assignee,
@@ -63,6 +69,16 @@ CREDENTIAL_KEYS: Final = ("hmac_secret",)
 SIGNATURE_HEADER: Final = "X-Signature"
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 SIGNATURE_SCHEME: Final = "sha256="
+MAX_KEY_CHARS: Final = 255
+# A header value's safe characters are printable ASCII; a space is left out too, since a
+# server may trim or split on it.
+KEY_UNSAFE: Final = re.compile(r"[^!-~]")
+
+
+def idempotency_key(value: str) -> str:
+    """``value`` as a contract ``Idempotency-Key``: valid in a header whatever it holds
+    (non-Latin-1 text, spaces, 256 characters), the same on every call."""
+    return correlation_key(value, max_chars=MAX_KEY_CHARS, unsafe=KEY_UNSAFE)
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -108,7 +124,10 @@ class GenericTarget:
             "labels": list(draft.labels),
         }
         answer = self._send(
-            "POST", "/tickets", document, headers={IDEMPOTENCY_HEADER: draft.incident_id}
+            "POST",
+            "/tickets",
+            document,
+            headers={IDEMPOTENCY_HEADER: idempotency_key(draft.incident_id)},
         )
         return _ref(answer.data, "POST /tickets")
 
@@ -124,8 +143,21 @@ class GenericTarget:
         if wanted:
             self._patch(ref, wanted)
 
-    def comment(self, ref: TicketRef, text: str) -> None:
-        self._send("POST", f"/tickets/{path_segment(ref.id)}/comments", {"body": text})
+    def comment(
+        self,
+        ref: TicketRef,
+        text: str,
+        key: str | None = None,
+        *,
+        after_unknown_outcome: bool = False,  # noqa: ARG002 - the key makes every retry safe
+    ) -> None:
+        """Posts the comment with its ``key`` as ``Idempotency-Key`` (on every attempt, so
+        the desk itself drops a repeat); a comment without a key (a resolve or reopen note)
+        has none."""
+        headers = {IDEMPOTENCY_HEADER: idempotency_key(key)} if key else None
+        self._send(
+            "POST", f"/tickets/{path_segment(ref.id)}/comments", {"body": text}, headers=headers
+        )
 
     def assign(self, ref: TicketRef, assignee: Assignee) -> bool:
         """Sets the assignee as given; the server matches it to its own users. Always True."""

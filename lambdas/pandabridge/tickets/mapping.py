@@ -33,7 +33,8 @@ adapter also searches for.
 The summary and description are templates an admin sets in the desk configuration
 (``DraftMapping``, from ``targets.<name>.fields``); their defaults render exactly the title and
 description above. Each adapter maps P1..P5 onto its own scale (the configured
-``priority_map``, else its default).
+``priority_map``, else its default: ``jira.DEFAULT_PRIORITY_MAP``,
+``servicenow.IMPACT_URGENCY``).
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ import pytest
 
 from local import defaults
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION, MotoServer
-from local.bigpanda import BigPandaStandIn
+from local.demo.bigpanda import BigPandaStandIn
 from pandabridge.composition.ingest import incident_store
 from pandabridge.names import Env
-from tests.e2e.harness import SERVING_MARK, StackProcess
+from tests.local_stack.harness import SERVING_MARK, StackProcess
 from tests.reliability.faults.world import (
     FaultyDesk,
     InjectedError,

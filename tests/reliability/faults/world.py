@@ -25,15 +25,15 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 from local import defaults
 from local.aws import MotoServer, queue_url
-from local.bigpanda import BigPandaStandIn
+from local.demo.bigpanda import BigPandaStandIn
+from local.demo.service_desk import TICKETS_PATH, DemoDesk
+from local.demo.story import load_story
 from local.loopback import Query, Reply, json_reply
 from local.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE, QueueSpec
-from local.service_desk import TICKETS_PATH, DemoDesk
-from local.story import load_story
 from pandabridge.models import WebhookPayload
 from pandabridge.tickets.mapping import draft_for
-from tests.e2e.harness import StackProcess
 from tests.handlers.conftest import drain_queue
+from tests.local_stack.harness import StackProcess
 from tests.reliability.scale import SOAK_FACTOR, scaled
 
 # The desk's client gives up after this long in the tests that make the desk answer late.

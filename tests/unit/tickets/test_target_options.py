@@ -34,29 +34,23 @@ def test_the_jira_example_names_every_jira_option() -> None:
         "labels": ["bigpanda"],
         "components": ["Monitoring"],
         "custom_fields": {
-            "customfield_10010": "{environment}",
+            "customfield_10010": "production",
             "customfield_10020": {"value": "Production"},
         },
         "resolve_transitions": ["Done", "Resolve Issue", "Close Issue"],
         "resolve_category": "done",
         "resolve_fields": {"resolution": {"name": "Done"}},
-        "resolve_transition": "Done",
         "reopen_transitions": ["Reopen Issue", "To Do"],
         "reopen_category": "new",
-        "reopen_transition": "Reopen Issue",
     }
 
 
-def test_a_minimal_jira_target_passes_only_the_project_and_todays_defaults() -> None:
+def test_a_minimal_jira_target_passes_only_the_project_and_todays_issue_type() -> None:
     # Given a Jira target with only its project
     target = single_target("jira", BASE, jira={"project": "OPS"}).selected
-    # When it becomes the adapter's options / Then nothing else is set
-    assert jira_options(target) == {
-        "project_key": "OPS",
-        "issue_type": "Task",
-        "resolve_transition": "Done",
-        "reopen_transition": "To Do",
-    }
+    # When it becomes the adapter's options / Then nothing else is set: the adapter keeps
+    # its own defaults (candidate transitions, priority names)
+    assert jira_options(target) == {"project_key": "OPS", "issue_type": "Task"}
 
 
 def test_the_servicenow_example_names_every_servicenow_option() -> None:
@@ -69,8 +63,8 @@ def test_the_servicenow_example_names_every_servicenow_option() -> None:
         "category": "software",
         "subcategory": "monitoring",
         "close_code": "Solution provided",
-        "close_notes": "Resolved in BigPanda: the incident {incident_id} is no longer active.",
-        "extra_fields": {"u_source": "BigPanda", "u_environment": "{tag:environment}"},
+        "close_notes": "Resolved in BigPanda: {note}",
+        "extra_fields": {"u_source": "BigPanda", "u_environment": "production"},
     }
 
 
@@ -89,7 +83,7 @@ def test_jira_without_a_configuration_file_names_the_variable() -> None:
 
 def test_a_configuration_of_another_kind_than_the_function_is_refused() -> None:
     # Given http settings and a ServiceNow configuration (a mismatched deployment)
-    desk = single_target("servicenow", BASE).selected
+    desk = single_target("servicenow", BASE)
     # When the target is built / Then the error names both kinds and the file's variable
     with pytest.raises(PermanentError, match=r"'servicenow' desk.*'http'") as caught:
         build_target(target_settings("http", BASE), CREDENTIALS["http"], desk=desk)

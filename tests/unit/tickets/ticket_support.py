@@ -8,7 +8,7 @@ from typing import Any
 
 from pytest_httpserver import RequestHandler
 
-from pandabridge.desk_config import TargetConfig, single_target
+from pandabridge.desk_config import DeskConfig, single_target
 from pandabridge.http import HttpClient
 from pandabridge.names import Env
 from pandabridge.settings import TicketTargetSettings
@@ -58,9 +58,9 @@ def target_settings(kind: str, base_url: str, **overrides: Any) -> TicketTargetS
     return TicketTargetSettings.model_validate(values)
 
 
-def target_desk(kind: str, base_url: str, **options: Any) -> TargetConfig:
-    """The target's section of a desk configuration: ``DESK_OPTIONS`` and ``options``."""
-    return single_target(kind, base_url, **{**DESK_OPTIONS[kind], **options}).selected  # type: ignore[arg-type]
+def target_desk(kind: str, base_url: str, **options: Any) -> DeskConfig:
+    """A desk configuration of one target of ``kind``: ``DESK_OPTIONS`` and ``options``."""
+    return single_target(kind, base_url, **{**DESK_OPTIONS[kind], **options})  # type: ignore[arg-type]
 
 
 def make(

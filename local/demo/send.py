@@ -18,7 +18,7 @@ from pathlib import Path
 
 from local import state
 from local.client import Credentials, post_webhook
-from local.console import Console
+from local.demo.console import Console
 
 EXIT_REJECTED = 1
 EXIT_UNREACHABLE = 2

@@ -29,10 +29,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from local.client import Answer
-from local.console import Console
+from local.demo.console import Console
+from local.demo.ticket_book import Change
 from local.gateway import Answered
 from local.poller import BatchOutcome
-from local.ticket_book import Change
 from pandabridge.callbacks import after_webhook
 from pandabridge.messages import CallbackRequest, SyncNudge
 

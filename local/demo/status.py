@@ -16,8 +16,8 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from local.console import Cell, Console
-from local.inventory import (
+from local.demo.console import Cell, Console
+from local.demo.inventory import (
     EXIT_UNREACHABLE,
     IncidentRow,
     StackUnreachableError,

@@ -14,7 +14,7 @@ import pytest
 
 from events import make_console_events
 from local import defaults
-from local.story import StoryStep
+from local.demo.story import StoryStep
 from pandabridge.parsing import parse_webhook
 from pandabridge.versioning import Version
 

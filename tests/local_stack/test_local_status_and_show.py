@@ -1,7 +1,7 @@
 """`make status` and `make show ID=...` against a running stack, through its moto endpoint only.
 
-They run as the developer runs them, ``python -m local.status`` / ``local.show`` in a process
-of their own, against the stack that played the sample and the story.
+They run as the developer runs them, ``python -m local.demo.status`` / ``local.demo.show`` in
+a process of their own, against the stack that played the sample and the story.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from local import defaults
-from local.story import StoryStep
-from tests.e2e.harness import TOOL_SECONDS, StackProcess, free_port, run_module
+from local.demo.story import StoryStep
+from tests.local_stack.harness import TOOL_SECONDS, StackProcess, free_port, run_module
 
 SAMPLE_ID = json.loads(defaults.SAMPLE_EVENT.read_text())["incident"]["id"]
 ESCAPE = "\x1b["
@@ -30,14 +30,14 @@ def story_id(story: list[StoryStep]) -> str:
 
 @pytest.fixture(scope="module")
 def status(story_stack: StackProcess) -> subprocess.CompletedProcess[str]:
-    """`python -m local.status` against the stack, its output piped."""
-    return run_module("local.status", "--endpoint-url", story_stack.aws_endpoint)
+    """`python -m local.demo.status` against the stack, its output piped."""
+    return run_module("local.demo.status", "--endpoint-url", story_stack.aws_endpoint)
 
 
 @pytest.fixture(scope="module")
 def show(story_stack: StackProcess, story_id: str) -> subprocess.CompletedProcess[str]:
-    """`python -m local.show` of the story's incident, its output piped."""
-    return run_module("local.show", story_id, "--endpoint-url", story_stack.aws_endpoint)
+    """`python -m local.demo.show` of the story's incident, its output piped."""
+    return run_module("local.demo.show", story_id, "--endpoint-url", story_stack.aws_endpoint)
 
 
 def row(output: str, incident_id: str) -> str:
@@ -49,7 +49,7 @@ def test_status_lists_each_incident_with_its_ticket_and_callback(
     status: subprocess.CompletedProcess[str], story_id: str
 ) -> None:
     # Given a stack that played the sample and the story
-    # When `local.status` has read its tables
+    # When `local.demo.status` has read its tables
     assert status.returncode == 0, status.stderr
     # Then the story's incident has its final status, its version, an open ticket, and a
     # confirmed callback with its latency
@@ -64,7 +64,7 @@ def test_status_lists_each_incident_with_its_ticket_and_callback(
 def test_status_sorts_incidents_by_receipt_and_prints_plain_text_when_piped(
     status: subprocess.CompletedProcess[str], story_id: str
 ) -> None:
-    # Given `local.status` run with its output piped
+    # Given `local.demo.status` run with its output piped
     lines = status.stdout.splitlines()
     # When its rows are read
     ids = [line.split()[0] for line in lines[1:-1]]
@@ -79,7 +79,7 @@ def test_show_prints_the_summary_and_the_ticket_state(
     show: subprocess.CompletedProcess[str], story_id: str
 ) -> None:
     # Given the story's incident, stored and synced
-    # When `local.show` reads it
+    # When `local.demo.show` reads it
     assert show.returncode == 0, show.stderr
     # Then it prints the stored summary and the ticket state
     summary = show.stdout.split("stored payload")[0]
@@ -93,15 +93,17 @@ def test_show_prints_the_stored_payload_as_json(
     show: subprocess.CompletedProcess[str], story: list[StoryStep]
 ) -> None:
     # Given the story's incident, stored at its last step
-    # When `local.show` prints it
+    # When `local.demo.show` prints it
     payload: Any = json.loads(show.stdout.split("stored payload\n", 1)[1])
     # Then the payload is the last step's, as it was posted
     assert payload == json.loads(story[-1].body)
 
 
 def test_show_of_an_unknown_incident_exits_1(story_stack: StackProcess) -> None:
-    # When `local.show` is asked for an incident the stack never got
-    shown = run_module("local.show", "no-such-incident", "--endpoint-url", story_stack.aws_endpoint)
+    # When `local.demo.show` is asked for an incident the stack never got
+    shown = run_module(
+        "local.demo.show", "no-such-incident", "--endpoint-url", story_stack.aws_endpoint
+    )
     # Then it says so and exits 1
     assert shown.returncode == 1
     assert "no incident no-such-incident" in shown.stderr
@@ -110,8 +112,8 @@ def test_show_of_an_unknown_incident_exits_1(story_stack: StackProcess) -> None:
 def test_status_without_a_running_stack_exits_2() -> None:
     # Given no stack on the endpoint
     endpoint = f"http://{defaults.HOST}:{free_port()}"
-    # When `local.status` is run against it
-    status = run_module("local.status", "--endpoint-url", endpoint)
+    # When `local.demo.status` is run against it
+    status = run_module("local.demo.status", "--endpoint-url", endpoint)
     # Then it says that no stack runs there and exits 2
     assert status.returncode == 2
     assert f"no local stack at {endpoint}" in status.stderr
@@ -162,7 +164,9 @@ def test_status_is_coloured_on_a_terminal_unless_no_color_is_set(
     env["TERM"] = "xterm"
     if no_color is not None:
         env["NO_COLOR"] = no_color
-    # When `local.status` writes to it
-    output = run_on_terminal("local.status", "--endpoint-url", story_stack.aws_endpoint, env=env)
+    # When `local.demo.status` writes to it
+    output = run_on_terminal(
+        "local.demo.status", "--endpoint-url", story_stack.aws_endpoint, env=env
+    )
     # Then it is coloured only when NO_COLOR is not set
     assert (ESCAPE in output) is coloured, output

@@ -21,8 +21,8 @@ from local.client import authorization
 from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET
 from pandabridge.auth import DENIED_MESSAGE, UNAUTHORIZED_MESSAGE
 from pandabridge.names import AUTHORIZATION_HEADER, SERVICE_NAME, Limits
-from tests.e2e.conftest import UsageError
-from tests.e2e.harness import (
+from tests.local_stack.conftest import UsageError
+from tests.local_stack.harness import (
     API_KEY,
     BEARER_TOKEN,
     SERVING_MARK,
@@ -78,9 +78,9 @@ def archived_keys(s3: Any, incident_id: str) -> list[str]:
 def run_send(
     stack: StackProcess, body: Path, bearer_token: str = BEARER_TOKEN
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m local.send`` (what ``make send`` runs) against ``stack``."""
+    """``python -m local.demo.send`` (what ``make send`` runs) against ``stack``."""
     return run_module(
-        "local.send",
+        "local.demo.send",
         str(body),
         "--url",
         stack.webhook_url,
@@ -322,7 +322,7 @@ def test_a_second_make_run_posts_to_the_running_stack_and_reports_duplicate(
 
 
 def test_send_posts_a_file_and_prints_the_answer(stack: StackProcess) -> None:
-    # When `python -m local.send` posts the sample
+    # When `python -m local.demo.send` posts the sample
     sent = run_send(stack, defaults.SAMPLE_EVENT)
     # Then it prints the status and the JSON answer, and exits 0
     assert sent.returncode == 0, sent.stdout + sent.stderr
@@ -342,7 +342,7 @@ def test_send_exits_1_on_a_rejected_body(stack: StackProcess, tmp_path: Path) ->
 
 
 def test_send_without_a_bearer_token_gets_401(stack: StackProcess) -> None:
-    # When `python -m local.send` is told to send no Authorization header
+    # When `python -m local.demo.send` is told to send no Authorization header
     sent = run_send(stack, defaults.SAMPLE_EVENT, bearer_token="")
     # Then the gateway's 401 is printed and the exit code says it was rejected
     assert sent.returncode == 1, sent.stdout + sent.stderr

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.harness import aws_client
+from tests.local_stack.harness import aws_client
 
 INVALID_IDS = {
     "129-characters": "x" * 129,

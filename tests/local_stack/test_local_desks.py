@@ -14,7 +14,7 @@ import pytest
 
 from local import defaults
 from local.fakes.jira import DEFAULT_API_TOKEN, DEFAULT_EMAIL, DEFAULT_PROJECT
-from tests.e2e.harness import StackProcess, http_request, serving_stack
+from tests.local_stack.harness import StackProcess, http_request, serving_stack
 
 SAMPLE_ID = json.loads(defaults.SAMPLE_EVENT.read_text())["incident"]["id"]
 TICKET_WAIT_SECONDS = 10.0

@@ -16,8 +16,8 @@ from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
 from pandabridge.parsing import parse_webhook
 from pandabridge.stores.incidents import IncidentStore
-from tests.e2e.harness import aws_client
 from tests.fifo_ids import HARD_IDS, SQS_FIFO_ID
+from tests.local_stack.harness import aws_client
 
 WAIT_SECONDS = 5.0
 

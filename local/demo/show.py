@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local.aws import aws_client
-from local.console import Console
-from local.inventory import (
+from local.demo.console import Console
+from local.demo.inventory import (
     CLIENT_CONFIG,
     EXIT_NOT_FOUND,
     EXIT_UNREACHABLE,

@@ -19,7 +19,7 @@ import pytest
 from local import defaults
 from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE
 from ops.smoke import API_KEY_ENV, BEARER_TOKEN_ENV
-from tests.e2e.harness import (
+from tests.local_stack.harness import (
     TOOL_SECONDS,
     StackProcess,
     aws_client,

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from local.bigpanda import BigPandaStandIn, mask_credential
+from local.demo.bigpanda import BigPandaStandIn, mask_credential
 from pandabridge.bigpanda import BigPandaClient
 from pandabridge.errors import PermanentError, RetryableError
 from pandabridge.http import HttpClient
 from pandabridge.names import BIGPANDA_CALLBACK_PATH
-from tests.e2e.harness import HttpAnswer, http_request
+from tests.local_stack.harness import HttpAnswer, http_request
 
 API_KEY = "stand-in-test-key-5e0c7b21"
 APP_KEY = "stand-in-test-app"

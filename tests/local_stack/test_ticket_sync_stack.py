@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from local import defaults
-from local.service_desk import DemoDesk
-from tests.e2e.harness import SERVING_MARK, StackProcess, http_request
+from local.demo.service_desk import DemoDesk
+from tests.local_stack.harness import SERVING_MARK, StackProcess, http_request
 
 SAMPLE_ID = json.loads(defaults.SAMPLE_EVENT.read_text())["incident"]["id"]
 TICKET_WAIT_SECONDS = 10.0
@@ -134,4 +134,4 @@ def test_a_stack_that_synced_the_sample_stops_cleanly_within_5_seconds(
     assert code == 0, stack.output
     assert time.monotonic() - started < 5, stack.output
     stopped = "callback poller, ticket-sync poller, stream pipe, gateway, bigpanda stand-in"
-    assert f"{stopped}, demo desk, moto server" in stack.output
+    assert f"{stopped}, desk configuration, demo desk, moto server" in stack.output

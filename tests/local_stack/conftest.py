@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from local.aws import MotoServer, create_resources, queue_url
+from local.demo.story import StoryStep, load_story
 from local.names import TICKET_SYNC_QUEUE
-from local.story import StoryStep, load_story
-from tests.e2e.harness import StackProcess, aws_client, serving_stack
+from tests.local_stack.harness import StackProcess, aws_client, serving_stack
 
 
 @pytest.fixture(scope="module")

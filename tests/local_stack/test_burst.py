@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from local.names import INCIDENTS_TABLE
-from tests.e2e.harness import HttpAnswer, StackProcess, aws_client, queued_messages
+from tests.local_stack.harness import HttpAnswer, StackProcess, aws_client, queued_messages
 
 INCIDENTS = 12
 THREADS = 8

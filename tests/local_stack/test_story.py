@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from local.story import StoryStep
-from tests.e2e.harness import SERVING_MARK, StackProcess
+from local.demo.story import StoryStep
+from tests.local_stack.harness import SERVING_MARK, StackProcess
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pytest
 from local.aws import LOCAL_REGION, MotoServer, queue_arn
 from local.functions import invoke
 from local.poller import BatchOutcome, EventSource, QueuePoller
-from tests.e2e.harness import aws_client
+from tests.local_stack.harness import aws_client
 
 WAIT_SECONDS = 5.0
 # Short, so that failed messages come back within the test.

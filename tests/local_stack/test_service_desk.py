@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from local.service_desk import DemoDesk
-from local.ticket_book import Change
+from local.demo.service_desk import DemoDesk
+from local.demo.ticket_book import Change
 from pandabridge.http import HttpClient
 from pandabridge.tickets.generic import GenericTarget, sign
 from pandabridge.tickets.model import Assignee, TicketDraft, TicketStatus
-from tests.e2e.harness import HttpAnswer, http_request
+from tests.local_stack.harness import HttpAnswer, http_request
 
 SECRET = "desk-test-secret"
 

@@ -23,7 +23,7 @@ from local.functions import invoke
 from local.gateway import LocalGateway, Route
 from pandabridge.auth import DENIED_MESSAGE, UNAUTHORIZED_MESSAGE
 from pandabridge.names import AUTHORIZATION_HEADER, WEBHOOK_PATH, Limits
-from tests.e2e.harness import HttpAnswer, http_request
+from tests.local_stack.harness import HttpAnswer, http_request
 
 KEY = "gateway-test-key"
 # Two valid tokens, as the secret holds them during a rotation.

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from local import defaults, state
-from tests.e2e.harness import SERVING_MARK, TOOL_SECONDS, StackProcess, make_environment
+from tests.local_stack.harness import SERVING_MARK, TOOL_SECONDS, StackProcess, make_environment
 
 README = defaults.REPO_ROOT / "README.md"
 VENV_BIN = defaults.REPO_ROOT / ".venv" / "bin"

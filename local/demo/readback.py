@@ -34,9 +34,9 @@ def describe_stored(incident_id: str) -> str | None:
 
 def stored_receipt(incident_id: str) -> datetime | None:
     """When ingest received the incident's stored (latest) version, ``None`` if not stored."""
-    from pandabridge.stores.incidents import get_incident  # as in ``describe_stored``
+    from pandabridge.composition.ingest import incident_store  # as in ``describe_stored``
 
-    stored = get_incident(incident_id)
+    stored = incident_store().get(incident_id)
     return stored.summary.received_at if stored else None
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from local import defaults
 from local.client import Answer, Credentials, post_webhook
-from local.console import Console
-from local.journey import Journey
+from local.demo.console import Console
+from local.demo.journey import Journey
 from pandabridge.parsing import InvalidWebhookError, parse_webhook
 
 _CHANGING_RESULTS = frozenset({"created", "updated"})

@@ -9,7 +9,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from tests.e2e.harness import SERVING_MARK, SETTLE_SECONDS, StackProcess, http_request, run_module
+from tests.local_stack.harness import (
+    SERVING_MARK,
+    SETTLE_SECONDS,
+    StackProcess,
+    http_request,
+    run_module,
+)
 
 # A body the webhook refuses: an incident without its id.
 NO_INCIDENT_ID = b'{"incident": {}}'
@@ -119,7 +125,7 @@ def test_the_journey_status_and_inspect_give_one_callback_the_same_latency(
     assert stack.post_webhook(json.dumps(sample).encode()).json()["result"] == "updated"
     stack.wait_for_output(f"for incident {incident_id}: title changed", SETTLE_SECONDS)
     # When make status and ops inspect are asked about it
-    status = run_module("local.status", "--endpoint-url", stack.aws_endpoint).stdout
+    status = run_module("local.demo.status", "--endpoint-url", stack.aws_endpoint).stdout
     row = next(line for line in status.splitlines() if line.startswith(incident_id))
     inspected = run_module(
         "ops", "inspect", incident_id, "--local", "--endpoint-url", stack.aws_endpoint, "--json"

@@ -26,7 +26,8 @@ from typing import Final
 from urllib.parse import unquote
 
 from local import defaults
-from local.desk_page import render
+from local.demo.desk_page import render
+from local.demo.ticket_book import OnChange, TicketBook
 from local.loopback import (
     FailurePlan,
     LoopbackService,
@@ -36,7 +37,6 @@ from local.loopback import (
     error_reply,
     json_reply,
 )
-from local.ticket_book import OnChange, TicketBook
 from pandabridge.tickets.generic import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 
 TICKETS_PATH: Final = "/tickets"

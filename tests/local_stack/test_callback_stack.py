@@ -15,11 +15,17 @@ from typing import Any
 import pytest
 
 from local import defaults
-from local.bigpanda import BigPandaStandIn
+from local.demo.bigpanda import BigPandaStandIn
 from local.names import CALLBACK_QUEUE
 from pandabridge.names import BIGPANDA_CALLBACK_PATH
-from tests.e2e.conftest import UsageError
-from tests.e2e.harness import APP_KEY, SERVING_MARK, StackProcess, http_request, queued_messages
+from tests.local_stack.conftest import UsageError
+from tests.local_stack.harness import (
+    APP_KEY,
+    SERVING_MARK,
+    StackProcess,
+    http_request,
+    queued_messages,
+)
 
 SAMPLE_ID = json.loads(defaults.SAMPLE_EVENT.read_text())["incident"]["id"]
 MASKED_KEY = f"Bearer ****{defaults.BIGPANDA_API_KEY[-4:]}"
