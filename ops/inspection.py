@@ -3,7 +3,8 @@
 Read through the functions' own stores: the incident (``IncidentStore.get``), its archived
 versions, and the ticket state (``TicketStateStore.get``). The verdict names the first thing
 an on-call engineer would act on: a ticket that is missing or behind the stored version, a
-ticket in the wrong status, or a callback BigPanda is still waiting for.
+ticket in the wrong status, a step the desk refused as configured (with the setting to fix),
+or a callback BigPanda is still waiting for.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pandabridge.incidents import StoredIncident
 from pandabridge.stores.incidents import IncidentStore
 from pandabridge.stores.tickets import TicketStateStore
 from pandabridge.tickets.model import TicketStatus
-from pandabridge.tickets.state import TicketState
+from pandabridge.tickets.state import StepFailure, TicketState
 from pandabridge.versioning import Part
 
 IN_SYNC = "in sync, callback confirmed"
@@ -54,6 +55,7 @@ class Inspection:
             problems.append("ticket not resolved but the incident is")
         elif not summary.resolved and state.status is TicketStatus.RESOLVED:
             problems.append("ticket resolved but the incident is active again")
+        problems += [_needs_attention(failure) for failure in state.step_failures.values()]
         if state.callback_confirmed_at is None:
             since = state.callback_enqueued_at or state.created_at
             queued = "queued" if state.callback_enqueued_at else "not queued yet"
@@ -138,7 +140,28 @@ class Inspection:
             "callback_enqueued_at": _time(state.callback_enqueued_at),
             "callback_confirmed_at": _time(state.callback_confirmed_at),
             "webhook_to_callback_seconds": self.callback_latency_seconds,
+            "needs_attention": [
+                {
+                    "step": failure.step,
+                    "setting": failure.setting,
+                    "reason": failure.reason,
+                    "status": failure.status,
+                    "at": _time(failure.at),
+                    "attempts": failure.attempts,
+                }
+                for failure in state.step_failures.values()
+            ],
+            "previous_tickets": [
+                {"id": ref.id, "key": ref.key, "url": ref.url} for ref in state.previous_tickets
+            ],
         }
+
+
+def _needs_attention(failure: StepFailure) -> str:
+    return (
+        f"step {failure.step} refused by the desk ({failure.attempts}x, last "
+        f"{_time(failure.at)}): {failure.reason}; fix {failure.setting}"
+    )
 
 
 def inspect(target: Target, incident_id: str) -> Inspection:
@@ -237,6 +260,18 @@ def _ticket_rows(ticket: dict[str, Any]) -> list[tuple[str, str]]:
         ("  updated", ticket["updated_at"] or "-"),
         ("  resolved", ticket["resolved_at"] or "-"),
         ("  callback", callback),
+        *(
+            ("  previous", " ".join(str(p) for p in (old["key"] or old["id"], old["url"]) if p))
+            for old in ticket["previous_tickets"]
+        ),
+        *(
+            (
+                "  attention",
+                f"{item['step']}: fix {item['setting']} ({item['attempts']}x, last "
+                f"{item['at']}): {item['reason']}",
+            )
+            for item in ticket["needs_attention"]
+        ),
     ]
 
 

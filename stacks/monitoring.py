@@ -172,6 +172,7 @@ class Monitoring(Construct):
         }
         self.api_server_error_alarm = self._api_server_error_alarm()
         self.authorizer_alarms = self._authorizer_alarms() if bearer_auth is not None else []
+        self.ticket_step_failed_alarm = self._ticket_step_failed_alarm()
         self.callback_not_configured_alarms = (
             [self._callback_not_configured_alarm()] if settings.lacks_bigpanda_app_key else []
         )
@@ -192,6 +193,7 @@ class Monitoring(Construct):
             *self.function_error_alarms.values(),
             self.api_server_error_alarm,
             *self.authorizer_alarms,
+            self.ticket_step_failed_alarm,
             *self.callback_not_configured_alarms,
         ]
 
@@ -387,6 +389,23 @@ class Monitoring(Construct):
                 ),
             ),
         ]
+
+    def _ticket_step_failed_alarm(self) -> cloudwatch.Alarm:
+        """Any step of a sync that the desk refused as configured: the incident went on
+        syncing, but a ticket is missing a field, a status, a comment or an assignee until a
+        setting is fixed."""
+        return self._alarm(
+            "TicketStepFailedAlarm",
+            metric=business_metric(Metric.TICKET_STEP_FAILED),
+            threshold=0,
+            description=(
+                "The service desk refused a step of a ticket sync as configured (a transition, "
+                "a field value, an assignee, a comment); the incident's other steps and later "
+                "versions still sync. The ticket-sync function's WARNING line names the step "
+                "and the setting to fix; .venv/bin/pandabridge-ops inspect <incident id> shows "
+                "the steps that need attention."
+            ),
+        )
 
     def _callback_not_configured_alarm(self) -> cloudwatch.Alarm:
         """Callbacks refused for want of the app key, which the stack deploys without.

@@ -132,6 +132,12 @@ class WorkQueues(Construct):
         (e.g. the ticket system refuses the ticket) is parked at once instead of retried."""
         return self._grant_send(grantee, self.ticket_sync_dlq)
 
+    def grant_send_sync_again(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Sending a waiting nudge back onto the ticket-sync queue as a fresh message, so that
+        waiting (a lagging search, a refused step's backoff) never uses up its receive count
+        and reaches the DLQ (``pandabridge.consumer``)."""
+        return self._grant_send(grantee, self.ticket_sync_queue)
+
     def grant_request_callback(self, grantee: iam.IGrantable) -> iam.Grant:
         """Sending callback requests; reading them is the callback function's alone."""
         return self._grant_send(grantee, self.callback_queue)

@@ -73,6 +73,7 @@ class TicketSync(Construct):
         storage.grant_track_tickets(function)
         queues.grant_request_callback(function)
         queues.grant_dead_letter_sync(function)
+        queues.grant_send_sync_again(function)
         queues.consume_ticket_sync(function, max_concurrency=settings.ticket_sync_max_concurrency)
         self.grant_read_credentials(function)
 

@@ -6,6 +6,11 @@
 - A ``PermanentError`` sends the record straight to the DLQ with the reason, logs the setting
   to fix, and reports the record processed: retrying would only repeat the refusal. Should the
   DLQ refuse the copy, the record fails instead, to be retried and redriven by the queue.
+- A ``WaitingError`` (nothing failed: the message waits for time to pass) is postponed by its
+  backoff like a retryable one, logged at INFO and not counted as a failure. Waiting must never
+  use up the queue's receive count, so once a waiting record's receive count is within
+  ``RESEND_MARGIN`` of the queue's ``maxReceiveCount``, a fresh copy is sent to the end of its
+  group (its count starts again) and the record is reported processed.
 - A ``NotConfiguredError`` (a setting the stack deploys without) fails the record and is
   postponed like a retryable one, logged at ERROR with the setting and counted apart.
 - Anything else (a bug, a ``ConfigurationError``, an AWS outage) is logged at ERROR with its
@@ -34,11 +39,15 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from pandabridge.errors import NotConfiguredError, PermanentError, RetryableError
+from pandabridge.errors import NotConfiguredError, PermanentError, RetryableError, WaitingError
 from pandabridge.retry import backoff_seconds
 from pandabridge.stores.queues import QueueControl
 
 M = TypeVar("M", bound=BaseModel)
+
+# A waiting record this close to the queue's maxReceiveCount is sent on as a fresh copy: one
+# receive to spare in case the copy cannot be sent this time.
+RESEND_MARGIN = 2
 
 
 def read_message(record: SQSRecord, model: type[M], *, queue: str) -> M:
@@ -119,6 +128,19 @@ class QueueWorker:
                 yield
         except PermanentError as error:
             self._dead_letter(record, error)
+        except WaitingError as error:
+            if self._sent_again(record):
+                self._logger.info(
+                    "still waiting; sent on as a fresh message so that waiting uses up no "
+                    "receive count",
+                    extra={"reason": str(error)},
+                )
+                return
+            self._retry_after[record.message_id] = error.retry_after
+            self._logger.info(
+                "waits", extra={"reason": str(error), "retry_after": error.retry_after}
+            )
+            raise
         except RetryableError as error:
             self._retry_after[record.message_id] = error.retry_after
             self._metrics.add_metric(self._retried_metric, MetricUnit.Count, 1)
@@ -138,6 +160,20 @@ class QueueWorker:
                 extra={"reason": f"{type(error).__name__}: {error}"},
             )
             raise
+
+    def _sent_again(self, record: SQSRecord) -> bool:
+        """Whether the record was near its queue's maxReceiveCount, and a fresh copy is sent."""
+        control = self._queue_control()
+        limit = control.max_receive_count(record.event_source_arn)
+        received = int(record.attributes.approximate_receive_count)
+        if limit is None or received < limit - RESEND_MARGIN:
+            return False
+        try:
+            control.send_again(record.event_source_arn, record.raw_event)
+        except Exception:
+            self._logger.exception("could not send a waiting message on; it waits in place")
+            return False
+        return True
 
     def _dead_letter(self, record: SQSRecord, error: PermanentError) -> None:
         """Copy the record to the DLQ, and say so only once the DLQ has taken it."""

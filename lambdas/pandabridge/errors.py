@@ -16,13 +16,25 @@ class RetryableError(Exception):
     """429, 5xx, a timeout or a refused connection: the same call may succeed later.
 
     ``retry_after`` is the other side's own ``Retry-After`` in seconds, when it sent one.
+    ``outcome_unknown`` is True when the request may have taken effect although no answer came
+    (a timeout or a reset after it was sent); an answered status, or a connection that never
+    carried the request, is a definite failure: the call did nothing.
     """
 
     reason: str
     retry_after: float | None = None
+    outcome_unknown: bool = False
 
     def __str__(self) -> str:
         return self.reason
+
+
+@dataclass
+class WaitingError(RetryableError):
+    """Nothing failed: the message must wait for time to pass (a search that may lag behind a
+    create, a step to try again after a backoff). The consumer postpones it like a retryable
+    failure, but never lets waiting use up the queue's receive count (``pandabridge.consumer``).
+    """
 
 
 @dataclass
@@ -46,7 +58,8 @@ class StepFailedError(PermanentError):
     ``step`` names the step (``resolve``, ``reopen``, ``assign``, ``comment``, or
     ``field:<name>``), ``reason`` carries the desk's own message, and ``setting`` the exact
     setting or value to fix (a transition name, a priority value, a required field, a user).
-    Until the reconciler records such failures step by step, it is a ``PermanentError``.
+    The reconciler records it in the ticket state and goes on with the other steps; raised
+    anywhere else it is a ``PermanentError``.
     """
 
     step: str = ""

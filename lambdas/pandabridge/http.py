@@ -5,7 +5,11 @@ The queues do the retrying, so this client never retries or follows redirects it
 
 - 408, 429, 5xx, timeouts, refused or reset connections and TLS failures raise
   ``RetryableError`` carrying the other side's ``Retry-After`` (delta seconds or an HTTP date)
-  in seconds; a 2xx whose body is not JSON is retryable too (a gateway's error page);
+  in seconds; a 2xx whose body is not JSON is retryable too (a gateway's error page). Only a
+  read timeout or a connection lost after the request was sent leaves the outcome unknown
+  (``RetryableError.outcome_unknown``): the request may have taken effect. An answered status,
+  a refused connection, a connect timeout or a failed TLS handshake are definite: nothing was
+  done;
 - any other answer that is not 2xx (other 4xx, and 3xx, since redirects are not followed)
   raises ``RejectedRequestError``; the caller turns it into a ``PermanentError`` naming the setting
   to fix (``RejectedRequestError.permanent``), because only the caller knows which setting that is.
@@ -33,7 +37,13 @@ from typing import Any, Final
 from urllib.parse import quote, urlencode
 
 import urllib3
-from urllib3.exceptions import HTTPError, NewConnectionError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProxyError,
+    SSLError,
+)
 from urllib3.exceptions import TimeoutError as UrllibTimeoutError
 from urllib3.util import parse_url
 
@@ -203,12 +213,17 @@ class HttpClient:
                 retries=False,
                 redirect=False,
             )
-        except NewConnectionError:
-            raise RetryableError(f"{where}: could not connect") from None
+        except (NewConnectionError, ConnectTimeoutError, SSLError, ProxyError) as exc:
+            # The request never left: the connection (or its TLS handshake) failed first.
+            raise RetryableError(f"{where}: could not connect ({type(exc).__name__})") from None
         except UrllibTimeoutError:
-            raise RetryableError(f"{where}: timed out after {self.timeout_seconds:g} s") from None
+            raise RetryableError(
+                f"{where}: timed out after {self.timeout_seconds:g} s", outcome_unknown=True
+            ) from None
         except HTTPError as exc:
-            raise RetryableError(f"{where}: failed ({type(exc).__name__})") from None
+            raise RetryableError(
+                f"{where}: failed ({type(exc).__name__})", outcome_unknown=True
+            ) from None
         return self._classify(where, response.status, response.headers, response.data, secrets)
 
     def _classify(

@@ -120,9 +120,16 @@ class Limits:
     # the target's Retry-After asks for longer. SQS caps a visibility change at 12 hours.
     RETRY_BASE_SECONDS: Final = 2
     RETRY_MAX_SECONDS: Final = 900
-    # A Jira search may miss an issue created seconds ago: after a create attempt whose outcome
-    # is unknown, an empty search is trusted only once this long has passed.
-    SEARCH_CONSISTENCY_SECONDS: Final = 30
+    # A Jira search may miss an issue created seconds or minutes ago: after a create attempt
+    # whose outcome is unknown (a timeout), an empty search is trusted only once this long has
+    # passed; until then the lookup is retried with a growing backoff. 30 s proved too short
+    # for a lagging search; a definite failure (429, 503, a refused connection) never waits.
+    CREATE_OUTCOME_WINDOW_SECONDS: Final = 300
+    # A step the desk refuses as configured (``StepFailedError``) is retried on the message's
+    # own postponement at most this many times, with a backoff doubling from the base, and then
+    # on the next version only. Well below the ticket-sync queue's maxReceiveCount (20).
+    STEP_RETRY_ATTEMPTS: Final = 3
+    STEP_RETRY_BASE_SECONDS: Final = 30
     # Bearer tokens (``pandabridge.auth``): a shorter token is refused as a configuration error,
     # 32 characters are recommended, and the stack generates 64 (letters and digits, ~380 bits).
     # Two at most: the current token and, during a rotation, the previous one.
@@ -145,6 +152,9 @@ class Metric:
     TICKET_REOPENED: Final = "TicketReopened"
     TICKET_SYNC_RETRIED: Final = "TicketSyncRetried"
     TICKET_SYNC_FAILED: Final = "TicketSyncFailed"
+    # One step of a sync (a field, resolve, reopen, assign, a comment) refused by the desk as
+    # configured: the other steps went on; the setting to fix is in the WARNING line.
+    TICKET_STEP_FAILED: Final = "TicketStepFailed"
     CALLBACK_CONFIRMED: Final = "CallbackConfirmed"
     CALLBACK_RETRIED: Final = "CallbackRetried"
     CALLBACK_FAILED: Final = "CallbackFailed"

@@ -22,10 +22,11 @@ from pandabridge.aws_clients import TRACED_MODULES
 from pandabridge.composition.queues import queue_control
 from pandabridge.composition.ticket_sync import reconciler
 from pandabridge.consumer import QueueWorker, read_message
+from pandabridge.errors import WaitingError
 from pandabridge.messages import SyncNudge
 from pandabridge.names import Env, Metric
 from pandabridge.settings import dead_letter_queue_url
-from pandabridge.sync import Action
+from pandabridge.sync import Action, SyncReport
 
 logger = Logger()
 metrics = Metrics()
@@ -59,6 +60,29 @@ def sync_record(record: SQSRecord) -> None:
                 metrics.add_metric(ACTION_METRICS[action], MetricUnit.Count, 1)
         ticket = (report.ticket.key or report.ticket.id) if report.ticket else None
         logger.info("ticket in step", extra={"ticket": ticket, "actions": list(report.actions)})
+        report_failed_steps(report, ticket)
+
+
+def report_failed_steps(report: SyncReport, ticket: str | None) -> None:
+    """One WARNING naming the setting to fix, and one count, per step the desk refused; then
+    postpone the nudge if a refused step is to be tried again soon."""
+    for failure in report.failed_steps:
+        metrics.add_metric(Metric.TICKET_STEP_FAILED, MetricUnit.Count, 1)
+        logger.warning(
+            f"the desk refused the step {failure.step}; the other steps went on. "
+            f"Check {failure.setting}",
+            extra={
+                "ticket": ticket,
+                "step": failure.step,
+                "setting": failure.setting,
+                "reason": failure.reason,
+                "status": failure.status,
+                "attempts": failure.attempts,
+            },
+        )
+    if report.retry_after is not None:
+        steps = ", ".join(failure.step for failure in report.failed_steps)
+        raise WaitingError(f"refused step(s) {steps} to be tried again", report.retry_after)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,22 +23,27 @@ import pytest
 from local.aws import MotoServer, put_secret, queue_arn, queue_url
 from local.context import LambdaContext
 from local.demo.service_desk import DemoDesk
+from local.fakes.jira import DEFAULT_API_TOKEN, DEFAULT_EMAIL, DEFAULT_PROJECT, JiraFake
 from local.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE
 from local.poller import EventSource, QueuePoller
 from pandabridge import settings
 from pandabridge.composition.ingest import incident_store
 from pandabridge.composition.ticket_sync import desk_config, reconciler, ticket_states
-from pandabridge.errors import RetryableError
+from pandabridge.errors import RetryableError, StepFailedError
 from pandabridge.handoff import render_message
 from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
 from pandabridge.names import Env, Metric
 from pandabridge.parsing import parse_webhook
+from pandabridge.sync import Reconciler
+from pandabridge.tickets.model import TicketRef
 from tests.handlers.conftest import (
     Aws,
     assert_failed_unexpectedly,
     captured_logs,
     drain_queue,
+    emitted_metrics,
+    log_lines,
 )
 
 Payload = dict[str, Any]
@@ -474,3 +480,138 @@ def test_a_bad_desk_configuration_fails_every_message_naming_the_key_path(
         (ticket_sync_logs, caplog, capsys),
         cause="targets.desk.fields.summary",
     )
+
+
+# --- steps that fail alone, and waiting without dead-lettering ---------------------------------
+
+
+def resolved(payload: Payload, seconds: int, comment: str) -> Payload:
+    version = later(payload, seconds, status="OK", active=False)
+    version["metadata"]["comment"] = {"comment": comment, "environment": "All"}
+    return version
+
+
+RESOLVE_SETTING = "targets.http.workflow.resolve"
+
+
+@dataclass
+class RefusedResolves:
+    """The http adapter of a desk whose workflow refuses every resolve, as an adapter reports a
+    step the desk refuses as configured (``StepFailedError``); every other call is the real
+    adapter's against the demo desk."""
+
+    inner: Any
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def resolve(self, ref: TicketRef, note: str) -> None:  # noqa: ARG002 - refused whatever
+        raise StepFailedError("no transition named Done", setting=RESOLVE_SETTING, step="resolve")
+
+
+def test_a_refused_resolve_lets_later_versions_and_comments_through(
+    pipeline: Pipeline,
+    desk: SlowDesk,
+    sample: Payload,
+    monkeypatch: pytest.MonkeyPatch,
+    ticket_sync_logs: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Failure 3 (engine side): one bad step no longer blocks the incident."""
+    # Given a desk that refuses every resolve, and a step retry that does not wait
+    monkeypatch.setattr("ticket_sync.handler.reconciler", lambda: refusing_resolves(reconciler()))
+    pipeline.deliver(sample)
+    pipeline.drain()
+    # When two resolved versions, each with a comment, are synced
+    pipeline.deliver(resolved(sample, 60, "restarted"))
+    pipeline.drain()
+    pipeline.deliver(resolved(sample, 120, "stable for an hour"))
+    pipeline.drain()
+    # Then both comments reached the ticket once, and nothing went to the DLQ
+    [ticket] = tickets(desk)
+    assert [c["body"] for c in ticket["comments"]] == ["restarted", "stable for an hour"]
+    assert pipeline.messages(TICKET_SYNC_QUEUE.dlq_local_name) == []
+    # And each refusal was logged at WARNING naming the setting, and counted
+    warnings = [w for w in log_lines(ticket_sync_logs, level="WARNING") if "step" in w]
+    assert [w["setting"] for w in warnings] == [RESOLVE_SETTING] * 2
+    assert RESOLVE_SETTING in warnings[0]["message"]
+    assert emitted_metrics(capsys.readouterr().out)[Metric.TICKET_STEP_FAILED] == [1.0, 1.0]
+    # And the state says the resolve needs attention
+    state = ticket_states().get(sample["incident"]["id"])
+    assert state is not None
+    assert state.step_failures["resolve"].attempts == 2
+
+
+def refusing_resolves(built: Reconciler) -> Reconciler:
+    """The function's reconciler on a desk that refuses resolves; a refused step is not
+    retried before the next version, so that each version syncs in one delivery."""
+    return replace(built, target=RefusedResolves(built.target), step_retry_attempts=1)
+
+
+@pytest.fixture
+def jira(
+    aws: Aws, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[JiraFake]:
+    """A Jira Cloud fake that ticket sync uses through the real Jira adapter."""
+    fake = JiraFake().start()
+    config = tmp_path / "pandabridge.toml"
+    config.write_text(
+        f'[targets.jira]\nkind = "jira"\nbase_url = "{fake.url}"\n'
+        f'[targets.jira.jira]\nproject = "{DEFAULT_PROJECT}"\n',
+        encoding="utf-8",
+    )
+    put_secret(
+        moto_server.endpoint,
+        "local/jira-target",
+        {"email": DEFAULT_EMAIL, "api_token": DEFAULT_API_TOKEN},
+    )
+    monkeypatch.setenv(Env.TICKET_TARGET, "jira")
+    monkeypatch.setenv(Env.TICKET_BASE_URL, fake.url)
+    monkeypatch.setenv(Env.TICKET_SECRET_ID, "local/jira-target")
+    monkeypatch.setenv(Env.DESK_CONFIG_FILE, str(config))
+    settings.ticket_target_settings.cache_clear()
+    desk_config.cache_clear()
+    yield fake
+    fake.stop()
+
+
+MAX_RECEIVE_COUNT = 3
+
+
+def test_a_wait_longer_than_the_receive_count_allows_never_reaches_the_dlq(
+    pipeline: Pipeline,
+    jira: JiraFake,
+    sample: Payload,
+    aws: Aws,
+    moto_server: MotoServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Failure 2 through the real Jira adapter: a create that times out but succeeded, and a
+    search that lags 10 s, on a queue that dead-letters after 3 receives."""
+    # Given a queue whose redrive policy allows 3 receives
+    url = queue_url(moto_server.endpoint, TICKET_SYNC_QUEUE.local_name)
+    redrive = json.loads(
+        aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"][
+            "RedrivePolicy"
+        ]
+    )
+    redrive["maxReceiveCount"] = MAX_RECEIVE_COUNT
+    aws.sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": json.dumps(redrive)})
+    # And a Jira whose create answers after the client's 1 s timeout, whose search shows an
+    # issue 10 s after its create, and a reconciler that trusts an empty search after 15 s
+    jira.slow(1.5, method="POST", path="/rest/api/3/issue")
+    jira.search_lag_seconds = 10
+    monkeypatch.setattr(
+        "ticket_sync.handler.reconciler",
+        lambda: replace(reconciler(), create_outcome_window_seconds=15),
+    )
+    # When the incident is synced until its queue drains
+    started = time.monotonic()
+    pipeline.deliver(sample)
+    pipeline.drain(timeout=40)
+    waited = time.monotonic() - started
+    # Then it waited longer than 3 receives allow, found the issue, and made no second
+    assert waited > 10
+    assert len(jira.issues()) == 1
+    assert pipeline.messages(TICKET_SYNC_QUEUE.dlq_local_name) == []
+    assert len(pipeline.callbacks()) == 1

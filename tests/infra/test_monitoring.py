@@ -409,6 +409,18 @@ def test_the_api_5xx_alarm_fires_above_the_configured_count(
     )
 
 
+def test_a_step_the_desk_refused_fires_its_alarm(synthesized: Synthesized) -> None:
+    # Given the default app / When the alarm on refused ticket-sync steps is read
+    alarm = _alarm_on(synthesized, Metric.TICKET_STEP_FAILED)
+    # Then it fires on any refusal within 5 minutes, and names where the setting is told
+    assert alarm["Namespace"] == METRICS_NAMESPACE
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": SERVICE_NAME}]
+    assert (alarm["Statistic"], alarm["Period"]) == ("Sum", FIVE_MINUTES)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert "WARNING" in alarm["AlarmDescription"]
+    assert "inspect" in alarm["AlarmDescription"]
+
+
 def test_the_authorizer_rejection_alarm_fires_above_the_configured_count(
     synthesized: Synthesized,
 ) -> None:

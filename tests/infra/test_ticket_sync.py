@@ -219,7 +219,8 @@ def test_worker_is_allowed_exactly_the_calls_it_makes(
     secret = _ref(synthesized, stack.ticket_sync.secret)
     logs = arn_of(synthesized.logical_id(stack.ticket_sync.worker.log_group))
     # When each action is mapped to the resources it is allowed on
-    # Then reads are by key, writes go to the tickets table and two queues, nothing is broader
+    # Then reads are by key, writes go to the tickets table and three queues (the callback, the
+    # DLQ, and its own for a waiting nudge sent on afresh), nothing is broader
     assert allowed(statements) == {
         "dynamodb:GetItem": allowing(incidents, tickets),
         "dynamodb:PutItem": allowing(tickets),
@@ -230,7 +231,7 @@ def test_worker_is_allowed_exactly_the_calls_it_makes(
         "sqs:ChangeMessageVisibility": allowing(queue),
         "sqs:GetQueueAttributes": allowing(queue),
         "sqs:GetQueueUrl": allowing(queue),
-        "sqs:SendMessage": allowing(callback, dlq),
+        "sqs:SendMessage": allowing(callback, dlq, queue),
         "secretsmanager:GetSecretValue": allowing(secret),
         "logs:CreateLogStream": allowing(logs),
         "logs:PutLogEvents": allowing(logs),

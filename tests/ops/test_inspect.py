@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from ops.inspection import IN_SYNC, version_of_key
+from pandabridge.tickets.state import StepFailure
 from pandabridge.versioning import Version
 from tests.ops.support import INCIDENT_ID, Cli, LocalStack
 
@@ -58,6 +60,50 @@ def test_a_ticket_synced_to_an_older_version_is_behind(
     assert _verdict(run.out).split(maxsplit=1)[1] == (
         f"ticket behind the incident: synced {old_version} < stored {new_version}"
     )
+
+
+def test_a_step_the_desk_refused_is_shown_as_needing_attention(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any]
+) -> None:
+    # Given a synced, confirmed ticket whose resolve the desk refused twice
+    content_hash = stack.store(sample)
+    stored = stack.incidents.get(INCIDENT_ID)
+    assert stored is not None
+    refused = StepFailure(
+        step="resolve",
+        reason="no transition named Done",
+        setting="targets.jira.workflow.resolve",
+        at=datetime(2026, 5, 1, 12, 0, tzinfo=UTC),
+        attempts=2,
+        status=400,
+    )
+    stack.save_ticket(
+        synced_hash=content_hash,
+        synced_version=stored.summary.version.key,
+        step_failures={"resolve": refused},
+    )
+    stack.confirm_callback()
+    # When it is inspected, as a table and as JSON
+    table = cli("inspect", INCIDENT_ID)
+    document = json.loads(cli("inspect", INCIDENT_ID, "--json").out)
+    # Then the verdict and the ticket's rows name the step, the setting and the desk's message
+    assert _verdict(table.out).split(maxsplit=1)[1] == (
+        "step resolve refused by the desk (2x, last 2026-05-01T12:00:00.000+00:00): "
+        "no transition named Done; fix targets.jira.workflow.resolve"
+    )
+    assert any(
+        line.split()[:3] == ["attention", "resolve:", "fix"] for line in table.out.splitlines()
+    )
+    assert document["ticket"]["needs_attention"] == [
+        {
+            "step": "resolve",
+            "setting": "targets.jira.workflow.resolve",
+            "reason": "no transition named Done",
+            "status": 400,
+            "at": "2026-05-01T12:00:00.000+00:00",
+            "attempts": 2,
+        }
+    ]
 
 
 def test_an_unconfirmed_callback_is_owed(

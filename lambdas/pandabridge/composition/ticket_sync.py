@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 from pandabridge.aws_clients import client
 from pandabridge.composition.ingest import incident_store
@@ -18,7 +18,7 @@ from pandabridge.settings import (
 )
 from pandabridge.stores.queues import CallbackQueue
 from pandabridge.stores.tickets import TicketStateStore
-from pandabridge.sync import Reconciler
+from pandabridge.sync import Reconciler, UpdatePolicy
 from pandabridge.tickets.factory import build_target
 from pandabridge.tickets.model import TicketTarget
 
@@ -71,7 +71,19 @@ def reconciler() -> Reconciler:
         target=ticket_target(),
         callbacks=CallbackQueue(settings.callback_queue_url, client("sqs")),
         priority_tag=ticket_target_settings().priority_tag,
-        # The draft mapping the reconciler renders with: ``desk_config().selected
-        # .draft_mapping`` (templates and priority tag), and its update policy
-        # ``desk_config().update_policy``, once the reconciler takes them.
+        update_policy=update_policy(desk_config()),
+        # The reconciler renders the draft with today's templates until it takes the
+        # configured ones: ``desk_config().selected.draft_mapping``.
+    )
+
+
+# The file's words for the update policy, and the draft's names of the fields.
+_POLICY: Final = {"sync": "sync", "create": "create_only"}
+_DRAFT_FIELD: Final = {"summary": "title"}
+
+
+def update_policy(desk: DeskConfig) -> UpdatePolicy:
+    """The reconciler's update policy from ``targets.<name>.update``."""
+    return UpdatePolicy(
+        **{_DRAFT_FIELD.get(key, key): _POLICY[mode] for key, mode in desk.update_policy.items()}
     )

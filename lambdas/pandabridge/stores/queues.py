@@ -8,6 +8,7 @@ fail ``maxReceiveCount`` times against a system that will refuse it each time.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -51,6 +52,34 @@ class QueueControl:
 
     sqs: SQSClient
     _urls: dict[str, str] = field(default_factory=dict)
+    _max_receive_counts: dict[str, int | None] = field(default_factory=dict)
+
+    def max_receive_count(self, queue_arn: str) -> int | None:
+        """The queue's redrive ``maxReceiveCount`` (None without a DLQ); cached."""
+        if queue_arn not in self._max_receive_counts:
+            attributes = self.sqs.get_queue_attributes(
+                QueueUrl=self.queue_url(queue_arn), AttributeNames=["RedrivePolicy"]
+            ).get("Attributes", {})
+            policy = json.loads(attributes.get("RedrivePolicy", "{}"))
+            count = policy.get("maxReceiveCount")
+            self._max_receive_counts[queue_arn] = int(count) if count is not None else None
+        return self._max_receive_counts[queue_arn]
+
+    def send_again(self, queue_arn: str, record: dict[str, Any]) -> None:
+        """Put a fresh copy of a received message at the end of its group: its receive count
+        starts again, while the caller reports the old one processed. FIFO queues have no
+        per-message delay, so the copy is due at once; its consumer postpones it again."""
+        attributes = record.get("attributes", {})
+        fifo: dict[str, Any] = {}
+        if "MessageGroupId" in attributes:
+            fifo = {
+                "MessageGroupId": attributes["MessageGroupId"],
+                # A redelivery of the same old message makes the same copy, deduplicated.
+                "MessageDeduplicationId": fifo_id(f"{record['messageId']}/again"),
+            }
+        self.sqs.send_message(
+            QueueUrl=self.queue_url(queue_arn), MessageBody=record["body"], **fifo
+        )
 
     def postpone(self, queue_arn: str, delays: Iterable[tuple[str, int]]) -> None:
         """Make each (receipt handle, seconds) message visible again after its delay."""

@@ -15,7 +15,7 @@ from pandabridge.errors import RetryableError
 from pandabridge.names import TICKETS_TABLE
 from pandabridge.stores.dynamo import from_attributes, to_attribute
 from pandabridge.tickets.model import TicketRef, TicketStatus
-from pandabridge.tickets.state import TicketState
+from pandabridge.tickets.state import StepFailure, TicketState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -40,6 +40,10 @@ _SYNC_OWNED: Final = (
     "create_attempted_at",
     "callback_enqueued_at",
     "callback_received_at",
+    "field_hashes",
+    "comment_attempts",
+    "step_failures",
+    "previous_tickets",
 )
 
 
@@ -154,7 +158,48 @@ def _owned_values(state: TicketState) -> dict[str, Any]:
         "create_attempted_at": _iso(state.create_attempted_at),
         "callback_enqueued_at": _iso(state.callback_enqueued_at),
         "callback_received_at": _iso(state.callback_received_at),
+        "field_hashes": dict(state.field_hashes) or None,
+        "comment_attempts": set(state.comment_attempts) or None,
+        "step_failures": {
+            step: _failure_item(failure) for step, failure in state.step_failures.items()
+        }
+        or None,
+        "previous_tickets": [_ref_item(ref) for ref in state.previous_tickets] or None,
     }
+
+
+def _failure_item(failure: StepFailure) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "step": failure.step,
+        "reason": failure.reason,
+        "setting": failure.setting,
+        "at": _iso(failure.at),
+        "attempts": failure.attempts,
+    }
+    if failure.status is not None:
+        item["status"] = failure.status
+    return item
+
+
+def _failure_of(item: dict[str, Any]) -> StepFailure:
+    at = _time(item.get("at"))
+    assert at is not None  # noqa: S101 - every saved failure has its time
+    return StepFailure(
+        step=item["step"],
+        reason=item["reason"],
+        setting=item["setting"],
+        at=at,
+        attempts=int(item.get("attempts", 1)),
+        status=int(item["status"]) if item.get("status") is not None else None,
+    )
+
+
+def _ref_item(ref: TicketRef) -> dict[str, Any]:
+    return {name: value for name, value in vars(ref).items() if value is not None}
+
+
+def _ref_of(item: dict[str, Any]) -> TicketRef:
+    return TicketRef(id=item["id"], key=item.get("key"), url=item.get("url"))
 
 
 def _state_from_item(item: dict[str, Any]) -> TicketState:
@@ -179,6 +224,12 @@ def _state_from_item(item: dict[str, Any]) -> TicketState:
         callback_enqueued_at=_time(item.get("callback_enqueued_at")),
         callback_received_at=_time(item.get("callback_received_at")),
         callback_confirmed_at=_time(item.get(CALLBACK_CONFIRMED_AT)),
+        field_hashes=dict(item.get("field_hashes", {})),
+        comment_attempts=frozenset(item.get("comment_attempts", ())),
+        step_failures={
+            step: _failure_of(value) for step, value in item.get("step_failures", {}).items()
+        },
+        previous_tickets=tuple(_ref_of(ref) for ref in item.get("previous_tickets", ())),
         revision=int(item.get("revision", 0)),
     )
 

@@ -8,8 +8,10 @@ Each keeps the rule of the real store or service that the core relies on, and no
   revision it read; revision 0 only creates) and ``FakeLedger`` (the confirmation is written
   once, and only onto an existing item), as ``pandabridge.stores.tickets`` does;
 - ``FakeTarget``: a service desk whose lookup by incident id can lag behind its creates (Jira's
-  search), and whose calls can be told to fail as the adapters do, including a timeout after
-  the call took effect;
+  search), by a number of lookups or by time, and whose calls can be told to fail as the
+  adapters do, including a timeout after the call took effect ("saved, but the answer was
+  lost"); it writes only the fields an update names, finds a comment by its key after an
+  unknown outcome, and can move a reopened incident onto a new ticket;
 - ``FakeOutbox`` and ``FakeBigPanda``: the callback queue and BigPanda's callback service.
 
 Every fake records its calls so that a spec can say "exactly once".
@@ -20,7 +22,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,7 +35,13 @@ from pandabridge.incidents import (
 from pandabridge.messages import CallbackRequest
 from pandabridge.stores.incidents import archive_key
 from pandabridge.stores.tickets import StateConflictError
-from pandabridge.tickets.model import Assignee, TicketDraft, TicketRef, TicketStatus
+from pandabridge.tickets.model import (
+    UPDATABLE_FIELDS,
+    Assignee,
+    TicketDraft,
+    TicketRef,
+    TicketStatus,
+)
 from pandabridge.tickets.state import TicketState
 
 START = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -237,7 +245,12 @@ class DeskTicket:
     draft: TicketDraft
     status: TicketStatus = TicketStatus.OPEN
     comments: list[str] = field(default_factory=list)
+    # The key each comment was added with, as Jira's comment property keeps it.
+    comment_keys: list[str | None] = field(default_factory=list)
     assignee: Assignee | None = None
+    created_at: datetime = START
+    # The ticket this one replaced, when the desk could not reopen that one.
+    replaces: str | None = None
 
 
 @dataclass
@@ -245,8 +258,11 @@ class FakeTarget:
     """A ``TicketTarget`` that keeps its tickets in a dict.
 
     ``lag_finds(n)`` makes it a target whose lookup lags (``find_is_consistent`` False): the
-    first ``n`` finds after each create see nothing of that ticket. ``known_users`` are the
-    user ids and emails ``assign`` accepts; any other assignee is unknown (False).
+    first ``n`` finds after each create see nothing of that ticket; ``lag_search(seconds)``
+    hides a ticket from finds until ``seconds`` after its create, by ``clock``. ``known_users``
+    are the user ids and emails ``assign`` accepts; any other assignee is unknown (False).
+    ``reopen_as_new_ticket`` plays a desk that cannot reopen a closed ticket: the reopen opens
+    a new one, linked to the old, and returns its ref.
     """
 
     name: str = "fake"
@@ -257,12 +273,19 @@ class FakeTarget:
     known_users: set[str] = field(default_factory=set)
     tickets: dict[str, DeskTicket] = field(default_factory=dict)
     calls: Calls = field(default_factory=Calls)
+    reopen_as_new_ticket: bool = False
+    clock: FakeClock = field(default_factory=FakeClock)
     _lag: int = 0
+    _lag_seconds: float = 0
     _hidden: dict[str, int] = field(default_factory=dict)
 
     def lag_finds(self, finds: int) -> None:
         self.find_is_consistent = False
         self._lag = finds
+
+    def lag_search(self, seconds: float) -> None:
+        self.find_is_consistent = False
+        self._lag_seconds = seconds
 
     def fail(
         self, method: str, error: Exception, *, times: int = 1, took_effect: bool = False
@@ -278,23 +301,51 @@ class FakeTarget:
             if self._hidden.get(ticket_id, 0) > 0:
                 self._hidden[ticket_id] -= 1
                 return None
+            if self.clock() < ticket.created_at + timedelta(seconds=self._lag_seconds):
+                return None
+            if ticket.replaces is None and any(
+                t.replaces == ticket_id for t in self.tickets.values()
+            ):
+                continue  # replaced by a newer ticket
             return _ref(ticket_id, keyed=self.keyed)
         return None
 
     def create(self, draft: TicketDraft) -> TicketRef:
         def effect() -> TicketRef:
-            ticket_id = f"T-{len(self.tickets) + 1}"
-            self.tickets[ticket_id] = DeskTicket(draft.incident_id, draft)
-            self._hidden[ticket_id] = self._lag
-            return _ref(ticket_id, keyed=self.keyed)
+            return self._new_ticket(draft)
 
         return self.calls.run("create", draft, effect=effect)
 
-    def update(self, ref: TicketRef, draft: TicketDraft) -> None:
-        self.calls.run("update", ref, draft, effect=lambda: setattr(self._at(ref), "draft", draft))
+    def update(
+        self, ref: TicketRef, draft: TicketDraft, fields: frozenset[str] = UPDATABLE_FIELDS
+    ) -> None:
+        def effect() -> None:
+            ticket = self._at(ref)
+            ticket.draft = replace(ticket.draft, **{name: getattr(draft, name) for name in fields})
 
-    def comment(self, ref: TicketRef, text: str) -> None:
-        self.calls.run("comment", ref, text, effect=lambda: self._at(ref).comments.append(text))
+        self.calls.run("update", ref, draft, fields, effect=effect)
+
+    def comment(
+        self,
+        ref: TicketRef,
+        text: str,
+        key: str | None = None,
+        *,
+        after_unknown_outcome: bool = False,
+    ) -> None:
+        def effect() -> None:
+            ticket = self._at(ref)
+            if after_unknown_outcome and key is not None and key in ticket.comment_keys:
+                return
+            ticket.comments.append(text)
+            ticket.comment_keys.append(key)
+
+        self.calls.run("comment", ref, text, key, after_unknown_outcome, effect=effect)
+
+    def edit(self, ref: TicketRef, **fields: Any) -> None:
+        """An agent's triage on the desk: the ticket's fields changed by hand."""
+        ticket = self._at(ref)
+        ticket.draft = replace(ticket.draft, **fields)
 
     def assign(self, ref: TicketRef, assignee: Assignee) -> bool:
         def effect() -> bool:
@@ -311,12 +362,27 @@ class FakeTarget:
         )
 
     def reopen(self, ref: TicketRef, note: str) -> TicketRef | None:
-        self.calls.run("reopen", ref, note, effect=lambda: self._set_status(ref, TicketStatus.OPEN))
-        return None
+        def effect() -> TicketRef | None:
+            if not self.reopen_as_new_ticket:
+                self._set_status(ref, TicketStatus.OPEN)
+                return None
+            old = self._at(ref)
+            new = self._new_ticket(old.draft)
+            self.tickets[new.id].replaces = ref.id
+            return new
+
+        result: TicketRef | None = self.calls.run("reopen", ref, note, effect=effect)
+        return result
 
     def only_ticket(self) -> DeskTicket:
         [ticket] = self.tickets.values()
         return ticket
+
+    def _new_ticket(self, draft: TicketDraft) -> TicketRef:
+        ticket_id = f"T-{len(self.tickets) + 1}"
+        self.tickets[ticket_id] = DeskTicket(draft.incident_id, draft, created_at=self.clock())
+        self._hidden[ticket_id] = self._lag
+        return _ref(ticket_id, keyed=self.keyed)
 
     def _at(self, ref: TicketRef) -> DeskTicket:
         return self.tickets[ref.id]

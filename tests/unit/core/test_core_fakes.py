@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
+from pandabridge.errors import RetryableError
 from pandabridge.stores.tickets import StateConflictError
+from pandabridge.tickets.model import TicketRef
 from pandabridge.tickets.state import TicketState
 from tests.unit.core.fakes import FakeLedger, FakeTicketStates
 from tests.unit.core.world import World
@@ -56,3 +61,38 @@ def test_a_confirmation_is_recorded_once(
     # Given a recorded confirmation; When it is recorded again; Then the second write is refused
     assert ledger.record_confirmed(INCIDENT, world.clock())
     assert not ledger.record_confirmed(INCIDENT, world.clock())
+
+
+RETRY = RetryableError("the answer was lost", outcome_unknown=True)
+
+
+@pytest.fixture
+def desk_ticket(world: World, sample: dict[str, Any]) -> TicketRef:
+    """A ticket on the fake desk."""
+    return world.target.create(world.reconciler_draft(sample))
+
+
+def test_the_desk_keeps_a_comment_whose_answer_was_lost_and_finds_it_by_key(
+    world: World, desk_ticket: TicketRef
+) -> None:
+    # Given a comment the desk saved although its answer was lost
+    world.target.fail("comment", RETRY, took_effect=True)
+    with pytest.raises(RetryableError):
+        world.target.comment(desk_ticket, "looking", key="k1")
+    # When it is asked again after the unknown outcome, and a new comment without doubt
+    world.target.comment(desk_ticket, "looking", key="k1", after_unknown_outcome=True)
+    world.target.comment(desk_ticket, "looking", key="k1")
+    # Then the lookup found the first (nothing added), and the call without doubt added one
+    assert world.target.only_ticket().comments == ["looking", "looking"]
+
+
+def test_the_desk_writes_only_the_fields_an_update_names(
+    world: World, desk_ticket: TicketRef, sample: dict[str, Any]
+) -> None:
+    # Given a ticket, and a draft that changes every field
+    changed = replace(world.reconciler_draft(sample), title="new", description="new", priority="P5")
+    # When an update names the title only
+    world.target.update(desk_ticket, changed, fields=frozenset({"title"}))
+    # Then only the title changed
+    draft = world.target.only_ticket().draft
+    assert (draft.title, draft.description == "new", draft.priority) == ("new", False, "P1")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pandabridge.errors import PermanentError, RetryableError
+from pandabridge.errors import PermanentError, RetryableError, WaitingError
 from pandabridge.messages import CallbackRequest, SyncNudge
 from pandabridge.names import Limits
 from pandabridge.sync import Action
@@ -18,7 +18,8 @@ from tests.unit.core.deliveries import later
 from tests.unit.core.world import World
 
 Payload = dict[str, Any]
-TIMED_OUT = RetryableError("the desk did not answer within 10 s")
+TIMED_OUT = RetryableError("the desk did not answer within 10 s", outcome_unknown=True)
+WINDOW = Limits.CREATE_OUTCOME_WINDOW_SECONDS
 
 
 def test_first_sync_creates_one_ticket_saves_its_state_and_queues_one_callback(
@@ -54,16 +55,38 @@ def test_first_sync_creates_one_ticket_saves_its_state_and_queues_one_callback(
 def test_the_create_attempt_is_saved_before_the_create_call(
     world: World, sample: Payload, incident_id: str
 ) -> None:
-    # Given a desk that refuses the create for good
-    world.target.fail("create", PermanentError("no such project", setting="TICKET_PROJECT"))
+    # Given a desk whose create times out: the ticket may or may not exist
+    world.target.fail("create", TIMED_OUT)
     # When the incident is synced
-    with pytest.raises(PermanentError):
+    with pytest.raises(RetryableError):
         world.sync(sample)
     # Then the attempt was saved before the call, and nothing else was
+    [attempt] = world.states.saved()
+    assert attempt.create_attempted_at == world.clock()
     state = world.state(incident_id)
     assert state.create_attempted_at == world.clock()
     assert state.ticket is None
     assert world.outbox.queued == []
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        PermanentError("no such project", setting="TICKET_PROJECT", status=404),
+        RetryableError("429 from the desk", retry_after=7),
+    ],
+    ids=["404", "429"],
+)
+def test_a_definite_refusal_of_the_create_clears_the_attempt(
+    world: World, sample: Payload, incident_id: str, refusal: Exception
+) -> None:
+    # Given a desk that answers the create with a refusal: no ticket can exist
+    world.target.fail("create", refusal)
+    # When the incident is synced
+    with pytest.raises(type(refusal)):
+        world.sync(sample)
+    # Then the attempt is not left behind as a ticket that may exist
+    assert world.state(incident_id).create_attempted_at is None
 
 
 def test_a_ticket_found_by_the_lookup_is_adopted_and_synced_not_created_again(
@@ -90,37 +113,101 @@ def test_a_lagging_lookup_right_after_an_unseen_create_is_not_trusted(
     nudge = world.failed_sync(sample)
     # When the nudge is retried 10 s later and the search sees nothing yet
     world.clock.advance(10)
-    with pytest.raises(RetryableError, match="may not be searchable yet") as waited:
+    with pytest.raises(WaitingError, match="may not be searchable yet") as waited:
         world.reconciler.sync(nudge)
-    # Then it waits out the rest of the window instead of creating a second ticket
-    assert waited.value.retry_after == Limits.SEARCH_CONSISTENCY_SECONDS - 10
+    # Then it waits, as long again as has passed, instead of creating a second ticket
+    assert waited.value.retry_after == 10
     assert world.target.calls.done["create"] == 1
 
 
-@pytest.mark.parametrize(
-    ("created", "action"),
-    [(True, Action.FOUND), (False, Action.CREATED)],
-    ids=["create-took-effect-then-found", "create-refused-then-created"],
-)
-def test_after_the_search_window_a_lagging_lookup_decides(
-    world: World, sample: Payload, created: bool, action: str
+def test_the_waits_for_a_lagging_lookup_grow_and_end_with_the_window(
+    world: World, sample: Payload
+) -> None:
+    # Given a search that never sees the ticket, after a create whose outcome was unknown
+    world.target.lag_finds(1000)
+    world.target.fail("create", TIMED_OUT)
+    nudge = world.failed_sync(sample)
+    # When the nudge is retried each time after the wait it asked for
+    _, waits = world.waited_sync(nudge)
+    # Then the waits grow (but the last, the rest of the window), add up to exactly the
+    # window, and the empty search is then trusted
+    assert waits[:-1] == sorted(waits[:-1])
+    assert sum(waits) == WINDOW
+    assert len(waits) < 10
+    assert world.target.calls.done["create"] == 1
+
+
+def test_after_the_window_a_lagging_lookup_finds_the_ticket_made_unseen(
+    world: World, sample: Payload
 ) -> None:
     # Given a lagging search that misses a new ticket on the first find after its create,
-    # a create that timed out after taking effect or that the desk refused (503), and a
-    # retry within the window that waited
+    # a create that timed out after taking effect, and a retry within the window that waited
     world.target.lag_finds(1)
-    world.target.fail(
-        "create", TIMED_OUT if created else RetryableError("503"), took_effect=created
-    )
+    world.target.fail("create", TIMED_OUT, took_effect=True)
     nudge = world.failed_sync(sample)
-    with pytest.raises(RetryableError, match="may not be searchable yet"):
+    with pytest.raises(WaitingError):
         world.reconciler.sync(nudge)
     # When the nudge is retried once the window has passed
-    world.clock.advance(Limits.SEARCH_CONSISTENCY_SECONDS)
+    world.clock.advance(WINDOW)
     report = world.reconciler.sync(nudge)
-    # Then the lookup is believed: the ticket made before is found, or one is created now
-    assert action in report.actions
+    # Then the lookup is believed: the ticket made before is found, not made again
+    assert Action.FOUND in report.actions
     assert len(world.target.tickets) == 1
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [RetryableError("503 from the desk"), RetryableError("connection refused")],
+    ids=["503", "refused-connection"],
+)
+def test_a_definite_create_failure_on_a_lagging_desk_does_not_wait(
+    world: World, sample: Payload, refusal: RetryableError
+) -> None:
+    # Given a desk whose search lags, and a create it answered with a failure
+    world.target.lag_finds(1)
+    world.target.fail("create", refusal)
+    nudge = world.failed_sync(sample)
+    # When the nudge is retried at once
+    report = world.reconciler.sync(nudge)
+    # Then the ticket is created without waiting for the window
+    assert report.actions == (Action.CREATED, Action.CALLBACK_QUEUED)
+    assert len(world.target.tickets) == 1
+
+
+def test_a_429_on_create_waits_its_retry_after_not_the_window(
+    world: World, sample: Payload
+) -> None:
+    """Failure 6: a clean 429 is definite; the queue waits the desk's Retry-After."""
+    # Given a lagging desk that answers the create with 429 and Retry-After 7
+    world.target.lag_finds(1)
+    busy = RetryableError("429 from the desk", retry_after=7)
+    world.target.fail("create", busy)
+    # When the incident is synced, and retried once the 7 s have passed
+    with pytest.raises(RetryableError) as raised:
+        world.sync(sample)
+    world.clock.advance(7)
+    nudge = world.store(sample)
+    report = world.reconciler.sync(nudge)
+    # Then the first attempt asked for the desk's 7 s, and the retry creates at once
+    assert raised.value is busy
+    assert report.actions == (Action.CREATED, Action.CALLBACK_QUEUED)
+
+
+def test_a_search_lagging_past_30_s_after_an_unseen_create_gives_one_ticket(
+    world: World, sample: Payload
+) -> None:
+    """Failure 2: a search that lags 45 s behind a create that timed out but succeeded."""
+    # Given a desk whose search shows a ticket only 45 s after its create, and a create that
+    # went through while the caller timed out
+    world.target.lag_search(45)
+    world.target.fail("create", TIMED_OUT, took_effect=True)
+    nudge = world.failed_sync(sample)
+    # When the nudge is retried after each wait it asks for, until it completes
+    report, _ = world.waited_sync(nudge)
+    # Then the ticket made unseen is found: one ticket, one callback
+    assert Action.FOUND in report.actions
+    assert len(world.target.tickets) == 1
+    assert len(world.outbox.queued) == 1
 
 
 def test_a_consistent_lookup_is_trusted_at_once_after_a_failed_create(

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from pandabridge.errors import RetryableError
-from pandabridge.sync import Action
+from pandabridge.sync import Action, comment_key
 from pandabridge.tickets.state import TicketState
 from tests.unit.core.deliveries import later, reactivated, resolved, with_assignee, with_comment
 from tests.unit.core.fakes import Calls
 from tests.unit.core.world import KNOWN_USER, World
 
 Payload = dict[str, Any]
-CRASH = RetryableError("the call did not complete")
+CRASH = RetryableError("the call did not complete", outcome_unknown=True)
 
 
 @dataclass(frozen=True)
@@ -150,21 +150,45 @@ def test_a_callback_whose_queueing_was_lost_is_queued_again_and_confirmed_once(
 
 
 @LOSSES
-def test_a_comment_whose_outcome_was_lost_is_added_again_today(
+def test_a_comment_whose_outcome_was_lost_is_looked_for_not_added_again(
     world: World, sample: Payload, lose: Callable[..., None]
 ) -> None:
-    """Known gap: comments are at least once. The comment's key is saved after the call, so a
-    timeout after the desk added it, or a crash before that save, adds it a second time."""
-    # Given a comment was added, but the sync never saved its key
+    """Failure 1 (engine side): the key is saved as attempted before the call, so the retry
+    asks the desk to look for the comment first."""
+    # Given a comment was added, but the sync never saved that it was
     world.sync(sample)
     nudge = world.store(with_comment(sample, "DB team is on it"))
     lose(world, world.target.calls, "comment", lambda state: bool(state.comment_hashes))
     # When the sync fails and the nudge is retried
     report = world.retried(nudge)
-    # Then the comment is added a second time, and the update before it is not redone
+    # Then the retry's call says the outcome was unknown, the comment is on the ticket once,
+    # and nothing else is written
+    key = comment_key("DB team is on it")
+    assert world.target.calls.log[-1] == (
+        "comment",
+        world.state(nudge.incident_id).ticket,
+        "DB team is on it",
+        key,
+        True,
+    )
     assert report.actions == (Action.COMMENTED,)
-    assert world.target.only_ticket().comments == ["DB team is on it", "DB team is on it"]
-    assert world.target.calls.done["update"] == 1
+    assert world.target.only_ticket().comments == ["DB team is on it"]
+    assert world.target.calls.count("update") == 0
+    state = world.state(nudge.incident_id)
+    assert (key in state.comment_hashes, key in state.comment_attempts) == (True, False)
+
+
+def test_a_first_comment_call_carries_its_key_and_no_doubt(world: World, sample: Payload) -> None:
+    # Given a synced incident
+    world.sync(sample)
+    # When a version with a comment is synced
+    world.sync(with_comment(sample, "looking"))
+    # Then the desk is asked to add it with its key, as a first attempt, which was recorded
+    # as attempted before the call
+    [call] = [c for c in world.target.calls.log if c[0] == "comment"]
+    assert call[3:] == (comment_key("looking"), False)
+    [attempted] = [s for s in world.states.saved() if s.comment_attempts]
+    assert attempted.comment_attempts == {comment_key("looking")}
 
 
 def test_a_crash_before_the_create_attempt_is_saved_creates_on_retry(

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from pandabridge.callbacks import Confirmer
-from pandabridge.errors import RetryableError
+from pandabridge.errors import RetryableError, WaitingError
 from pandabridge.incidents import ingest
 from pandabridge.messages import SyncNudge
 from pandabridge.models import WebhookPayload
 from pandabridge.parsing import parse_webhook
-from pandabridge.sync import Reconciler, SyncReport
+from pandabridge.sync import Reconciler, SyncReport, UpdatePolicy
 from pandabridge.tickets.mapping import draft_for
 from pandabridge.tickets.model import TicketDraft
 from pandabridge.tickets.state import TicketState
@@ -40,11 +40,15 @@ class World:
     clock: FakeClock = field(default_factory=FakeClock)
     book: IncidentBook = field(default_factory=IncidentBook)
     table: TicketsTable = field(default_factory=TicketsTable)
+    # The fake desk; specs of a real adapter against a vendor fake pass that adapter instead.
     target: FakeTarget = field(default_factory=lambda: FakeTarget(known_users={KNOWN_USER}))
     outbox: FakeOutbox = field(default_factory=FakeOutbox)
     bigpanda: FakeBigPanda = field(default_factory=FakeBigPanda)
+    update_policy: UpdatePolicy = field(default_factory=UpdatePolicy)
 
     def __post_init__(self) -> None:
+        if isinstance(self.target, FakeTarget):
+            self.target.clock = self.clock
         self.states = FakeTicketStates(self.table)
         self.ledger = FakeLedger(self.table)
         self.reconciler = Reconciler(
@@ -53,6 +57,7 @@ class World:
             target=self.target,
             callbacks=self.outbox,
             clock=self.clock,
+            update_policy=self.update_policy,
         )
         self.confirmer = Confirmer(ledger=self.ledger, bigpanda=self.bigpanda, clock=self.clock)
 
@@ -82,6 +87,18 @@ class World:
         with pytest.raises(RetryableError):
             self.reconciler.sync(nudge)
         return self.reconciler.sync(nudge)
+
+    def waited_sync(self, nudge: SyncNudge, *, limit: int = 50) -> tuple[SyncReport, list[float]]:
+        """Sync a nudge as the queue redelivers it after each wait it asks for, until it
+        completes; the report and the waits, in order."""
+        waits: list[float] = []
+        for _ in range(limit):
+            try:
+                return self.reconciler.sync(nudge), waits
+            except WaitingError as waiting:
+                waits.append(waiting.retry_after or 0)
+                self.clock.advance(waits[-1])
+        raise AssertionError(f"still waiting after {limit} deliveries: {waits}")
 
     def reconciler_draft(self, payload: Payload) -> TicketDraft:
         """The draft the reconciler makes of a payload, to put a ticket on the desk directly."""

@@ -75,8 +75,10 @@ def test_later_statuses_are_retryable(
     httpserver: HTTPServer, http_client: HttpClient, url: str, status: int
 ) -> None:
     httpserver.expect_request("/api/thing").respond_with_data("busy", status=status)
-    with pytest.raises(RetryableError, match=f"answered {status}"):
+    with pytest.raises(RetryableError, match=f"answered {status}") as caught:
         http_client.request("GET", url)
+    # An answer is definite: whatever the status, the call did nothing the caller cannot see
+    assert not caught.value.outcome_unknown
 
 
 @pytest.mark.parametrize("status", [301, 400, 401, 403, 404, 409, 422])
@@ -136,14 +138,21 @@ def test_timeout_is_retryable(httpserver: HTTPServer, url: str) -> None:
 
     httpserver.expect_request("/api/thing").respond_with_handler(slow)
     client = HttpClient(timeout_seconds=0.1)
-    # When the client calls it, Then the call is retryable
-    with pytest.raises(RetryableError, match="timed out"):
+    # When the client calls it, Then the call is retryable, and may have taken effect
+    with pytest.raises(RetryableError, match="timed out") as caught:
         client.request("GET", url)
+    assert caught.value.outcome_unknown
 
 
-def test_refused_connection_is_retryable(http_client: HttpClient, closed_port_url: str) -> None:
-    with pytest.raises(RetryableError, match="could not connect"):
+def test_refused_connection_is_retryable_and_definite(
+    http_client: HttpClient, closed_port_url: str
+) -> None:
+    # Given nothing listens on the port
+    # When the client calls it
+    with pytest.raises(RetryableError, match="could not connect") as caught:
         http_client.request("GET", closed_port_url + "/api/thing")
+    # Then the call is retryable, and known to have done nothing (the request was never sent)
+    assert not caught.value.outcome_unknown
 
 
 def test_message_names_method_host_and_path_but_not_the_query(
