@@ -378,14 +378,19 @@ def stack_environments(
     from pandabridge.names import Env
     from stacks.callback import bigpanda_environment
     from stacks.config import StackSettings
+    from stacks.desk import load_stack_desk, ticket_target_environment
     from stacks.functions import FunctionDefaults
-    from stacks.ticket_sync import ticket_target_environment
 
     settings = StackSettings.model_validate(
         StackSettings.defaults() | {"bigpanda_app_key": "bench-app-key"}
     )
     # The stack accepts https URLs only; the local stand-ins serve plain http on loopback.
-    local_urls = {Env.TICKET_BASE_URL: desk_url, Env.BIGPANDA_API_BASE: bigpanda_api_base}
+    # The desk configuration file is read where it lies, not from the layer's /opt.
+    local_urls = {
+        Env.TICKET_BASE_URL: desk_url,
+        Env.BIGPANDA_API_BASE: bigpanda_api_base,
+        Env.DESK_CONFIG_FILE: str(settings.config_path),
+    }
     # The method reads nothing but the settings; a whole construct would hash the code asset.
     shared = FunctionDefaults.environment(SimpleNamespace(settings=settings))  # type: ignore[arg-type]
 
@@ -398,8 +403,8 @@ def stack_environments(
         | storage
         | pick_from(resources, Env.TICKETS_TABLE, Env.TICKET_SYNC_DLQ_URL, Env.CALLBACK_QUEUE_URL)
         | {Env.TICKET_SECRET_ID: secrets["ticket"]}
-        | ticket_target_environment(settings)
-        | pick_from(local_urls, Env.TICKET_BASE_URL),
+        | ticket_target_environment(load_stack_desk(settings))
+        | pick_from(local_urls, Env.TICKET_BASE_URL, Env.DESK_CONFIG_FILE),
         "callback": shared
         | pick_from(resources, Env.TICKETS_TABLE, Env.CALLBACK_DLQ_URL)
         | {Env.BIGPANDA_SECRET_ID: secrets["bigpanda"]}

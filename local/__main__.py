@@ -105,10 +105,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ),
     )
     parser.add_argument(
+        "--desk",
+        default="http",
+        choices=_TARGETS,
+        help=(
+            "the local desk tickets go to: http (the demo desk, the default), jira or "
+            "servicenow (stateful fakes of those desks' APIs)"
+        ),
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=defaults.DESK_CONFIG_FILE,
+        help=(
+            "the desk configuration file (default: the repository's pandabridge.toml), "
+            "pointed at the local desk or at --ticket-url"
+        ),
+    )
+    parser.add_argument(
         "--ticket-target",
         default="http",
         choices=_TARGETS,
-        help="the kind of service desk tickets go to (default: http, the demo desk)",
+        help="the kind of the real service desk at --ticket-url (default: http)",
     )
     parser.add_argument(
         "--ticket-url",
@@ -185,7 +203,9 @@ def _ticket_target(
     if args.ticket_url is None:
         if args.ticket_target != "http":
             parser.error(f"--ticket-target {args.ticket_target} needs --ticket-url")
-        return TicketTargetOptions()
+        return TicketTargetOptions(args.desk, config_file=args.config)
+    if args.desk != "http":
+        parser.error("--desk starts a local desk; leave it out with --ticket-url")
     raw = os.environ.get(defaults.TICKET_SECRET_ENV)
     if not raw:
         parser.error(f"--ticket-url needs the desk's credentials in ${defaults.TICKET_SECRET_ENV}")
@@ -195,7 +215,9 @@ def _ticket_target(
         credentials = None
     if not isinstance(credentials, dict):
         parser.error(f"${defaults.TICKET_SECRET_ENV} is not a JSON object")
-    return TicketTargetOptions(args.ticket_target, args.ticket_url, credentials)
+    return TicketTargetOptions(
+        args.ticket_target, args.ticket_url, credentials, config_file=args.config
+    )
 
 
 def _bigpanda_target(parser: argparse.ArgumentParser, args: argparse.Namespace) -> BigPandaOptions:

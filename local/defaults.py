@@ -41,6 +41,9 @@ DESK_SECRET: Final = "local-desk-secret"  # noqa: S105 - a local demo value, pri
 TICKET_SECRET_NAME: Final = f"{SERVICE_NAME}/ticket-target"
 # For a real desk (--ticket-url): its credentials as the JSON its adapter reads.
 TICKET_SECRET_ENV: Final = "LOCAL_TICKET_SECRET_JSON"  # noqa: S105 - a variable name
+# The ServiceNow fake's (--desk servicenow) API user.
+SERVICENOW_USER: Final = "pandabridge"
+SERVICENOW_PASSWORD: Final = "local-servicenow-password"  # noqa: S105 - a local demo value
 # The most SQS accepts as a queue's visibility timeout (--queue-visibility).
 QUEUE_VISIBILITY_MAX_SECONDS: Final = 12 * 60 * 60
 # How long start-up waits for the sample to become a ticket before serving anyway.
@@ -58,6 +61,8 @@ BIGPANDA_KEY_ENV: Final = "LOCAL_BIGPANDA_API_KEY"
 SAMPLE_CALLBACK_WAIT_SECONDS: Final = 10.0
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
+# The desk configuration the local stack starts from (--config), pointed at the local desk.
+DESK_CONFIG_FILE: Final = REPO_ROOT / "pandabridge.toml"
 SAMPLE_EVENT: Final = REPO_ROOT / "events" / "sample.json"
 # One incident's life as BigPanda would send it, one webhook per file, played in name order.
 STORY_DIR: Final = REPO_ROOT / "events" / "story"

@@ -9,9 +9,12 @@ and ``stop`` takes down whatever has started, last started first.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from local import defaults
@@ -30,6 +33,11 @@ from local.demo.bigpanda import BigPandaStandIn
 from local.demo.journey import Journey
 from local.demo.readback import CallbackConfirmations, stored_receipt
 from local.demo.service_desk import DemoDesk
+from local.desk_config import write_local_config
+from local.fakes.jira import DEFAULT_API_TOKEN as JIRA_API_TOKEN
+from local.fakes.jira import DEFAULT_EMAIL as JIRA_EMAIL
+from local.fakes.jira import JiraFake
+from local.fakes.servicenow import ServiceNowFake
 from local.functions import CALLBACK, INGEST, TICKET_SYNC, LocalFunction
 from local.gateway import LocalGateway, Route
 from local.names import (
@@ -50,11 +58,14 @@ from stacks.limits import StackLimits
 
 @dataclass(frozen=True)
 class TicketTargetOptions:
-    """Where tickets go: the demo desk (no ``url``), or a real desk and its credentials."""
+    """Where tickets go: a local desk of ``kind`` (no ``url``: the demo desk for ``http``, the
+    Jira or ServiceNow fake), or a real desk and its credentials; and the desk configuration
+    file, pointed at that desk."""
 
     kind: TargetKind = "http"
     url: str | None = None
     credentials: Mapping[str, Any] = field(default_factory=dict)
+    config_file: Path = defaults.DESK_CONFIG_FILE
 
     @property
     def demo(self) -> bool:
@@ -106,6 +117,9 @@ class LocalStack:
         self.moto: MotoServer | None = None
         self.gateway: LocalGateway | None = None
         self.desk: DemoDesk | None = None
+        # The Jira or ServiceNow fake, when one is the local desk.
+        self.fake_desk: JiraFake | ServiceNowFake | None = None
+        self.desk_config_file: Path | None = None
         self.bigpanda: BigPandaStandIn | None = None
         self._stops: list[tuple[str, Callable[[], None]]] = []
 
@@ -128,9 +142,10 @@ class LocalStack:
         """The ticket target's base URL: the demo desk's once started, or the real desk's."""
         if self.options.tickets.url is not None:
             return self.options.tickets.url
-        if self.desk is None:
-            raise RuntimeError("the demo desk is not started")
-        return self.desk.url
+        desk = self.desk or self.fake_desk
+        if desk is None:
+            raise RuntimeError("the local desk is not started")
+        return desk.url
 
     @property
     def bigpanda_url(self) -> str:
@@ -182,30 +197,60 @@ class LocalStack:
             raise TokenSecretError(error.reason, "--bearer-token") from None
 
     def start_tickets(self) -> str:
-        """Start the demo desk unless a real one is the target; store the target's credentials
-        and point ticket sync at it. Returns the target, for the step line."""
+        """Start the local desk unless a real one is the target; store the target's
+        credentials, write the desk configuration pointed at it, and point ticket sync at both.
+        Returns the target, for the step line."""
         tickets = self.options.tickets
         credentials = dict(tickets.credentials)
+        where = f"{tickets.kind} desk"
         if tickets.demo:
-            on_change = self.journey.ticket_changed if self.journey else None
-            self.desk = DemoDesk(
-                defaults.DESK_SECRET,
-                host=self.options.host,
-                port=self.options.desk_port,
-                on_change=on_change,
-            ).start()
-            self._stops.append(("demo desk", self.desk.stop))
-            credentials = {"hmac_secret": defaults.DESK_SECRET}
+            credentials, where = self._start_local_desk(tickets.kind)
         put_secret(self.aws_endpoint, defaults.TICKET_SECRET_NAME, credentials)
+        directory = Path(tempfile.mkdtemp(prefix="pandabridge-local-"))
+        self._stops.append(
+            ("desk configuration", partial(shutil.rmtree, directory, ignore_errors=True))
+        )
+        self.desk_config_file, _ = write_local_config(
+            tickets.config_file, tickets.kind, self.ticket_url, directory, fake=tickets.demo
+        )
         os.environ.update(
             {
                 Env.TICKET_TARGET: tickets.kind,
                 Env.TICKET_BASE_URL: self.ticket_url,
                 Env.TICKET_SECRET_ID: defaults.TICKET_SECRET_NAME,
+                Env.DESK_CONFIG_FILE: str(self.desk_config_file),
             }
         )
-        where = "demo service desk" if tickets.demo else f"{tickets.kind} desk"
         return f"{where} at {self.ticket_url}"
+
+    def _start_local_desk(self, kind: TargetKind) -> tuple[dict[str, str], str]:
+        """Start the local desk of ``kind``; its credentials and its name for the step line."""
+        host, port = self.options.host, self.options.desk_port
+        if kind == "jira":
+            jira = JiraFake(host=host, port=port).start()
+            self.fake_desk = jira
+            self._stops.append(("Jira fake", jira.stop))
+            return {"email": JIRA_EMAIL, "api_token": JIRA_API_TOKEN}, "Jira fake"
+        if kind == "servicenow":
+            snow = ServiceNowFake(
+                username=defaults.SERVICENOW_USER,
+                password=defaults.SERVICENOW_PASSWORD,
+                host=host,
+                port=port,
+            ).start()
+            self.fake_desk = snow
+            self._stops.append(("ServiceNow fake", snow.stop))
+            credentials = {
+                "username": defaults.SERVICENOW_USER,
+                "password": defaults.SERVICENOW_PASSWORD,
+            }
+            return credentials, "ServiceNow fake"
+        on_change = self.journey.ticket_changed if self.journey else None
+        self.desk = DemoDesk(
+            defaults.DESK_SECRET, host=host, port=port, on_change=on_change
+        ).start()
+        self._stops.append(("demo desk", self.desk.stop))
+        return {"hmac_secret": defaults.DESK_SECRET}, "demo service desk"
 
     def start_bigpanda(self) -> str:
         """Start the BigPanda stand-in unless another API is the target; store the User API key

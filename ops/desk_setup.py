@@ -30,6 +30,7 @@ from ops.desk_check import (
     TransitionStep,
 )
 from ops.errors import OpsError
+from pandabridge.desk_config import DeskConfigurationError, parse_config
 
 CONFIG_FILE: Final = discovery.CDK_JSON.parent / "pandabridge.toml"
 KINDS: Final = ("http", "jira", "servicenow")
@@ -86,6 +87,10 @@ def _target(path: Path, wanted: str | None) -> tuple[str, Mapping[str, Any]]:
     targets = document.get("targets") or {}
     if not targets and not wanted:
         return "desk", {}
+    try:  # the schema the stack and the function validate with, so all three agree
+        parse_config(document, source=str(path))
+    except DeskConfigurationError as error:
+        raise OpsError(str(error)) from None
     name = wanted or document.get("target") or (next(iter(targets)) if len(targets) == 1 else None)
     if name not in targets:
         names = ", ".join(targets) or "none"

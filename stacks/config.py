@@ -11,6 +11,7 @@ CloudFormation rejects half-way through a deployment.
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from aws_cdk import Duration, RemovalPolicy
@@ -22,17 +23,12 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from pandabridge.names import BIGPANDA_API_BASE
-from pandabridge.settings import (
-    CallbackSettings,
-    StorageSettings,
-    TargetKind,
-    TicketTargetSettings,
-)
+from pandabridge.settings import CallbackSettings, StorageSettings
 from stacks.limits import DEFAULT_STACK_NAME, StackLimits
+from stacks.paths import REPO_ROOT
 
 # The retention periods CloudWatch Logs accepts, in days, and the CDK enum member for each.
 RETENTION_DAYS: Final = {
@@ -63,10 +59,6 @@ RETENTION_DAYS: Final = {
 # The function enforces its own bounds on this value; the stack reuses them so that a value
 # the function would refuse at its first invocation already fails the synth.
 _INLINE_PAYLOAD_MAX_BYTES: Final = StorageSettings.model_fields["inline_payload_max_bytes"]
-_TICKET_TIMEOUT: Final = TicketTargetSettings.model_fields["timeout_seconds"]
-_JIRA_ISSUE_TYPE: Final = TicketTargetSettings.model_fields["jira_issue_type"]
-_JIRA_RESOLVE: Final = TicketTargetSettings.model_fields["jira_resolve_transition"]
-_JIRA_REOPEN: Final = TicketTargetSettings.model_fields["jira_reopen_transition"]
 _BIGPANDA_TIMEOUT: Final = CallbackSettings.model_fields["timeout_seconds"]
 
 # An HTTPS base URL: scheme, host and an optional path. Stricter than the functions, which
@@ -78,15 +70,23 @@ _HTTPS_BASE_URL: Final = r"^https://[^\s/]+(?:/[^\s]*)?$"
 # the confirmation; this only stops a typo (a missing @, a space) before the deployment.
 _EMAIL_ADDRESS: Final = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
-# The address that ships in cdk.json: it synthesizes, and a deployment that keeps it is warned.
-PLACEHOLDER_TICKET_BASE_URL: Final = "https://tickets.example.com"
+# Settings that moved from the CDK context into the desk configuration file, and the key each
+# is now: a cdk.json that still sets one stops the synth, so no value is silently ignored.
+MOVED_TO_DESK_CONFIG: Final = {
+    "ticket_target": "targets.<name>.kind",
+    "ticket_base_url": "targets.<name>.base_url",
+    "ticket_timeout_seconds": "targets.<name>.timeout_seconds",
+    "ticket_priority_tag": "targets.<name>.priority_tag",
+    "jira_project_key": "targets.<name>.jira.project",
+    "jira_issue_type": "targets.<name>.jira.issue_type",
+    "jira_resolve_transition": "targets.<name>.workflow.resolve.transitions",
+    "jira_reopen_transition": "targets.<name>.workflow.reopen.transitions",
+}
 
 # Keys whose value may be switched off from the command line (``-c key=`` or ``=none``).
 _OPTIONAL_KEYS: Final = (
     "quota_limit_per_day",
     "ticket_sync_max_concurrency",
-    "ticket_priority_tag",
-    "jira_project_key",
     "bigpanda_app_key",
     "alarm_email",
     "authorizer_reserved_concurrency",
@@ -238,52 +238,14 @@ class StackSettings(BaseModel):
         default=_BIGPANDA_TIMEOUT.default,
         description="Timeout of each callback request to BigPanda, in seconds (up to 20).",
     )
-    ticket_target: TargetKind = Field(
-        default="http",
-        description=(
-            "Where tickets are created: 'http' (a generic JSON API), 'jira' (Jira Cloud) or "
-            "'servicenow' (the Table API's incident table)."
-        ),
-    )
-    ticket_base_url: str = Field(
-        default=PLACEHOLDER_TICKET_BASE_URL,
-        pattern=_HTTPS_BASE_URL,
-        description=(
-            "HTTPS base URL of the ticket system (e.g. https://your-org.atlassian.net); the "
-            "shipped placeholder synthesizes with a warning and must be replaced."
-        ),
-    )
-    ticket_timeout_seconds: Annotated[float, *_TICKET_TIMEOUT.metadata] = Field(
-        default=_TICKET_TIMEOUT.default,
-        description="Timeout of each call to the ticket system, in seconds (up to 30).",
-    )
-    ticket_priority_tag: str | None = Field(
-        default=None,
+    config_file: str = Field(
+        default="pandabridge.toml",
         min_length=1,
         description=(
-            "BigPanda incident tag whose value becomes the ticket priority; none (null) "
-            "leaves the ticket system's default priority."
+            "The desk configuration file (TOML): the ticket target, its address and how "
+            "incidents map onto it; a relative path is read from the repository root. "
+            "Validated at synth and shipped with the ticket-sync function."
         ),
-    )
-    jira_project_key: str | None = Field(
-        default=None,
-        min_length=1,
-        description="Key of the Jira project tickets are created in; required for 'jira'.",
-    )
-    jira_issue_type: str = Field(
-        default=_JIRA_ISSUE_TYPE.default,
-        min_length=1,
-        description="Jira issue type of created tickets.",
-    )
-    jira_resolve_transition: str = Field(
-        default=_JIRA_RESOLVE.default,
-        min_length=1,
-        description="Name of the Jira transition that resolves an issue (matched by name).",
-    )
-    jira_reopen_transition: str = Field(
-        default=_JIRA_REOPEN.default,
-        min_length=1,
-        description="Name of the Jira transition that reopens a resolved issue.",
     )
     alarm_email: str | None = Field(
         default=None,
@@ -418,10 +380,10 @@ class StackSettings(BaseModel):
         """Accept ``info`` as well as ``INFO``: operators type both."""
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("removal_policy", "ticket_target", mode="before")
+    @field_validator("removal_policy", mode="before")
     @classmethod
     def _lower_case(cls, value: Any) -> Any:
-        """Accept ``RETAIN`` as well as ``retain`` (CDK's enum), ``Jira`` as well as ``jira``."""
+        """Accept ``RETAIN`` as well as ``retain`` (CDK's enum)."""
         return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("allowed_source_ips", mode="before")
@@ -457,16 +419,6 @@ class StackSettings(BaseModel):
             raise ValueError(f"CloudWatch Logs accepts only these retention periods: {allowed}")
         return value
 
-    @model_validator(mode="after")
-    def _jira_needs_a_project(self) -> StackSettings:
-        """The function refuses Jira without a project; fail the synth instead of the sync."""
-        if self.ticket_target == "jira" and not self.jira_project_key:
-            raise ValueError(
-                "context key 'jira_project_key': required when ticket_target is 'jira' "
-                "(the key of the Jira project that tickets are created in)"
-            )
-        return self
-
     @property
     def log_retention(self) -> logs.RetentionDays:
         return RETENTION_DAYS[self.log_retention_days]
@@ -484,8 +436,10 @@ class StackSettings(BaseModel):
         return Duration.seconds(self.ingest_timeout_seconds)
 
     @property
-    def uses_placeholder_ticket_url(self) -> bool:
-        return self.ticket_base_url == PLACEHOLDER_TICKET_BASE_URL
+    def config_path(self) -> Path:
+        """The desk configuration file; a relative path is read from the repository root."""
+        path = Path(self.config_file)
+        return path if path.is_absolute() else REPO_ROOT / path
 
     @property
     def lacks_bigpanda_app_key(self) -> bool:
@@ -503,6 +457,16 @@ class StackSettings(BaseModel):
     @classmethod
     def from_context(cls, node: Node) -> StackSettings:
         """Read every setting from the construct tree's context; absent keys keep defaults."""
+        moved = [
+            f"context key '{key}': moved to the desk configuration file as '{new}'"
+            for key, new in MOVED_TO_DESK_CONFIG.items()
+            if node.try_get_context(key) is not None
+        ]
+        if moved:
+            raise ConfigurationError(
+                f"invalid CDK context: {'; '.join(moved)}. Remove it from cdk.json (or the -c "
+                "option) and set it in the file that config_file names (pandabridge.toml)."
+            )
         given = {}
         for key in cls.context_keys():
             value = node.try_get_context(key)

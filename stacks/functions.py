@@ -10,7 +10,7 @@ SSM parameter at deploy time, so the code runs against the library it was tested
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -123,6 +123,7 @@ class ServiceFunction(Construct):
         environment: Mapping[str, str],
         reserved_concurrency: int | None = None,
         tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
+        layers: Sequence[lambda_.ILayerVersion] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         settings = defaults.settings
@@ -147,7 +148,7 @@ class ServiceFunction(Construct):
             architecture=ARCHITECTURE,
             handler=handler,
             code=defaults.code,
-            layers=[defaults.powertools_layer],
+            layers=[defaults.powertools_layer, *layers],
             memory_size=memory_size,
             timeout=timeout,
             tracing=tracing,

@@ -19,6 +19,7 @@ from constructs import Construct
 from pandabridge.names import Env
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
+from stacks.desk import DeskConfigLayer, placeholder_warning, ticket_target_environment
 from stacks.functions import FunctionDefaults, ServiceFunction
 from stacks.limits import StackLimits
 from stacks.queues import WorkQueues
@@ -42,6 +43,8 @@ class TicketSync(Construct):
         queues: WorkQueues,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.desk_config = DeskConfigLayer(self, "DeskConfig", settings=settings)
+        self.desk = self.desk_config.desk
         self.secret = self._credentials_secret()
         self.worker = ServiceFunction(
             self,
@@ -60,8 +63,9 @@ class TicketSync(Construct):
                 Env.TICKET_SYNC_DLQ_URL: queues.ticket_sync_dlq.queue_url,
                 Env.CALLBACK_QUEUE_URL: queues.callback_queue.queue_url,
                 Env.TICKET_SECRET_ID: self.secret.secret_arn,
-                **ticket_target_environment(settings),
+                **ticket_target_environment(self.desk),
             },
+            layers=[self.desk_config.layer],
         )
         function = self.worker.function
         storage.grant_read_incident(function)
@@ -80,13 +84,9 @@ class TicketSync(Construct):
             "failing goes to the ticket-sync DLQ by the queue's redrive policy, and a function "
             "dead-letter queue would only ever receive failed asynchronous invocations.",
         )
-        if settings.uses_placeholder_ticket_url:
-            Annotations.of(self).add_warning_v2(
-                "pandabridge:placeholderTicketUrl",
-                f"ticket_base_url is the placeholder {settings.ticket_base_url}: no ticket can "
-                "be created until it is set to the ticket system's address (cdk.json or "
-                "-c ticket_base_url=https://...).",
-            )
+        warning = placeholder_warning(self.desk, settings)
+        if warning:
+            Annotations.of(self).add_warning_v2("pandabridge:placeholderTicketUrl", warning)
 
     def grant_read_credentials(self, grantee: iam.IGrantable) -> iam.Grant:
         """Reading the current value of the one credentials secret; not describing, listing
@@ -122,22 +122,3 @@ class TicketSync(Construct):
             "with put-secret-value, which no rotation function of this stack could do.",
         )
         return secret
-
-
-def ticket_target_environment(settings: StackSettings) -> dict[str, str]:
-    """The ticket target's environment variables; optional ones only when they apply."""
-    environment = {
-        Env.TICKET_TARGET: settings.ticket_target,
-        Env.TICKET_BASE_URL: settings.ticket_base_url,
-        Env.TICKET_TIMEOUT_SECONDS: f"{settings.ticket_timeout_seconds:g}",
-    }
-    if settings.ticket_priority_tag is not None:
-        environment[Env.PRIORITY_TAG] = settings.ticket_priority_tag
-    if settings.ticket_target == "jira" and settings.jira_project_key is not None:
-        environment |= {
-            Env.JIRA_PROJECT_KEY: settings.jira_project_key,
-            Env.JIRA_ISSUE_TYPE: settings.jira_issue_type,
-            Env.JIRA_RESOLVE_TRANSITION: settings.jira_resolve_transition,
-            Env.JIRA_REOPEN_TRANSITION: settings.jira_reopen_transition,
-        }
-    return environment

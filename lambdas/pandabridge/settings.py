@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pandabridge.names import BIGPANDA_API_BASE, Env, Limits
 
@@ -45,7 +45,8 @@ TargetKind = Literal["http", "jira", "servicenow"]
 
 
 class TicketTargetSettings(BaseModel):
-    """Which service desk tickets go to, and how to reach it."""
+    """Which service desk tickets go to, and how to reach it; how incidents map onto it is in
+    the desk configuration file that ``desk_config_file`` names."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
@@ -54,16 +55,7 @@ class TicketTargetSettings(BaseModel):
     secret_id: str = Field(alias=Env.TICKET_SECRET_ID, min_length=1)
     timeout_seconds: float = Field(alias=Env.TICKET_TIMEOUT_SECONDS, default=10, gt=0, le=30)
     priority_tag: str | None = Field(alias=Env.PRIORITY_TAG, default=None)
-    jira_project_key: str | None = Field(alias=Env.JIRA_PROJECT_KEY, default=None)
-    jira_issue_type: str = Field(alias=Env.JIRA_ISSUE_TYPE, default="Task")
-    jira_resolve_transition: str = Field(alias=Env.JIRA_RESOLVE_TRANSITION, default="Done")
-    jira_reopen_transition: str = Field(alias=Env.JIRA_REOPEN_TRANSITION, default="To Do")
-
-    @model_validator(mode="after")
-    def _jira_needs_a_project(self) -> TicketTargetSettings:
-        if self.target == "jira" and not self.jira_project_key:
-            raise ValueError(f"{Env.JIRA_PROJECT_KEY} is required when {Env.TICKET_TARGET}=jira")
-        return self
+    desk_config_file: str | None = Field(alias=Env.DESK_CONFIG_FILE, default=None, min_length=1)
 
     @property
     def api_base(self) -> str:

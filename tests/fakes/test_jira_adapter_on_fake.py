@@ -16,6 +16,7 @@ import urllib3
 
 from local.fakes.jira import DEFAULT_API_TOKEN, DEFAULT_EMAIL, JiraFake
 from local.fakes.jira_catalog import User
+from pandabridge.desk_config import single_target
 from pandabridge.errors import PermanentError, RetryableError, StepFailedError
 from pandabridge.http import HttpClient
 from pandabridge.names import Env
@@ -54,17 +55,20 @@ def target(jira: JiraFake, client: HttpClient) -> TicketTarget:
     return factory_target(jira, client)
 
 
-def factory_target(jira: JiraFake, client: HttpClient, **settings: str) -> TicketTarget:
-    values = {
+def factory_target(jira: JiraFake, client: HttpClient, **options: Any) -> TicketTarget:
+    """The adapter as the factory builds it from the desk configuration's target, with
+    ``options`` as that target's keys (e.g. ``workflow``)."""
+    settings = {
         Env.TICKET_TARGET: "jira",
         Env.TICKET_BASE_URL: jira.url,
         Env.TICKET_SECRET_ID: "pandabridge/ticket-credentials",
-        Env.JIRA_PROJECT_KEY: "OPS",
-        Env.JIRA_ISSUE_TYPE: "Incident",
-        **settings,
     }
+    jira_section = {"project": "OPS", "issue_type": "Incident"}
+    desk = single_target("jira", jira.url, jira=jira_section, **options)
     credentials = {"email": DEFAULT_EMAIL, "api_token": DEFAULT_API_TOKEN}
-    return build_target(TicketTargetSettings.model_validate(values), credentials, client)
+    return build_target(
+        TicketTargetSettings.model_validate(settings), credentials, client, desk=desk
+    )
 
 
 @pytest.fixture
@@ -325,8 +329,9 @@ def by_hand(jira: JiraFake, method: str, path: str, document: Any) -> urllib3.Ba
 def test_the_configured_transition_setting_is_the_first_candidate(
     jira: JiraFake, client: HttpClient, draft: TicketDraft
 ) -> None:
-    # Given a classic workflow and JIRA_RESOLVE_TRANSITION naming "Close Issue"
-    target = factory_target(jira, client, **{Env.JIRA_RESOLVE_TRANSITION: "Close Issue"})
+    # Given a classic workflow and a configuration whose resolve candidates are "Close Issue"
+    workflow = {"resolve": {"transitions": ["Close Issue"]}}
+    target = factory_target(jira, client, workflow=workflow)
     # When an issue is resolved
     issue = resolved_on_classic(jira, target, draft)
     # Then that transition was taken rather than the default "Resolve Issue"

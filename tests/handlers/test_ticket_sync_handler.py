@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from local.names import CALLBACK_QUEUE, TICKET_SYNC_QUEUE
 from local.poller import EventSource, QueuePoller
 from pandabridge import settings
 from pandabridge.composition.ingest import incident_store
-from pandabridge.composition.ticket_sync import reconciler, ticket_states
+from pandabridge.composition.ticket_sync import desk_config, reconciler, ticket_states
 from pandabridge.errors import RetryableError, StepFailedError
 from pandabridge.handoff import render_message
 from pandabridge.incidents import ingest
@@ -85,6 +86,7 @@ def target_env(
         monkeypatch.setenv(Env.TICKET_TIMEOUT_SECONDS, "1")
         settings.ticket_target_settings.cache_clear()
         settings.ticket_sync_settings.cache_clear()
+        desk_config.cache_clear()
 
     configure()
     return configure
@@ -417,19 +419,66 @@ def test_an_unexpected_exception_logs_one_error_with_its_traceback_and_is_counte
     monkeypatch.delenv(Env.TICKET_TARGET)
     settings.ticket_target_settings.cache_clear()
     # When a nudge is processed
+    # Then it fails, to be retried, and no ticket is made; one ERROR carries the traceback
+    # that names the variable, and the failure is counted
+    fails_for_retry_without_ticket(
+        pipeline, sample, desk, (ticket_sync_logs, caplog, capsys), cause=Env.TICKET_TARGET
+    )
+
+
+def fails_for_retry_without_ticket(
+    pipeline: Pipeline,
+    sample: Payload,
+    desk: SlowDesk,
+    logs: tuple[io.StringIO, pytest.LogCaptureFixture, pytest.CaptureFixture[str]],
+    *,
+    cause: str,
+) -> None:
+    """Delivers ``sample``; its nudge fails to be retried, no ticket is made, and one ERROR
+    with a traceback names ``cause``."""
     pipeline.deliver(sample)
     outcome = pipeline.poller.poll_once()
-    # Then it fails, to be retried, and no ticket is made
     assert outcome is not None
     assert outcome.failed
     assert tickets(desk) == []
-    # And one ERROR carries the traceback that names the variable, and the failure is counted
+    function_logs, caplog, capsys = logs
     assert_failed_unexpectedly(
-        ticket_sync_logs,
+        function_logs,
         caplog,
         capsys.readouterr().out,
-        cause=Env.TICKET_TARGET,
+        cause=cause,
         metric=Metric.TICKET_SYNC_RETRIED,
+    )
+
+
+def test_a_bad_desk_configuration_fails_every_message_naming_the_key_path(
+    pipeline: Pipeline,
+    sample: Payload,
+    desk: SlowDesk,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    ticket_sync_logs: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a desk configuration file whose summary names an unknown placeholder
+    config = tmp_path / "pandabridge.toml"
+    config.write_text(
+        f'[targets.desk]\nkind = "http"\nbase_url = "{desk.url}"\n'
+        '[targets.desk.fields]\nsummary = "{hostname}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv(Env.DESK_CONFIG_FILE, str(config))
+    settings.ticket_target_settings.cache_clear()
+    desk_config.cache_clear()
+    # When a nudge is processed
+    # Then it fails, to be retried, no ticket is made, and one ERROR names the key path
+    fails_for_retry_without_ticket(
+        pipeline,
+        sample,
+        desk,
+        (ticket_sync_logs, caplog, capsys),
+        cause="targets.desk.fields.summary",
     )
 
 
@@ -500,9 +549,17 @@ def refusing_resolves(built: Reconciler) -> Reconciler:
 
 
 @pytest.fixture
-def jira(aws: Aws, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[JiraFake]:
+def jira(
+    aws: Aws, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[JiraFake]:
     """A Jira Cloud fake that ticket sync uses through the real Jira adapter."""
     fake = JiraFake().start()
+    config = tmp_path / "pandabridge.toml"
+    config.write_text(
+        f'[targets.jira]\nkind = "jira"\nbase_url = "{fake.url}"\n'
+        f'[targets.jira.jira]\nproject = "{DEFAULT_PROJECT}"\n',
+        encoding="utf-8",
+    )
     put_secret(
         moto_server.endpoint,
         "local/jira-target",
@@ -511,8 +568,9 @@ def jira(aws: Aws, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv(Env.TICKET_TARGET, "jira")
     monkeypatch.setenv(Env.TICKET_BASE_URL, fake.url)
     monkeypatch.setenv(Env.TICKET_SECRET_ID, "local/jira-target")
-    monkeypatch.setenv(Env.JIRA_PROJECT_KEY, DEFAULT_PROJECT)
+    monkeypatch.setenv(Env.DESK_CONFIG_FILE, str(config))
     settings.ticket_target_settings.cache_clear()
+    desk_config.cache_clear()
     yield fake
     fake.stop()
 

@@ -46,14 +46,7 @@ OVERRIDES: dict[str, Any] = {
     "bigpanda_app_key": "0123456789abcdef0123456789abcdef",
     "bigpanda_timeout_seconds": 2.5,
     # Jira, so that every optional variable of the ticket target is set.
-    "ticket_target": "jira",
-    "ticket_base_url": "https://example.atlassian.net",
-    "ticket_timeout_seconds": 7.5,
-    "ticket_priority_tag": "priority",
-    "jira_project_key": "OPS",
-    "jira_issue_type": "Incident",
-    "jira_resolve_transition": "Resolve Issue",
-    "jira_reopen_transition": "Reopen Issue",
+    "config_file": "examples/jira.toml",
     # Bearer auth off, edge controls on: the variant whose acknowledgements differ.
     "bearer_auth_enabled": False,
     "authorizer_cache_seconds": 60,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -10,7 +11,12 @@ from aws_cdk import aws_logs as logs
 from synth_support import OVERRIDES, Synthesized
 
 from stacks.application import build_app, cdk_json_context
-from stacks.config import RETENTION_DAYS, ConfigurationError, StackSettings
+from stacks.config import (
+    MOVED_TO_DESK_CONFIG,
+    RETENTION_DAYS,
+    ConfigurationError,
+    StackSettings,
+)
 
 
 def _settings(context: dict[str, Any]) -> StackSettings:
@@ -166,14 +172,7 @@ def test_command_line_strings_are_coerced() -> None:
         ("ticket_sync_max_receive_count", 0),
         ("callback_max_receive_count", 1001),
         ("ticket_sync_max_concurrency", 1),
-        ("ticket_target", "email"),
-        ("ticket_base_url", "tickets.example.com"),
-        ("ticket_base_url", "http://tickets.example.com"),
-        ("ticket_timeout_seconds", 0),
-        ("ticket_timeout_seconds", 31),
-        ("jira_issue_type", ""),
-        ("jira_resolve_transition", ""),
-        ("jira_reopen_transition", ""),
+        ("config_file", ""),
         ("callback_memory_mb", 64),
         ("callback_max_concurrency", 1),
         ("callback_max_concurrency", 1001),
@@ -218,40 +217,25 @@ def test_every_retention_choice_renders_its_number_of_days() -> None:
     assert rendered == {days: days for days in RETENTION_DAYS}
 
 
-@pytest.mark.parametrize("project_key", [None, "", "none"])
-def test_jira_without_a_project_key_fails_naming_the_key(project_key: str | None) -> None:
-    # Given the Jira target and no project key (absent, or blanked on the command line)
-    context = {"ticket_target": "jira", "jira_project_key": project_key}
-    # When the app is built / Then the build stops with an error that names the missing key
-    with pytest.raises(ConfigurationError, match=r"context key 'jira_project_key'.*'jira'"):
-        build_app(context=context)
+@pytest.mark.parametrize(("key", "new_key"), sorted(MOVED_TO_DESK_CONFIG.items()))
+def test_a_ticket_setting_left_in_the_context_names_its_key_in_the_file(
+    key: str, new_key: str
+) -> None:
+    # Given a cdk.json that still sets a ticket setting the desk configuration file now holds
+    # When the app is built
+    # Then the build stops naming the old context key and the file's key that replaces it
+    with pytest.raises(ConfigurationError, match=rf"context key '{key}'.*'{re.escape(new_key)}'"):
+        build_app(context={key: "OPS"})
 
 
 def test_ticket_settings_from_the_command_line_are_coerced() -> None:
-    # Given ticket settings as `cdk deploy -c key=value` passes them
-    context = {
-        "ticket_target": "Jira",
-        "jira_project_key": "OPS",
-        "ticket_timeout_seconds": "2.5",
-        "ticket_priority_tag": "none",
-        "ticket_sync_max_concurrency": "",
-        "callback_max_receive_count": "5",
-    }
+    # Given settings as `cdk deploy -c key=value` passes them
+    context = {"ticket_sync_max_concurrency": "", "callback_max_receive_count": "5"}
     # When the settings are read
     settings = _settings(context)
     # Then they have their proper types and spellings, and blanks switch options off
-    assert settings.ticket_target == "jira"
-    assert settings.ticket_timeout_seconds == 2.5
-    assert settings.ticket_priority_tag is None
     assert settings.ticket_sync_max_concurrency is None
     assert settings.callback_max_receive_count == 5
-
-
-def test_a_project_key_is_not_needed_for_other_targets() -> None:
-    # Given the ServiceNow target without a Jira project key
-    settings = _settings({"ticket_target": "servicenow"})
-    # When the settings are read / Then they are valid
-    assert settings.jira_project_key is None
 
 
 def test_callback_settings_from_the_command_line_are_coerced() -> None:

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from synth_support import OVERRIDES, Synthesized, allowed, allowing, arn_of
 
+from pandabridge.desk_config import load_config
 from pandabridge.names import Env
 from pandabridge.settings import TicketSyncSettings, TicketTargetSettings
+from stacks.desk import CONFIG_FILE_NAME, FUNCTION_CONFIG_PATH
 from stacks.limits import StackLimits
 from stacks.ticket_sync import TICKET_SYNC_HANDLER
 
@@ -25,14 +27,8 @@ SETTINGS_VARIABLES = {
     for field in model.model_fields.values()
     if field.alias
 }
-# Variables the function reads only when the ticket target needs them.
-OPTIONAL_VARIABLES = {
-    Env.PRIORITY_TAG,
-    Env.JIRA_PROJECT_KEY,
-    Env.JIRA_ISSUE_TYPE,
-    Env.JIRA_RESOLVE_TRANSITION,
-    Env.JIRA_REOPEN_TRANSITION,
-}
+# Variables the function reads only when the desk configuration sets them.
+OPTIONAL_VARIABLES = {Env.PRIORITY_TAG}
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +65,28 @@ def test_worker_runs_the_ticket_sync_handler_within_its_limits(
     assert worker["MemorySize"] == synthesized.settings.ticket_sync_memory_mb
     assert worker["TracingConfig"] == {"Mode": "PassThrough"}
     assert worker["Code"] == synthesized.ingest_function["Code"]
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_the_function_gets_the_validated_desk_configuration_file(
+    app: str, request: pytest.FixtureRequest
+) -> None:
+    # Given an app and the desk configuration file its config_file names
+    synthesized: Synthesized = request.getfixturevalue(app)
+    settings = synthesized.settings
+    layer_id = synthesized.logical_id(synthesized.stack.ticket_sync.desk_config.layer)
+    layer = synthesized.resources("AWS::Lambda::LayerVersion")[layer_id]
+    # When the layer's staged asset and the function's variable are read
+    asset = (
+        synthesized.template_file.parent / f"asset.{layer['Properties']['Content']['S3Key'][:-4]}"
+    )
+    variables = synthesized.ticket_sync_function["Environment"]["Variables"]
+    # Then the ticket-sync function alone carries the file, and the variable names where
+    # Lambda puts it
+    assert (asset / CONFIG_FILE_NAME).read_bytes() == settings.config_path.read_bytes()
+    assert {"Ref": layer_id} in synthesized.ticket_sync_function["Layers"]
+    assert {"Ref": layer_id} not in synthesized.ingest_function["Layers"]
+    assert variables[Env.DESK_CONFIG_FILE] == FUNCTION_CONFIG_PATH == f"/opt/{CONFIG_FILE_NAME}"
 
 
 def test_the_code_asset_ships_the_ticket_sync_handler(
@@ -116,8 +134,8 @@ def test_worker_gets_every_variable_its_settings_read(
     variables = set(synthesized.ticket_sync_function["Environment"]["Variables"])
     # When the variables the settings models read are looked up in the environment
     missing = SETTINGS_VARIABLES - variables
-    # Then none is missing, except optional ones that this target does not use
-    if synthesized.settings.ticket_target == "jira":
+    # Then none is missing, except optional ones that this file does not set
+    if synthesized.stack.ticket_sync.desk.selected.priority_tag:
         assert missing == set()
     else:
         assert missing == OPTIONAL_VARIABLES
@@ -137,40 +155,28 @@ def test_the_function_accepts_the_environment_the_stack_gives_it(
     # When the function's own settings models read it
     storage = TicketSyncSettings.from_env(environment)
     target = TicketTargetSettings.from_env(environment)
-    # Then they accept it and see the configured values
-    settings = synthesized.settings
-    assert storage.inline_payload_max_bytes == settings.inline_payload_max_bytes
-    assert target.target == settings.ticket_target
-    assert target.base_url == settings.ticket_base_url
-    assert target.timeout_seconds == settings.ticket_timeout_seconds
-    assert target.priority_tag == settings.ticket_priority_tag
-    if settings.ticket_target == "jira":
-        assert (target.jira_project_key, target.jira_issue_type) == (
-            settings.jira_project_key,
-            settings.jira_issue_type,
-        )
-        assert (target.jira_resolve_transition, target.jira_reopen_transition) == (
-            settings.jira_resolve_transition,
-            settings.jira_reopen_transition,
-        )
+    # Then they accept it and see the values of the desk configuration file
+    desk = load_config(synthesized.settings.config_path).selected
+    assert storage.inline_payload_max_bytes == synthesized.settings.inline_payload_max_bytes
+    assert target.target == desk.kind
+    assert target.base_url == desk.base_url
+    assert target.timeout_seconds == desk.timeout_seconds
+    assert target.priority_tag == desk.priority_tag
 
 
 def test_overridden_ticket_settings_reach_the_function(overridden: Synthesized) -> None:
-    # Given every ticket setting overridden / When the function is read
+    # Given another desk configuration file (the Jira example) / When the function is read
     function = overridden.ticket_sync_function
     variables = function["Environment"]["Variables"]
-    # Then it gets them, spelled as the function parses them
+    # Then it gets the file's target, spelled as the function parses it
     assert function["MemorySize"] == OVERRIDES["ticket_sync_memory_mb"]
     assert {key: variables[key] for key in SETTINGS_VARIABLES - set(_RESOURCE_VARIABLES)} == {
         Env.INLINE_PAYLOAD_MAX_BYTES: str(OVERRIDES["inline_payload_max_bytes"]),
-        Env.TICKET_TARGET: OVERRIDES["ticket_target"],
-        Env.TICKET_BASE_URL: OVERRIDES["ticket_base_url"],
-        Env.TICKET_TIMEOUT_SECONDS: str(OVERRIDES["ticket_timeout_seconds"]),
-        Env.PRIORITY_TAG: OVERRIDES["ticket_priority_tag"],
-        Env.JIRA_PROJECT_KEY: OVERRIDES["jira_project_key"],
-        Env.JIRA_ISSUE_TYPE: OVERRIDES["jira_issue_type"],
-        Env.JIRA_RESOLVE_TRANSITION: OVERRIDES["jira_resolve_transition"],
-        Env.JIRA_REOPEN_TRANSITION: OVERRIDES["jira_reopen_transition"],
+        Env.TICKET_TARGET: "jira",
+        Env.TICKET_BASE_URL: "https://acme.atlassian.net",
+        Env.TICKET_TIMEOUT_SECONDS: "10",
+        Env.PRIORITY_TAG: "priority",
+        Env.DESK_CONFIG_FILE: FUNCTION_CONFIG_PATH,
     }
 
 
@@ -280,6 +286,6 @@ def test_the_placeholder_ticket_url_is_warned_about(
         ]
 
     # When each ticket-sync construct's warnings are read
-    # Then only the placeholder is warned about, naming the key to set
-    assert any("ticket_base_url" in warning for warning in warnings(synthesized))
+    # Then only the placeholder is warned about, naming the key to set in the file
+    assert any("targets.desk.base_url" in warning for warning in warnings(synthesized))
     assert warnings(overridden) == []

@@ -380,8 +380,18 @@ def test_signal_stops_the_stack_cleanly_within_5_seconds(
             {defaults.TICKET_SECRET_ENV: "[1, 2]"},
             "is not a JSON object",
         ),
+        (
+            ["--desk", "jira", "--ticket-url", "https://desk.example.com"],
+            {defaults.TICKET_SECRET_ENV: "{}"},
+            "--desk starts a local desk; leave it out with --ticket-url",
+        ),
     ],
-    ids=["target without url", "url without credentials", "credentials not an object"],
+    ids=[
+        "target without url",
+        "url without credentials",
+        "credentials not an object",
+        "local desk and url",
+    ],
 )
 def test_ticket_flags_that_do_not_add_up_are_a_usage_error(
     usage_error: UsageError, flags: list[str], environment: dict[str, str], message: str

@@ -134,4 +134,4 @@ def test_a_stack_that_synced_the_sample_stops_cleanly_within_5_seconds(
     assert code == 0, stack.output
     assert time.monotonic() - started < 5, stack.output
     stopped = "callback poller, ticket-sync poller, stream pipe, gateway, bigpanda stand-in"
-    assert f"{stopped}, demo desk, moto server" in stack.output
+    assert f"{stopped}, desk configuration, demo desk, moto server" in stack.output

@@ -387,3 +387,18 @@ def test_local_reads_the_local_stacks_ticket_secret(
     # Then the desk is checked with the secret's credentials
     assert code == 0, out.getvalue()
     assert "✔ signed contract lookup" in out.getvalue()
+
+
+def test_an_invalid_configuration_stops_the_preflight_naming_the_key_path(tmp_path: Path) -> None:
+    # Given a configuration whose target has a kind that does not exist
+    config = tmp_path / "pandabridge.toml"
+    config.write_text('[targets.desk]\nkind = "email"\nbase_url = "https://desk.example.com"\n')
+    credentials = tmp_path / "credentials.json"
+    credentials.write_text('{"hmac_secret": "s"}')
+    out, err = io.StringIO(), io.StringIO()
+    # When the preflight runs on it
+    argv = ["desk", "check", "--config", str(config), "--credentials-file", str(credentials)]
+    code = main(argv, out=out, err=err)
+    # Then it stops before calling the desk, naming the key path as the stack would
+    assert code != 0
+    assert "targets.desk.kind: Input should be 'http', 'jira' or 'servicenow'" in err.getvalue()

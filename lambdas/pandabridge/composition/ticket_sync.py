@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 from pandabridge.aws_clients import client
 from pandabridge.composition.ingest import incident_store
 from pandabridge.composition.secrets import read_secret
+from pandabridge.desk_config import DeskConfig, load_config, single_target
 from pandabridge.errors import PermanentError
 from pandabridge.names import Env
 from pandabridge.settings import (
@@ -17,7 +18,7 @@ from pandabridge.settings import (
 )
 from pandabridge.stores.queues import CallbackQueue
 from pandabridge.stores.tickets import TicketStateStore
-from pandabridge.sync import Reconciler
+from pandabridge.sync import Reconciler, UpdatePolicy
 from pandabridge.tickets.factory import build_target
 from pandabridge.tickets.model import TicketTarget
 
@@ -42,9 +43,23 @@ def ticket_credentials(settings: TicketTargetSettings) -> dict[str, Any]:
     return value
 
 
+@cache
+def desk_config() -> DeskConfig:
+    """The desk configuration, read and validated once per process (at the first message).
+
+    A bad file raises ``DeskConfigurationError`` (a ``ConfigurationError``) naming each key
+    path; it is not cached, so every message fails with it, logged at ERROR, until the stack
+    ships a good file. Without ``DESK_CONFIG_FILE`` every key keeps its default.
+    """
+    settings = ticket_target_settings()
+    if settings.desk_config_file:
+        return load_config(settings.desk_config_file)
+    return single_target(settings.target, settings.base_url)
+
+
 def ticket_target() -> TicketTarget:
     settings = ticket_target_settings()
-    return build_target(settings, ticket_credentials(settings))
+    return build_target(settings, ticket_credentials(settings), desk=desk_config())
 
 
 def reconciler() -> Reconciler:
@@ -56,4 +71,19 @@ def reconciler() -> Reconciler:
         target=ticket_target(),
         callbacks=CallbackQueue(settings.callback_queue_url, client("sqs")),
         priority_tag=ticket_target_settings().priority_tag,
+        update_policy=update_policy(desk_config()),
+        # The reconciler renders the draft with today's templates until it takes the
+        # configured ones: ``desk_config().selected.draft_mapping``.
+    )
+
+
+# The file's words for the update policy, and the draft's names of the fields.
+_POLICY: Final = {"sync": "sync", "create": "create_only"}
+_DRAFT_FIELD: Final = {"summary": "title"}
+
+
+def update_policy(desk: DeskConfig) -> UpdatePolicy:
+    """The reconciler's update policy from ``targets.<name>.update``."""
+    return UpdatePolicy(
+        **{_DRAFT_FIELD.get(key, key): _POLICY[mode] for key, mode in desk.update_policy.items()}
     )

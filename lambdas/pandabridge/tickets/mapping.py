@@ -30,8 +30,11 @@ bounded share, alerts the rest, and the alerts that do not fit are counted in a
 Labels: ``correlation_label(incident_id)``, a deterministic label without spaces that the Jira
 adapter also searches for.
 
-To change the mapping, edit the tables and limits below; each adapter maps P1..P5 onto its own
-scale (``jira.DEFAULT_PRIORITY_MAP``, ``servicenow.IMPACT_URGENCY``).
+The summary and description are templates an admin sets in the desk configuration
+(``DraftMapping``, from ``targets.<name>.fields``); their defaults render exactly the title and
+description above. Each adapter maps P1..P5 onto its own scale (the configured
+``priority_map``, else its default: ``jira.DEFAULT_PRIORITY_MAP``,
+``servicenow.IMPACT_URGENCY``).
 """
 
 from __future__ import annotations
@@ -40,11 +43,13 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from pandabridge.models import Alert, RelatedChange, WebhookPayload
 from pandabridge.tickets.model import PRIORITIES, TicketDraft, TicketStatus
+from pandabridge.tickets.templates import TAG_PREFIX, render
 
 TITLE_PREFIX: Final = "BigPanda Incident"
 # Jira's summary limit, the largest title any target accepts; adapters shorten further.
@@ -84,20 +89,99 @@ TRUNCATION_NOTE: Final = "[... truncated: {count} more characters]"
 _SECTION_BREAK: Final = "\n\n"
 
 
-def draft_for(payload: WebhookPayload, *, priority_tag: str | None) -> TicketDraft:
-    """The ticket that the incident's current state calls for."""
+DEFAULT_SUMMARY: Final = TITLE_PREFIX + ": {priority} - {primary_property} - {status}"
+DEFAULT_DESCRIPTION: Final = "{default_description}"
+
+
+@dataclass(frozen=True)
+class DraftMapping:
+    """What an admin configures about the draft: the priority tag and the text templates
+    (validated by ``pandabridge.desk_config``; placeholders in ``tickets.templates``)."""
+
+    priority_tag: str | None = None
+    summary: str = DEFAULT_SUMMARY
+    description: str = DEFAULT_DESCRIPTION
+
+
+def draft_for(
+    payload: WebhookPayload,
+    *,
+    priority_tag: str | None = None,
+    mapping: DraftMapping | None = None,
+) -> TicketDraft:
+    """The ticket that the incident's current state calls for, by ``mapping`` (today's title
+    and description when none); ``priority_tag`` alone is the mapping's tag."""
+    mapping = mapping or DraftMapping(priority_tag=priority_tag)
     incident = payload.incident
-    priority = priority_for(payload, priority_tag=priority_tag)
-    title = f"{TITLE_PREFIX}: {priority} - {_primary_value(incident.alerts)} - {_status(payload)}"
+    priority = priority_for(payload, priority_tag=mapping.priority_tag)
+    values = _Placeholders(payload, priority)
     return TicketDraft(
         incident_id=incident.id,
-        title=shorten(title, MAX_TITLE_CHARS),
-        description=describe(payload),
+        title=shorten(render(mapping.summary, values), MAX_TITLE_CHARS),
+        description=truncate(render(mapping.description, values), MAX_DESCRIPTION_CHARS),
         priority=priority,
         status=TicketStatus.RESOLVED if incident.is_resolved else TicketStatus.OPEN,
         incident_url=payload.landing_page,
         labels=(correlation_label(incident.id),),
     )
+
+
+@dataclass(frozen=True)
+class _Placeholders:
+    """The value of each template placeholder (``tickets.templates.PLACEHOLDERS``) for one
+    incident, computed only when a template uses it."""
+
+    payload: WebhookPayload
+    priority: str
+
+    def __call__(self, name: str) -> str:
+        if name.startswith(TAG_PREFIX):
+            value = self.payload.incident_tag(name.removeprefix(TAG_PREFIX).strip())
+            return "" if value is None else _text(value)
+        return str(getattr(self, f"_{name}")())
+
+    def _incident_id(self) -> str:
+        return self.payload.incident.id
+
+    def _priority(self) -> str:
+        return self.priority
+
+    def _primary_property(self) -> str:
+        return _primary_value(self.payload.incident.alerts)
+
+    def _status(self) -> str:
+        return _status(self.payload)
+
+    def _severity(self) -> str:
+        return (self.payload.incident.severity or "").capitalize()
+
+    def _environment(self) -> str:
+        value = self.payload.incident_tag("environment")
+        alerts = self.payload.incident.alerts or []
+        if value is None and alerts:
+            value = alerts[0].tag("environment")
+        return "" if value is None else _text(value)
+
+    def _incident_url(self) -> str:
+        return self.payload.landing_page or ""
+
+    def _alert_count(self) -> int:
+        return len(self.payload.incident.alerts or [])
+
+    def _tags(self) -> str:
+        tags = self.payload.incidentTags or ()
+        return "; ".join(f"{t.id}={_text(t.value)}" for t in tags if t.id)
+
+    def _alerts(self) -> str:
+        alerts = self.payload.incident.alerts or []
+        return "\n".join(
+            _alert_block(number, alert).partition("\n")[0]
+            + (f" ({alert.status.capitalize()})" if alert.status else "")
+            for number, alert in enumerate(alerts, start=1)
+        )
+
+    def _default_description(self) -> str:
+        return describe(self.payload)
 
 
 def priority_for(payload: WebhookPayload, *, priority_tag: str | None) -> str:

@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 import urllib3
 from pytest_httpserver import HTTPServer
-from ticket_support import CREDENTIALS, TIMEOUT_SECONDS, TargetFactory, target_settings
+from ticket_support import CREDENTIALS, TIMEOUT_SECONDS, TargetFactory, make
 
 from pandabridge.http import HttpClient
 from pandabridge.models import WebhookPayload
-from pandabridge.tickets.factory import build_target
 from pandabridge.tickets.mapping import draft_for
 from pandabridge.tickets.model import Assignee, TicketDraft, TicketTarget
 
@@ -68,8 +67,7 @@ def make_target(base_url: str, http_client: HttpClient) -> TargetFactory:
         credentials: dict[str, str] | None = None,
         client: HttpClient | None = None,
     ) -> TicketTarget:
-        settings = target_settings(kind, url or base_url)
-        return build_target(settings, credentials or CREDENTIALS[kind], client or http_client)
+        return make(kind, url or base_url, credentials or CREDENTIALS[kind], client or http_client)
 
     return build
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ticket_support import CREDENTIALS, target_settings
+from ticket_support import CREDENTIALS, make, target_settings
 
 from pandabridge.errors import PermanentError
 from pandabridge.names import Env
@@ -20,7 +20,7 @@ BASE = "https://desk.example.com"
     [("http", GenericTarget), ("jira", JiraTarget), ("servicenow", ServiceNowTarget)],
 )
 def test_settings_choose_the_adapter(kind: str, adapter: type) -> None:
-    target = build_target(target_settings(kind, BASE), CREDENTIALS[kind])
+    target = make(kind, BASE, CREDENTIALS[kind])
     assert isinstance(target, adapter)
     assert target.name == kind
 
@@ -39,7 +39,7 @@ def test_missing_credential_names_the_secret_and_the_key(kind: str, missing: str
     credentials = {k: v for k, v in CREDENTIALS[kind].items() if k != missing}
     # When the target is built, Then the error names the secret's variable and the key only
     with pytest.raises(PermanentError) as caught:
-        build_target(target_settings(kind, BASE), credentials)
+        make(kind, BASE, credentials)
     assert caught.value.setting == Env.TICKET_SECRET_ID
     assert f"'{missing}'" in caught.value.reason
     assert not [value for value in credentials.values() if value in str(caught.value)]

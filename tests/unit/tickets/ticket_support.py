@@ -8,8 +8,11 @@ from typing import Any
 
 from pytest_httpserver import RequestHandler
 
+from pandabridge.desk_config import DeskConfig, single_target
+from pandabridge.http import HttpClient
 from pandabridge.names import Env
 from pandabridge.settings import TicketTargetSettings
+from pandabridge.tickets.factory import build_target
 from pandabridge.tickets.model import TicketTarget
 
 # ``make_target(kind, url=..., credentials=..., client=...)`` (the conftest fixture).
@@ -32,9 +35,10 @@ SECRETS: dict[str, list[str]] = {
     "jira": [CREDENTIALS["jira"]["api_token"]],
     "servicenow": [CREDENTIALS["servicenow"]["password"]],
 }
-SETTINGS: dict[str, dict[str, str]] = {
+# The desk configuration of each kind's target besides its kind and URL.
+DESK_OPTIONS: dict[str, dict[str, Any]] = {
     "http": {},
-    "jira": {Env.JIRA_PROJECT_KEY: "OPS", Env.JIRA_ISSUE_TYPE: "Incident"},
+    "jira": {"jira": {"project": "OPS", "issue_type": "Incident"}},
     "servicenow": {},
 }
 
@@ -49,7 +53,19 @@ def target_settings(kind: str, base_url: str, **overrides: Any) -> TicketTargetS
         Env.TICKET_TARGET: kind,
         Env.TICKET_BASE_URL: base_url,
         Env.TICKET_SECRET_ID: "pandabridge/ticket-credentials",
-        **SETTINGS[kind],
         **overrides,
     }
     return TicketTargetSettings.model_validate(values)
+
+
+def target_desk(kind: str, base_url: str, **options: Any) -> DeskConfig:
+    """A desk configuration of one target of ``kind``: ``DESK_OPTIONS`` and ``options``."""
+    return single_target(kind, base_url, **{**DESK_OPTIONS[kind], **options})  # type: ignore[arg-type]
+
+
+def make(
+    kind: str, base_url: str, credentials: dict[str, str], client: HttpClient | None = None
+) -> TicketTarget:
+    """The adapter as the factory builds it from the settings and the desk configuration."""
+    desk = target_desk(kind, base_url)
+    return build_target(target_settings(kind, base_url), credentials, client, desk=desk)

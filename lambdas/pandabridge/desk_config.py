@@ -1,0 +1,323 @@
+"""The desk configuration file (``pandabridge.toml``): which service desk tickets go to and how
+an incident maps onto that desk's fields, workflow and update policy, as data an admin edits.
+
+The same schema is validated at synth (the stack refuses a bad file), at the ticket-sync
+function's cold start (``load_config``) and by the preflight. Every problem is reported with
+its key path (``targets.ops-jira.fields.priority_map.P2``) and what is expected, all of them
+at once. Secrets never live here: credentials stay in the stack's Secrets Manager secret.
+
+A key left out keeps today's behaviour: the default summary is today's title, the default
+description today's renderer (``pandabridge.tickets.mapping``), and the Jira and ServiceNow
+options left unset are not passed to the adapter, which then uses its own default.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from pandabridge.settings import ConfigurationError
+from pandabridge.tickets.mapping import DEFAULT_DESCRIPTION, DEFAULT_SUMMARY, DraftMapping
+from pandabridge.tickets.model import PRIORITIES
+from pandabridge.tickets.servicenow import NOTE_PLACEHOLDER
+from pandabridge.tickets.templates import TemplateError, placeholders_of
+
+TargetKind = Literal["http", "jira", "servicenow"]
+UpdateMode = Literal["sync", "create"]
+
+# A message naming a key below the model it was raised on starts with this and the key.
+_SUBKEY: Final = "@"
+
+
+class DeskConfigurationError(ConfigurationError):
+    """The desk configuration is invalid; ``problems`` holds one line per key path."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        where = f" {source}" if source else ""
+        super().__init__(f"invalid desk configuration{where}:\n{lines}")
+
+
+def _template(value: str) -> str:
+    try:
+        placeholders_of(value)
+    except TemplateError as error:
+        raise ValueError(str(error)) from None
+    return value
+
+
+Template = Annotated[str, AfterValidator(_template)]
+
+
+_PLACEHOLDER_LIKE: Final = re.compile(r"\{[A-Za-z_][^{}]*\}")
+
+
+def _constant_values(value: Any) -> Any:
+    """A field value (a custom field may be an object or a list) is sent as written: the
+    adapters take it once, not per incident, so a placeholder in it would reach the desk
+    as literal text and is refused."""
+    if isinstance(value, str):
+        match = _PLACEHOLDER_LIKE.search(value)
+        if match:
+            raise ValueError(
+                f"{match.group(0)} would be sent as written: field values are constants "
+                "(placeholders work in fields.summary and fields.description)"
+            )
+    elif isinstance(value, list):
+        for item in value:
+            _constant_values(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _constant_values(item)
+    return value
+
+
+FieldValue = Annotated[Any, AfterValidator(_constant_values)]
+
+
+def _close_notes(value: str) -> str:
+    """ServiceNow's close notes: a text in which ``{note}`` is the resolve note."""
+    for match in _PLACEHOLDER_LIKE.finditer(value):
+        if match.group(0) != NOTE_PLACEHOLDER:
+            raise ValueError(
+                f"unknown placeholder {match.group(0)}; only {NOTE_PLACEHOLDER} (the resolve "
+                "note) is filled in here"
+            )
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DeskRef(_Section):
+    """Something on the desk named by its display name or its id (a priority, an issue type,
+    a component). A bare string in the file is a name."""
+
+    id: str | None = Field(default=None, min_length=1)
+    name: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DeskRef:
+        if (self.id is None) == (self.name is None):
+            raise ValueError('expected a name ("High"), { id = "..." } or { name = "..." }')
+        return self
+
+    def plain(self) -> str | dict[str, str]:
+        """The name as a string, an id as ``{"id": ...}``: what the adapters take."""
+        return self.name if self.name is not None else {"id": str(self.id)}
+
+
+def _name_or_ref(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+Named = Annotated[DeskRef, BeforeValidator(_name_or_ref)]
+PriorityLevel = Literal["P1", "P2", "P3", "P4", "P5"]
+
+
+def _every_priority(value: dict[str, DeskRef]) -> dict[str, DeskRef]:
+    missing = [level for level in PRIORITIES if level not in value]
+    if missing:
+        raise ValueError(f"expected a value for each of P1..P5; missing {', '.join(missing)}")
+    return value
+
+
+class FieldsConfig(_Section):
+    """What the ticket says: summary and description templates, and the priority names."""
+
+    summary: Template = Field(default=DEFAULT_SUMMARY, min_length=1)
+    description: Template = Field(default=DEFAULT_DESCRIPTION, min_length=1)
+    priority_map: Annotated[dict[PriorityLevel, Named], AfterValidator(_every_priority)] | None = (
+        None
+    )
+
+
+class UpdatePolicyConfig(_Section):
+    """Per field: ``sync`` (kept in step with the incident) or ``create`` (written once)."""
+
+    summary: UpdateMode = "sync"
+    description: UpdateMode = "sync"
+    priority: UpdateMode = "create"
+    assignee: UpdateMode = "create"
+
+
+class JiraConfig(_Section):
+    project: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    issue_type: Named | None = None
+    labels: list[Annotated[str, Field(pattern=r"^\S{1,255}$")]] = Field(default_factory=list)
+    components: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    custom_fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], FieldValue] = Field(
+        default_factory=dict
+    )
+
+
+class TransitionConfig(_Section):
+    """Candidate transition names in order, else a transition into the status category, and
+    the fields the transition's screen requires."""
+
+    transitions: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    category: Literal["new", "indeterminate", "done"] | None = None
+    fields: dict[str, FieldValue] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _names_a_way(self) -> TransitionConfig:
+        if not self.transitions and self.category is None:
+            raise ValueError(f"{_SUBKEY}transitions: expected transition names or a category")
+        return self
+
+
+class WorkflowConfig(_Section):
+    resolve: TransitionConfig | None = None
+    reopen: TransitionConfig | None = None
+
+
+class ServiceNowConfig(_Section):
+    assignment_group: str | None = Field(default=None, min_length=1)
+    caller_id: str | None = Field(default=None, min_length=1)
+    category: str | None = Field(default=None, min_length=1)
+    subcategory: str | None = None
+    close_code: str | None = Field(default=None, min_length=1)
+    close_notes: Annotated[str, AfterValidator(_close_notes)] | None = Field(
+        default=None, min_length=1
+    )
+    extra_fields: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], FieldValue] = Field(
+        default_factory=dict
+    )
+
+
+class TargetConfig(_Section):
+    """One desk: where it is, and how incidents map onto it."""
+
+    kind: TargetKind
+    base_url: str = Field(pattern=r"^https?://[^\s]+$")
+    timeout_seconds: float = Field(default=10, gt=0, le=30)
+    priority_tag: str | None = Field(default=None, min_length=1)
+    fields: FieldsConfig = FieldsConfig()
+    update: UpdatePolicyConfig = UpdatePolicyConfig()
+    jira: JiraConfig | None = None
+    workflow: WorkflowConfig | None = None
+    servicenow: ServiceNowConfig | None = None
+
+    @model_validator(mode="after")
+    def _sections_fit_the_kind(self) -> TargetConfig:
+        if self.kind == "jira" and self.jira is None:
+            raise ValueError(f"{_SUBKEY}jira.project: required for a jira target")
+        owners = {"jira": "jira", "workflow": "jira", "servicenow": "servicenow"}
+        for section, kind in owners.items():
+            if getattr(self, section) is not None and self.kind != kind:
+                raise ValueError(
+                    f"{_SUBKEY}{section}: only a '{kind}' target takes this section "
+                    f"(kind is '{self.kind}')"
+                )
+        return self
+
+    @property
+    def api_base(self) -> str:
+        return self.base_url.rstrip("/")
+
+    @property
+    def draft_mapping(self) -> DraftMapping:
+        """The priority tag and text templates the draft is rendered with."""
+        return DraftMapping(
+            priority_tag=self.priority_tag,
+            summary=self.fields.summary,
+            description=self.fields.description,
+        )
+
+
+class DeskConfig(_Section):
+    """The whole file: the targets, and which one this deployment sends tickets to."""
+
+    target: str | None = None
+    targets: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")], TargetConfig] = Field(
+        min_length=1
+    )
+
+    @model_validator(mode="after")
+    def _one_target_chosen(self) -> DeskConfig:
+        names = ", ".join(self.targets)
+        if self.target is None and len(self.targets) > 1:
+            raise ValueError(f"{_SUBKEY}target: required with several targets; one of {names}")
+        if self.target is not None and self.target not in self.targets:
+            raise ValueError(f"{_SUBKEY}target: {self.target!r} is not defined; one of {names}")
+        return self
+
+    @property
+    def target_name(self) -> str:
+        return self.target or next(iter(self.targets))
+
+    @property
+    def selected(self) -> TargetConfig:
+        """The target this deployment sends tickets to."""
+        return self.targets[self.target_name]
+
+    def key(self, *parts: str) -> str:
+        """The key path of a setting of the selected target, to name in an error."""
+        return ".".join(("targets", self.target_name, *parts))
+
+    @property
+    def update_policy(self) -> dict[str, UpdateMode]:
+        """Field → ``sync`` or ``create``, for the reconciler's update policy."""
+        return dict(self.selected.update.model_dump())
+
+
+def parse_config(document: Mapping[str, Any], *, source: str = "") -> DeskConfig:
+    """The validated configuration of an already parsed document."""
+    try:
+        return DeskConfig.model_validate(document)
+    except ValidationError as error:
+        raise DeskConfigurationError(source, [_problem(e) for e in error.errors()]) from None
+
+
+def load_config(path: str | Path) -> DeskConfig:
+    """Read and validate the TOML file at ``path``; ``DeskConfigurationError`` naming the file
+    and, for each problem, its key path."""
+    file = Path(path)
+    try:
+        document = tomllib.loads(file.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DeskConfigurationError(str(file), [f"cannot be read: {error.strerror}"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise DeskConfigurationError(str(file), [f"is not valid TOML: {error}"]) from None
+    return parse_config(document, source=str(file))
+
+
+def single_target(kind: TargetKind, base_url: str, **options: Any) -> DeskConfig:
+    """A configuration of one target with every other key at its default (tests, local)."""
+    return parse_config({"targets": {kind: {"kind": kind, "base_url": base_url, **options}}})
+
+
+def _problem(error: Any) -> str:
+    """One line: the key path, then what is expected (and what was given, when short)."""
+    # pydantic marks a refused key (not its value) with a "[key]" element after it.
+    parts = [str(part) for part in error["loc"]]
+    path = ".".join(part for part in parts if part != "[key]")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if "[key]" in parts:
+        message = f"the key name: {message}"
+    if message.startswith(_SUBKEY):
+        key, _, message = message[len(_SUBKEY) :].partition(": ")
+        path = f"{path}.{key}" if path else key
+    elif error["type"] == "extra_forbidden":
+        message = "unknown key (check its spelling and its section)"
+    elif error["type"] == "missing":
+        message = "required"
+    given = error.get("input")
+    if error["type"] not in ("missing", "extra_forbidden") and isinstance(given, str | int | float):
+        message += f" (got {given!r})"
+    return f"{path or '(top level)'}: {message}"

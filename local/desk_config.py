@@ -1,0 +1,75 @@
+"""The desk configuration the local stack gives ticket sync: the repository's file (or the one
+``--config`` names), pointed at the local desk.
+
+Ticket sync reads the configuration from a file, as deployed; the local stack writes one next
+to nothing else (a temporary directory it removes on stop). When the file's target is of the
+local desk's kind, all of it is kept and only its address changes; otherwise only the keys
+every kind shares (priority tag, timeout, summary and description templates, update policy)
+are kept, with what the local desk needs: the Jira fake's project for ``jira``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from local.fakes.jira import DEFAULT_PROJECT
+from pandabridge.desk_config import DeskConfig, TargetKind, load_config, parse_config
+
+LOCAL_TARGET: Final = "local"
+# The keys a target of any kind takes.
+_SHARED_KEYS: Final = ("timeout_seconds", "priority_tag", "update")
+_SHARED_FIELDS: Final = ("summary", "description")
+
+
+def local_desk_config(
+    source: DeskConfig, kind: TargetKind, base_url: str, *, fake: bool = True
+) -> DeskConfig:
+    """``source``'s chosen target as a ``kind`` desk at ``base_url``; for a real desk
+    (``fake=False``) no project is made up, so a file of another kind is refused."""
+    target = source.selected.model_dump(exclude_none=True)
+    if source.selected.kind != kind:
+        shared = {key: target[key] for key in _SHARED_KEYS if key in target}
+        fields = {key: target["fields"][key] for key in _SHARED_FIELDS}
+        target = {**shared, "fields": fields}
+        if kind == "jira" and fake:
+            target["jira"] = {"project": DEFAULT_PROJECT}
+    target |= {"kind": kind, "base_url": base_url}
+    return parse_config({"targets": {LOCAL_TARGET: target}}, source="(local)")
+
+
+def write_local_config(
+    source_file: Path, kind: TargetKind, base_url: str, directory: Path, *, fake: bool = True
+) -> tuple[Path, DeskConfig]:
+    """Validate ``source_file``, point it at the desk, write it as TOML into ``directory``;
+    returns the file and what it holds."""
+    config = local_desk_config(load_config(source_file), kind, base_url, fake=fake)
+    path = directory / "pandabridge.local.toml"
+    path.write_text(to_toml(config.model_dump(exclude_none=True)), encoding="utf-8")
+    return path, config
+
+
+def to_toml(document: Mapping[str, Any]) -> str:
+    """``document`` as TOML, one ``key = value`` line per top-level key, nested tables inline
+    (the standard library reads TOML but writes none). JSON's string escapes are TOML's."""
+    return "".join(f"{_key(key)} = {_value(value)}\n" for key, value in document.items())
+
+
+def _key(key: str) -> str:
+    return json.dumps(key, ensure_ascii=False)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML form for {type(value).__name__}")
