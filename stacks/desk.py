@@ -56,18 +56,15 @@ def load_stack_desk(settings: StackSettings) -> DeskConfig:
 
 
 def ticket_target_environment(desk: DeskConfig) -> dict[str, str]:
-    """The ticket target's variables, rendered from the file (the function also reads the file
-    itself for the mapping); the priority tag only when set."""
+    """The ticket target's variables, rendered from the file (the function reads the file itself
+    for everything else: the mapping, the priority tag, the workflow, the update policy)."""
     target: TargetConfig = desk.selected
-    environment = {
+    return {
         Env.TICKET_TARGET: target.kind,
         Env.TICKET_BASE_URL: target.base_url,
         Env.TICKET_TIMEOUT_SECONDS: f"{target.timeout_seconds:g}",
         Env.DESK_CONFIG_FILE: FUNCTION_CONFIG_PATH,
     }
-    if target.priority_tag is not None:
-        environment[Env.PRIORITY_TAG] = target.priority_tag
-    return environment
 
 
 class DeskConfigLayer(Construct):

@@ -35,7 +35,6 @@ class Env:
     TICKET_BASE_URL: Final = "TICKET_BASE_URL"
     TICKET_SECRET_ID: Final = "TICKET_SECRET_ID"  # noqa: S105 - a variable name
     TICKET_TIMEOUT_SECONDS: Final = "TICKET_TIMEOUT_SECONDS"
-    PRIORITY_TAG: Final = "TICKET_PRIORITY_TAG"
     # The desk configuration file the stack ships with the function (``pandabridge.desk_config``).
     DESK_CONFIG_FILE: Final = "DESK_CONFIG_FILE"
     # Former variables of the Jira project and issue type, now the desk configuration's

@@ -54,7 +54,6 @@ class TicketTargetSettings(BaseModel):
     base_url: str = Field(alias=Env.TICKET_BASE_URL, pattern=r"^https?://[^\s]+$")
     secret_id: str = Field(alias=Env.TICKET_SECRET_ID, min_length=1)
     timeout_seconds: float = Field(alias=Env.TICKET_TIMEOUT_SECONDS, default=10, gt=0, le=30)
-    priority_tag: str | None = Field(alias=Env.PRIORITY_TAG, default=None)
     desk_config_file: str | None = Field(alias=Env.DESK_CONFIG_FILE, default=None, min_length=1)
 
     @property

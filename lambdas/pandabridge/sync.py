@@ -41,7 +41,7 @@ from pandabridge.incidents import StoredIncident
 from pandabridge.messages import CallbackRequest, SyncNudge
 from pandabridge.models import WebhookPayload
 from pandabridge.names import Limits
-from pandabridge.tickets.mapping import draft_for
+from pandabridge.tickets.mapping import DraftMapping, draft_for
 from pandabridge.tickets.model import (
     UPDATABLE_FIELDS,
     Assignee,
@@ -153,7 +153,8 @@ class Reconciler:
     states: TicketStates
     target: TicketTarget
     callbacks: CallbackOutbox
-    priority_tag: str | None = None
+    # The configured priority tag and text templates (today's title and description by default).
+    mapping: DraftMapping = field(default_factory=DraftMapping)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     update_policy: UpdatePolicy = field(default_factory=UpdatePolicy)
     create_outcome_window_seconds: float = Limits.CREATE_OUTCOME_WINDOW_SECONDS
@@ -164,7 +165,7 @@ class Reconciler:
         if incident is None:  # only ingest writes incidents; a nudge without one has nothing to do
             return SyncReport(nudge.incident_id, None)
         payload = WebhookPayload.model_validate(incident.payload)
-        draft = draft_for(payload, priority_tag=self.priority_tag)
+        draft = draft_for(payload, mapping=self.mapping)
         state = self.states.get(nudge.incident_id) or TicketState(
             incident_id=nudge.incident_id, target=self.target.name
         )

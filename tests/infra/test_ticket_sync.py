@@ -27,8 +27,6 @@ SETTINGS_VARIABLES = {
     for field in model.model_fields.values()
     if field.alias
 }
-# Variables the function reads only when the desk configuration sets them.
-OPTIONAL_VARIABLES = {Env.PRIORITY_TAG}
 
 
 @pytest.fixture(scope="module")
@@ -134,12 +132,8 @@ def test_worker_gets_every_variable_its_settings_read(
     variables = set(synthesized.ticket_sync_function["Environment"]["Variables"])
     # When the variables the settings models read are looked up in the environment
     missing = SETTINGS_VARIABLES - variables
-    # Then none is missing, except optional ones that this file does not set
-    if synthesized.stack.ticket_sync.desk.selected.priority_tag:
-        assert missing == set()
-    else:
-        assert missing == OPTIONAL_VARIABLES
-    assert OPTIONAL_VARIABLES <= SETTINGS_VARIABLES
+    # Then none is missing
+    assert missing == set()
 
 
 @pytest.mark.parametrize("app", APPS)
@@ -161,7 +155,6 @@ def test_the_function_accepts_the_environment_the_stack_gives_it(
     assert target.target == desk.kind
     assert target.base_url == desk.base_url
     assert target.timeout_seconds == desk.timeout_seconds
-    assert target.priority_tag == desk.priority_tag
 
 
 def test_overridden_ticket_settings_reach_the_function(overridden: Synthesized) -> None:
@@ -175,7 +168,6 @@ def test_overridden_ticket_settings_reach_the_function(overridden: Synthesized) 
         Env.TICKET_TARGET: "jira",
         Env.TICKET_BASE_URL: "https://acme.atlassian.net",
         Env.TICKET_TIMEOUT_SECONDS: "10",
-        Env.PRIORITY_TAG: "priority",
         Env.DESK_CONFIG_FILE: FUNCTION_CONFIG_PATH,
     }
 

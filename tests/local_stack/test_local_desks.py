@@ -85,11 +85,6 @@ def test_with_desk_servicenow_the_sample_becomes_an_incident_in_the_servicenow_f
     assert found[0]["short_description"].startswith("BigPanda Incident: ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the reconciler renders the draft with today's mapping until it takes the "
-    "configured DraftMapping (desk_config().selected.draft_mapping)",
-)
 def test_a_summary_template_in_the_config_file_reaches_the_ticket(tmp_path: Path) -> None:
     # Given a desk configuration whose summary template differs from the default
     config = tmp_path / "desk.toml"

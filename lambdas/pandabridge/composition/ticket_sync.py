@@ -65,15 +65,14 @@ def ticket_target() -> TicketTarget:
 def reconciler() -> Reconciler:
     """A reconciler for this invocation: the stores are reused, the credentials re-checked."""
     settings = ticket_sync_settings()
+    desk = desk_config()
     return Reconciler(
         incidents=incident_store(),
         states=ticket_states(),
         target=ticket_target(),
         callbacks=CallbackQueue(settings.callback_queue_url, client("sqs")),
-        priority_tag=ticket_target_settings().priority_tag,
-        update_policy=update_policy(desk_config()),
-        # The reconciler renders the draft with today's templates until it takes the
-        # configured ones: ``desk_config().selected.draft_mapping``.
+        mapping=desk.selected.draft_mapping,
+        update_policy=update_policy(desk),
     )
 
 

@@ -8,10 +8,10 @@ The primary property value is the value of the first alert's tag named by its
 
 Priority (P1..P5), first match wins:
 
-1. the incident tag named by the ``TICKET_PRIORITY_TAG`` setting, when set and present (a
-   list counts by its first element): the numbers 1..5; the strings "1".."5", "P1".."P5",
-   "sev1", "priority 1" and the like; or a word from ``PRIORITY_WORDS`` (critical, high,
-   medium, low, lowest, ...);
+1. the incident tag named by the target's ``priority_tag`` in the desk configuration, when
+   set and present (a list counts by its first element): the numbers 1..5; the strings
+   "1".."5", "P1".."P5", "sev1", "priority 1" and the like; or a word from
+   ``PRIORITY_WORDS`` (critical, high, medium, low, lowest, ...);
 2. otherwise the incident's severity (its status if it has none), by ``SEVERITY_PRIORITY``:
    critical P1, warning P3, unknown P4, ok P5, anything else P3.
 
