@@ -493,6 +493,7 @@ def _record(console: Console, stack: LocalStack, args: argparse.Namespace) -> No
         aws_endpoint=stack.aws_endpoint,
         api_key=args.api_key,
         bearer_token=args.bearer_token,
+        desk_config=str(stack.desk_config_file) if stack.desk_config_file else None,
     )
     # A stack that cannot record itself still serves; its step line says why the helpers
     # will not find it.

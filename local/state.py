@@ -37,6 +37,8 @@ class StackState:
     aws_endpoint: str
     api_key: str
     bearer_token: str
+    # The desk configuration its ticket sync runs with (pointed at its local desk).
+    desk_config: str | None = None
 
 
 def state_file() -> Path:
@@ -89,6 +91,7 @@ def _load(path: Path) -> StackState:
         aws_endpoint=str(raw["aws_endpoint"]),
         api_key=str(raw["api_key"]),
         bearer_token=str(raw["bearer_token"]),
+        desk_config=str(raw["desk_config"]) if raw.get("desk_config") else None,
     )
 
 

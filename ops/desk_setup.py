@@ -59,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def setup_from_args(args: argparse.Namespace) -> DeskSetup:
     """The desk to check, as the flags, the configuration file and the secret describe it."""
-    path = args.config or (CONFIG_FILE if CONFIG_FILE.exists() else None)
+    path = args.config or (_local_desk_config() if args.local else None)
+    path = path or (CONFIG_FILE if CONFIG_FILE.exists() else None)
     name, target = _target(path, args.target) if path else ("desk", {})
     kind = args.kind or target.get("kind") or "http"
     base_url = args.base_url or (_local_desk_url() if args.local else target.get("base_url"))
@@ -161,6 +162,17 @@ def _object(raw: str, where: str) -> dict[str, str]:
     if not isinstance(document, dict):
         raise OpsError(f'{where} is not a JSON object such as {{"email": ..., "api_token": ...}}')
     return {str(k): str(v) for k, v in document.items()}
+
+
+def _local_desk_config() -> Path | None:
+    """The configuration the running ``make run`` gave its ticket sync (its desk, its kind)."""
+    from local import state
+
+    try:
+        recorded = state.read().desk_config
+    except state.NoRunningStackError:
+        return None  # _local_desk_url says what to do
+    return Path(recorded) if recorded else None
 
 
 def _local_desk_url() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,9 +13,15 @@ from typing import Any
 
 import pytest
 
-from local import defaults
+from local import defaults, state
 from local.fakes.jira import DEFAULT_API_TOKEN, DEFAULT_EMAIL, DEFAULT_PROJECT
-from tests.local_stack.harness import StackProcess, http_request, serving_stack
+from tests.local_stack.harness import (
+    TOOL_SECONDS,
+    StackProcess,
+    http_request,
+    make_environment,
+    serving_stack,
+)
 
 SAMPLE_ID = json.loads(defaults.SAMPLE_EVENT.read_text())["incident"]["id"]
 TICKET_WAIT_SECONDS = 10.0
@@ -98,3 +105,22 @@ def test_a_summary_template_in_the_config_file_reaches_the_ticket(tmp_path: Path
         tickets = eventually(lambda: running.desk_tickets(SAMPLE_ID), running)
     # Then the ticket's title is rendered from the template
     assert tickets[0]["title"].startswith(f"Paged: {SAMPLE_ID} (P")
+
+
+def test_make_desk_check_checks_the_desk_that_make_run_was_started_with(tmp_path: Path) -> None:
+    # Given a stack started with --desk jira, recording itself in a state file of its own
+    env = {state.STATE_FILE_ENV: str(tmp_path / "stack.json")}
+    with serving_stack("--desk", "jira", "--no-sample", env=env):
+        # When `make desk-check` runs beside it
+        checked = subprocess.run(
+            ["make", "-s", "desk-check"],  # noqa: S607 - the repository's own make target
+            cwd=defaults.REPO_ROOT,
+            env=make_environment(env),
+            capture_output=True,
+            text=True,
+            timeout=TOOL_SECONDS,
+            check=False,
+        )
+    # Then it checked the Jira fake with the configuration the stack runs with, not the repo's
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"✔ project {DEFAULT_PROJECT}" in checked.stdout
