@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from pandabridge.names import Limits
 from pandabridge.settings import ConfigurationError
 from pandabridge.tickets.mapping import DEFAULT_DESCRIPTION, DEFAULT_SUMMARY, DraftMapping
 from pandabridge.tickets.model import PRIORITIES
@@ -207,6 +208,11 @@ class TargetConfig(_Section):
     base_url: str = Field(pattern=r"^https?://[^\s]+$")
     timeout_seconds: float = Field(default=10, gt=0, le=30)
     priority_tag: str | None = Field(default=None, min_length=1)
+    # After a create whose answer never came, how long an empty lookup is not trusted: the
+    # desk's search may lag behind its writes (Jira's does, by seconds, with no bound stated).
+    create_outcome_window_seconds: int = Field(
+        default=Limits.CREATE_OUTCOME_WINDOW_SECONDS, ge=30, le=3600
+    )
     fields: FieldsConfig = FieldsConfig()
     update: UpdatePolicyConfig = UpdatePolicyConfig()
     jira: JiraConfig | None = None

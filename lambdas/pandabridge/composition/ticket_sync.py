@@ -71,9 +71,19 @@ def reconciler() -> Reconciler:
         states=ticket_states(),
         target=ticket_target(),
         callbacks=CallbackQueue(settings.callback_queue_url, client("sqs")),
-        mapping=desk.selected.draft_mapping,
-        update_policy=update_policy(desk),
+        **reconciler_options(desk),
     )
+
+
+def reconciler_options(desk: DeskConfig) -> dict[str, Any]:
+    """What the desk configuration sets on the reconciler: the draft's templates and priority
+    tag, the update policy, and how long an unseen create is waited out."""
+    target = desk.selected
+    return {
+        "mapping": target.draft_mapping,
+        "update_policy": update_policy(desk),
+        "create_outcome_window_seconds": target.create_outcome_window_seconds,
+    }
 
 
 # The file's words for the update policy, and the draft's names of the fields.

@@ -72,6 +72,11 @@ def changed(path: str, value: Any) -> dict[str, Any]:
         ("targets.ops-jira.kind", "email", "ops-jira.kind: Input should be 'http'"),
         ("targets.ops-jira.base_url", "acme.atlassian.net", "ops-jira.base_url: String should"),
         ("targets.ops-jira.timeout_seconds", 31, "ops-jira.timeout_seconds: Input should be"),
+        (
+            "targets.ops-jira.create_outcome_window_seconds",
+            10,
+            "ops-jira.create_outcome_window_seconds: Input should be greater than or equal to 30",
+        ),
         ("targets.ops-jira.update.priority", "always", "update.priority: Input should be 'sync'"),
         ("targets.ops-jira.jira.project", "O P S", "jira.project: String should match"),
         ("targets.ops-jira.jira.labels", ["two words"], "jira.labels.0: String should match"),
