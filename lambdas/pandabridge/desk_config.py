@@ -17,6 +17,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
@@ -68,15 +69,15 @@ _PLACEHOLDER_LIKE: Final = re.compile(r"\{[A-Za-z_][^{}]*\}")
 
 
 def _constant_values(value: Any) -> Any:
-    """A field value (a custom field may be an object or a list) is sent as written: the
-    adapters take it once, not per incident, so a placeholder in it would reach the desk
-    as literal text and is refused."""
+    """A value inside an object or a list (a transition field, a Jira select option) is sent
+    as written, so a placeholder in it would reach the desk as literal text and is refused."""
     if isinstance(value, str):
         match = _PLACEHOLDER_LIKE.search(value)
         if match:
             raise ValueError(
-                f"{match.group(0)} would be sent as written: field values are constants "
-                "(placeholders work in fields.summary and fields.description)"
+                f"{match.group(0)} would be sent as written: placeholders work in a text value "
+                "of jira.custom_fields or servicenow.extra_fields, in fields.summary and in "
+                "fields.description, not inside an object or a list"
             )
     elif isinstance(value, list):
         for item in value:
@@ -88,6 +89,15 @@ def _constant_values(value: Any) -> Any:
 
 
 FieldValue = Annotated[Any, AfterValidator(_constant_values)]
+
+
+def _field_template(value: Any) -> Any:
+    """A create-time field's value: text is a template rendered per incident, any other
+    JSON value a constant."""
+    return _template(value) if isinstance(value, str) else _constant_values(value)
+
+
+FieldTemplate = Annotated[Any, AfterValidator(_field_template)]
 
 
 def _close_notes(value: str) -> str:
@@ -162,7 +172,7 @@ class JiraConfig(_Section):
     issue_type: Named | None = None
     labels: list[Annotated[str, Field(pattern=r"^\S{1,255}$")]] = Field(default_factory=list)
     components: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
-    custom_fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], FieldValue] = Field(
+    custom_fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], FieldTemplate] = Field(
         default_factory=dict
     )
 
@@ -196,7 +206,7 @@ class ServiceNowConfig(_Section):
     close_notes: Annotated[str, AfterValidator(_close_notes)] | None = Field(
         default=None, min_length=1
     )
-    extra_fields: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], FieldValue] = Field(
+    extra_fields: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], FieldTemplate] = Field(
         default_factory=dict
     )
 
@@ -238,11 +248,16 @@ class TargetConfig(_Section):
 
     @property
     def draft_mapping(self) -> DraftMapping:
-        """The priority tag and text templates the draft is rendered with."""
+        """The priority tag, text templates and create-time fields the draft is rendered
+        with."""
+        extra = (self.jira.custom_fields if self.jira else {}) | (
+            self.servicenow.extra_fields if self.servicenow else {}
+        )
         return DraftMapping(
             priority_tag=self.priority_tag,
             summary=self.fields.summary,
             description=self.fields.description,
+            extra_fields=MappingProxyType(extra),
         )
 
 

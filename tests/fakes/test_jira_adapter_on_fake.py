@@ -9,6 +9,8 @@ adapter as an expected failure now prove its fix.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -16,13 +18,15 @@ import urllib3
 
 from local.fakes.jira import DEFAULT_API_TOKEN, DEFAULT_EMAIL, JiraFake
 from local.fakes.jira_catalog import User
-from pandabridge.desk_config import single_target
+from pandabridge.desk_config import DeskConfig, single_target
 from pandabridge.errors import PermanentError, RetryableError, StepFailedError
 from pandabridge.http import HttpClient
+from pandabridge.models import WebhookPayload
 from pandabridge.names import Env
 from pandabridge.settings import TicketTargetSettings
 from pandabridge.tickets.factory import build_target
 from pandabridge.tickets.jira import COMMENT_PROPERTY, JiraTarget
+from pandabridge.tickets.mapping import draft_for
 from pandabridge.tickets.model import (
     Assignee,
     PartlyCreatedError,
@@ -55,19 +59,28 @@ def target(jira: JiraFake, client: HttpClient) -> TicketTarget:
     return factory_target(jira, client)
 
 
-def factory_target(jira: JiraFake, client: HttpClient, **options: Any) -> TicketTarget:
-    """The adapter as the factory builds it from the desk configuration's target, with
-    ``options`` as that target's keys (e.g. ``workflow``)."""
+def jira_desk(fake: JiraFake, section: dict[str, Any] | None = None, **options: Any) -> DeskConfig:
+    """A configuration of one Jira target on the fake, project OPS and issue type Incident
+    plus ``section`` in its ``jira`` keys, and ``options`` as its other keys (``workflow``)."""
+    jira = {"project": "OPS", "issue_type": "Incident", **(section or {})}
+    return single_target("jira", fake.url, jira=jira, **options)
+
+
+def factory_target(
+    jira: JiraFake, client: HttpClient, desk: DeskConfig | None = None, **options: Any
+) -> TicketTarget:
+    """The adapter as the factory builds it from ``desk`` (else ``jira_desk(**options)``)."""
     settings = {
         Env.TICKET_TARGET: "jira",
         Env.TICKET_BASE_URL: jira.url,
         Env.TICKET_SECRET_ID: "pandabridge/ticket-credentials",
     }
-    jira_section = {"project": "OPS", "issue_type": "Incident"}
-    desk = single_target("jira", jira.url, jira=jira_section, **options)
     credentials = {"email": DEFAULT_EMAIL, "api_token": DEFAULT_API_TOKEN}
     return build_target(
-        TicketTargetSettings.model_validate(settings), credentials, client, desk=desk
+        TicketTargetSettings.model_validate(settings),
+        credentials,
+        client,
+        desk=desk or jira_desk(jira, **options),
     )
 
 
@@ -429,22 +442,52 @@ def test_a_required_create_field_names_its_custom_field_setting(
 def test_configured_fields_are_set_on_create(
     jira: JiraFake, make_jira: MakeJira, draft: TicketDraft
 ) -> None:
-    # Given a screen requiring a custom field, and constant labels, components and that field
+    # Given a screen requiring a custom field, constant labels and components, and a draft
+    # carrying that field
     jira.configure_project(required_fields={"customfield_10050": "Service"})
-    adapter = make_jira(
-        labels=("ops team",),
-        components=("Database",),
-        custom_fields={"customfield_10050": "payments"},
-        issue_type="10001",
-    )
+    adapter = make_jira(labels=("ops team",), components=("Database",), issue_type="10001")
+    with_field = replace(draft, extra_fields=MappingProxyType({"customfield_10050": "payments"}))
     # When a ticket is created
-    adapter.create(draft)
+    adapter.create(with_field)
     # Then the issue carries them (labels made valid), with the issue type given by id
     (issue,) = jira.issues()
     assert issue["fields"]["customfield_10050"] == "payments"
     assert issue["fields"]["components"] == [{"name": "Database"}]
     assert "ops_team" in issue["fields"]["labels"]
     assert jira.requests_to("POST", "*/issue")[0].body["fields"]["issuetype"] == {"id": "10001"}
+
+
+def test_a_templated_custom_field_carries_each_incidents_value(
+    jira: JiraFake, client: HttpClient, sample: dict[str, Any]
+) -> None:
+    # Given a custom field templated on the incident's environment tag in the configuration
+    jira.configure_project(required_fields={"customfield_10010": "Environment"})
+    desk = jira_desk(jira, {"custom_fields": {"customfield_10010": "env {environment}"}})
+    target = factory_target(jira, client, desk)
+    sample["incidentTags"] = [{"id": "environment", "value": "production"}]
+    payload = WebhookPayload.model_validate(sample)
+    # When the incident's ticket is created from its draft
+    ref = target.create(draft_for(payload, mapping=desk.selected.draft_mapping))
+    # Then the issue's custom field holds this incident's environment
+    assert jira.issue(str(ref.key))["fields"]["customfield_10010"] == "env production"
+
+
+def test_a_refused_custom_field_leaves_a_ticket_without_it(
+    jira: JiraFake, target: TicketTarget, draft: TicketDraft
+) -> None:
+    # Given a draft with a custom field that is not on the project's create screen
+    with_field = replace(draft, extra_fields=MappingProxyType({"customfield_10099": "x"}))
+    # When the ticket is created
+    with pytest.raises(PartlyCreatedError) as caught:
+        target.create(with_field)
+    # Then the issue exists without the field, and the step names the field's setting
+    (issue,) = jira.issues()
+    assert "customfield_10099" not in issue["fields"]
+    assert caught.value.ref.key == issue["key"]
+    assert (caught.value.step, caught.value.setting) == (
+        "field:customfield_10099",
+        "targets.jira.custom_fields.customfield_10099",
+    )
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,8 @@ of it (journal, data policies, closed records, users, routing, encoded queries).
 
 from __future__ import annotations
 
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -10,10 +12,14 @@ from adapter_support import incident_row, servicenow_on, ticket_draft
 from fakes_support import SNOW_USER
 
 from local.fakes.servicenow import ServiceNowFake
+from pandabridge.desk_config import single_target
 from pandabridge.errors import PermanentError, RetryableError, StepFailedError
 from pandabridge.http import HttpClient
+from pandabridge.models import WebhookPayload
 from pandabridge.names import Env
 from pandabridge.sync import comment_key
+from pandabridge.tickets.factory import servicenow_options
+from pandabridge.tickets.mapping import draft_for
 from pandabridge.tickets.model import Assignee, TicketRef
 from pandabridge.tickets.servicenow import ServiceNowTarget
 from tests.fifo_ids import HARD_IDS
@@ -306,11 +312,27 @@ def test_a_create_routes_to_the_assignment_group_given_by_sys_id(
 def test_a_create_sets_category_subcategory_and_extra_fields(
     snow_fake: ServiceNowFake, make_snow: Any
 ) -> None:
-    snow = make_snow(category="database", subcategory="oracle", extra_fields={"urgency": "1"})
+    snow = make_snow(category="database", subcategory="oracle")
+    draft = replace(ticket_draft(), extra_fields=MappingProxyType({"urgency": "1"}))
 
-    row = incident_row(snow_fake, snow.create(ticket_draft()))
+    row = incident_row(snow_fake, snow.create(draft))
 
     assert (row["category"], row["subcategory"], row["urgency"]) == ("database", "oracle", "1")
+
+
+def test_a_templated_extra_field_carries_each_incidents_value(
+    snow_fake: ServiceNowFake, client: HttpClient, sample: dict[str, Any]
+) -> None:
+    # Given an extra field templated on an incident tag in the configuration
+    section = {"category": "software", "extra_fields": {"subcategory": "{tag:service}"}}
+    target = single_target("servicenow", snow_fake.url, servicenow=section).selected
+    snow = servicenow_on(snow_fake, client, **servicenow_options(target))
+    sample["incidentTags"] = [{"id": "service", "value": "checkout"}]
+    payload = WebhookPayload.model_validate(sample)
+    # When the incident's ticket is created from its draft
+    ref = snow.create(draft_for(payload, mapping=target.draft_mapping))
+    # Then the record's field holds this incident's tag value
+    assert incident_row(snow_fake, ref)["subcategory"] == "checkout"
 
 
 def test_an_update_leaves_routing_and_unnamed_fields_as_agents_set_them(

@@ -121,8 +121,6 @@ def jira_options(config: TargetConfig) -> dict[str, Any]:
         options["labels"] = list(section.labels)
     if section.components:
         options["components"] = list(section.components)
-    if section.custom_fields:
-        options["custom_fields"] = dict(section.custom_fields)
     workflow = config.workflow
     for way in ("resolve", "reopen"):
         step: TransitionConfig | None = getattr(workflow, way) if workflow else None
@@ -141,10 +139,8 @@ def servicenow_options(config: TargetConfig) -> dict[str, Any]:
     section = config.servicenow
     if section is None:
         return {}
-    options = section.model_dump(exclude_none=True)
-    if not options.get("extra_fields"):
-        options.pop("extra_fields", None)
-    return options
+    # ``extra_fields`` travel with each draft, rendered per incident (``draft_mapping``).
+    return section.model_dump(exclude_none=True, exclude={"extra_fields"})
 
 
 def http_options(config: TargetConfig) -> dict[str, Any]:  # noqa: ARG001 - one signature per kind

@@ -13,9 +13,10 @@ each defaulting to Jira Cloud's own defaults.
 - Descriptions and comments are Atlassian Document Format (``adf``): one paragraph per block
   of lines, ``hardBreak`` between lines, http(s) URLs as links.
 - Fields: ``priority_map`` (P1..P5 to a priority by name or id; Jira's default scheme unless
-  given), ``issue_type`` (by name, or by id when all digits), constant ``labels``, ``components``
-  and ``custom_fields`` on create. A create refused only on fields a ticket can live without
-  (priority, labels, components) is repeated once without them and raises
+  given), ``issue_type`` (by name, or by id when all digits), constant ``labels`` and
+  ``components`` on create, and the draft's ``extra_fields`` (the configured ``custom_fields``,
+  rendered per incident). A create refused only on fields a ticket can live without
+  (priority, labels, components, custom fields we sent) is repeated once without them and raises
   ``PartlyCreatedError`` carrying the new ticket and the setting to fix.
 - Comments carry the entity property ``pandabridge`` = ``{"key": <comment key>}``; after an
   unknown outcome the issue's comments are read with their properties (newest first, paged)
@@ -43,7 +44,7 @@ each defaulting to Jira Cloud's own defaults.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
@@ -188,7 +189,6 @@ class JiraTarget:
         priority_map: Mapping[str, str | PriorityRef] | None = None,
         labels: Iterable[str] = (),
         components: Iterable[str] = (),
-        custom_fields: Mapping[str, Any] | None = None,
         config_path: str = CONFIG_PATH,
     ) -> None:
         """``resolve_fields`` defaults to ``DEFAULT_RESOLVE_FIELDS`` (``{}`` sends none);
@@ -213,7 +213,6 @@ class JiraTarget:
         self._priorities = {**DEFAULT_PRIORITY_MAP, **given}
         self._labels = tuple(labels)
         self._components = [{"name": component} for component in components]
-        self._custom_fields = dict(custom_fields or {})
 
     def find(self, incident_id: str) -> TicketRef | None:
         jql = (
@@ -234,12 +233,12 @@ class JiraTarget:
             **self._content(draft),
             "labels": self._labels_for(draft),
             **({"components": self._components} if self._components else {}),
-            **self._custom_fields,
+            **draft.extra_fields,
         }
         try:
             answer = self._request("POST", "/issue", {"fields": fields})
         except RejectedRequestError as rejected:
-            dropped = _optional_fields_refused(rejected, fields)
+            dropped = _optional_fields_refused(rejected, fields, optional=set(draft.extra_fields))
             if not dropped:
                 raise self._refused(rejected, lambda r: self._refused_create(r, draft)) from None
             self._create_without(draft, fields, dropped, rejected)
@@ -642,11 +641,15 @@ def _error_fields(rejected: RejectedRequestError) -> list[str]:
     return [str(name) for name in errors] if isinstance(errors, dict) else []
 
 
-def _optional_fields_refused(rejected: RejectedRequestError, sent: Mapping[str, Any]) -> list[str]:
-    """The optional fields we sent, when a 400 names those and nothing else."""
+def _optional_fields_refused(
+    rejected: RejectedRequestError, sent: Mapping[str, Any], optional: Set[str] = frozenset()
+) -> list[str]:
+    """The optional fields we sent (``OPTIONAL_CREATE_FIELDS`` and the ``optional`` custom
+    fields), when a 400 names those and nothing else."""
     fields = _error_fields(rejected)
     if rejected.status != 400 or not fields:
         return []
-    if all(name in OPTIONAL_CREATE_FIELDS and name in sent for name in fields):
+    droppable = set(OPTIONAL_CREATE_FIELDS) | optional
+    if all(name in sent and name in droppable for name in fields):
         return fields
     return []

@@ -32,9 +32,11 @@ adapter also searches for.
 
 The summary and description are templates an admin sets in the desk configuration
 (``DraftMapping``, from ``targets.<name>.fields``); their defaults render exactly the title and
-description above. Each adapter maps P1..P5 onto its own scale (the configured
-``priority_map``, else its default: ``jira.DEFAULT_PRIORITY_MAP``,
-``servicenow.IMPACT_URGENCY``).
+description above. The target's own create-time fields (Jira ``custom_fields``, ServiceNow
+``extra_fields``) are rendered the same way when their value is a string, and passed as
+written otherwise (an object or a list, e.g. a Jira select option). Each adapter maps P1..P5
+onto its own scale (the configured ``priority_map``, else its default:
+``jira.DEFAULT_PRIORITY_MAP``, ``servicenow.IMPACT_URGENCY``).
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Final
 
 from pandabridge.models import Alert, RelatedChange, WebhookPayload
@@ -101,6 +104,11 @@ class DraftMapping:
     priority_tag: str | None = None
     summary: str = DEFAULT_SUMMARY
     description: str = DEFAULT_DESCRIPTION
+    # The target's own fields set on create (Jira ``custom_fields``, ServiceNow
+    # ``extra_fields``): a string is a template, any other JSON value is sent as written.
+    extra_fields: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
 
 def draft_for(
@@ -123,6 +131,12 @@ def draft_for(
         status=TicketStatus.RESOLVED if incident.is_resolved else TicketStatus.OPEN,
         incident_url=payload.landing_page,
         labels=(correlation_label(incident.id),),
+        extra_fields=MappingProxyType(
+            {
+                name: render(value, values) if isinstance(value, str) else value
+                for name, value in mapping.extra_fields.items()
+            }
+        ),
     )
 
 

@@ -5,9 +5,11 @@ Adapters translate these into one service desk's API; the reconciler never sees 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from types import MappingProxyType
+from typing import Any, Protocol
 
 from pandabridge.errors import StepFailedError
 
@@ -28,6 +30,11 @@ class TicketDraft:
     status: TicketStatus
     incident_url: str | None = None
     labels: tuple[str, ...] = ()
+    # The target's own fields set on create (a Jira custom field id or a ServiceNow column to
+    # its rendered value), read-only; left out of the hash because a value may be a JSON object.
+    extra_fields: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
 
 PRIORITIES = ("P1", "P2", "P3", "P4", "P5")

@@ -17,9 +17,10 @@ are present. ``TICKET_BASE_URL`` is the instance, e.g. ``https://acme.service-no
   that the default priority lookup turns into the same level (P1 is 1/1 "Critical", P2 1/2
   "High", P3 2/2 "Moderate", P4 2/3 "Low", P5 3/3 "Planning").
 - Routing, on create only: ``assignment_group``, ``caller_id``, ``category``, ``subcategory``
-  and ``extra_fields``. The references (``assignment_group``, ``caller_id``) take a sys_id or a
-  display value (a group's or a user's name); when any is not a sys_id, the create is sent with
-  ``sysparm_input_display_value=true``, so give both references the same way.
+  and ``extra_fields`` (templated, carried by the draft). The references (``assignment_group``,
+  ``caller_id``) take a sys_id or a display value (a group's or a user's name); when any is not
+  a sys_id, the create is sent with ``sysparm_input_display_value=true``, so give both
+  references the same way.
 - ``short_description`` holds 160 characters and ``description`` 4,000 (the base system's
   lengths): longer text is cut with a note.
 - Comments are work notes. After an unknown outcome the incident's journal
@@ -130,8 +131,9 @@ class ServiceNowTarget:
     """A ``TicketTarget`` for a ServiceNow instance's incident table.
 
     ``close_code`` and ``close_notes`` (a template with ``{note}``) are sent on resolve;
-    ``assignment_group``, ``caller_id``, ``category``, ``subcategory`` and ``extra_fields``
-    (field name to value) on create, so that incidents land in a queue.
+    ``assignment_group``, ``caller_id``, ``category`` and ``subcategory`` on create, so that
+    incidents land in a queue, with the draft's ``extra_fields`` (the configured
+    ``extra_fields``, rendered per incident).
     """
 
     name = "servicenow"
@@ -152,7 +154,6 @@ class ServiceNowTarget:
         caller_id: str | None = None,
         category: str | None = None,
         subcategory: str | None = None,
-        extra_fields: Mapping[str, str] | None = None,
     ) -> None:
         if token:
             self._auth = bearer_auth(token)
@@ -172,10 +173,7 @@ class ServiceNowTarget:
         routing = dict(
             zip(ROUTING_FIELDS, (assignment_group, caller_id, category, subcategory), strict=True)
         )
-        self._routing = {
-            **{name: value for name, value in routing.items() if value},
-            **dict(extra_fields or {}),
-        }
+        self._routing = {name: value for name, value in routing.items() if value}
 
     def find(self, incident_id: str) -> TicketRef | None:
         query = {
@@ -192,6 +190,7 @@ class ServiceNowTarget:
             "correlation_display": CORRELATION_DISPLAY,
             **_content(draft),
             **self._routing,
+            **draft.extra_fields,
         }
         query = {"sysparm_fields": "sys_id,number"}
         if any(

@@ -80,7 +80,21 @@ def changed(path: str, value: Any) -> dict[str, Any]:
         ("targets.ops-jira.update.priority", "always", "update.priority: Input should be 'sync'"),
         ("targets.ops-jira.jira.project", "O P S", "jira.project: String should match"),
         ("targets.ops-jira.jira.labels", ["two words"], "jira.labels.0: String should match"),
-        ("targets.ops-jira.jira.custom_fields", {"cf": "{env}"}, "custom_fields.cf: {env} would"),
+        (
+            "targets.ops-jira.jira.custom_fields",
+            {"cf": "{env}"},
+            "targets.ops-jira.jira.custom_fields.cf: unknown placeholder {env}",
+        ),
+        (
+            "targets.ops-jira.jira.custom_fields",
+            {"cf": {"value": "{environment}"}},
+            "custom_fields.cf: {environment} would be sent as written",
+        ),
+        (
+            "targets.snow.servicenow.extra_fields",
+            {"u_team": "{tag:}"},
+            "targets.snow.servicenow.extra_fields.u_team: unknown placeholder {tag:}",
+        ),
         ("targets.ops-jira.workflow.resolve", {}, "workflow.resolve.transitions: expected"),
         ("targets.ops-jira.workflow.reopen.category", "closed", "reopen.category: Input should"),
         ("targets.snow.servicenow.close_code", "", "snow.servicenow.close_code: String should"),

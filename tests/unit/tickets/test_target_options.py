@@ -33,10 +33,6 @@ def test_the_jira_example_names_every_jira_option() -> None:
         },
         "labels": ["bigpanda"],
         "components": ["Monitoring"],
-        "custom_fields": {
-            "customfield_10010": "production",
-            "customfield_10020": {"value": "Production"},
-        },
         "resolve_transitions": ["Done", "Resolve Issue", "Close Issue"],
         "resolve_category": "done",
         "resolve_fields": {"resolution": {"name": "Done"}},
@@ -64,8 +60,28 @@ def test_the_servicenow_example_names_every_servicenow_option() -> None:
         "subcategory": "monitoring",
         "close_code": "Solution provided",
         "close_notes": "Resolved in BigPanda: {note}",
-        "extra_fields": {"u_source": "BigPanda", "u_environment": "production"},
     }
+
+
+@pytest.mark.parametrize(
+    ("example", "fields"),
+    [
+        (
+            "jira.toml",
+            {
+                "customfield_10010": "{environment}",
+                "customfield_10020": {"value": "Production"},
+            },
+        ),
+        ("servicenow.toml", {"u_source": "BigPanda", "u_environment": "{environment}"}),
+    ],
+)
+def test_the_examples_create_time_fields_travel_with_the_draft_mapping(
+    example: str, fields: dict[str, object]
+) -> None:
+    # Given a worked example with templated create-time fields
+    # When its target's draft mapping is read / Then it carries them, to render per incident
+    assert dict(load_config(EXAMPLES / example).selected.draft_mapping.extra_fields) == fields
 
 
 def test_a_servicenow_target_without_its_section_passes_nothing() -> None:

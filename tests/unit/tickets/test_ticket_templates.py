@@ -70,3 +70,47 @@ def test_an_unknown_placeholder_or_a_stray_brace_is_refused(template: str) -> No
     # When it is validated / Then it is refused, saying what is expected
     with pytest.raises(TemplateError, match=r"unknown placeholder|unbalanced"):
         placeholders_of(template)
+
+
+def tagged(sample: Payload, **tags: str) -> WebhookPayload:
+    """The sample incident carrying ``tags`` as incident tags."""
+    sample["incidentTags"] = [{"id": name, "value": value} for name, value in tags.items()]
+    return WebhookPayload.model_validate(sample)
+
+
+@pytest.mark.parametrize(
+    ("tags", "environment", "team"),
+    [
+        ({"environment": "production", "team": "payments"}, "production", "payments"),
+        ({"environment": "staging", "team": "search"}, "staging", "search"),
+    ],
+)
+def test_templated_extra_fields_render_each_incidents_values(
+    sample: Payload, tags: dict[str, str], environment: str, team: str
+) -> None:
+    # Given custom fields templated on {environment} and {tag:team}, and one constant object
+    mapping = DraftMapping(
+        extra_fields={
+            "customfield_10010": "{environment}",
+            "customfield_10011": "team {tag:team}",
+            "customfield_10020": {"value": "Production"},
+        }
+    )
+    # When an incident with its own tags is mapped
+    draft = draft_for(tagged(sample, **tags), mapping=mapping)
+    # Then the text fields hold that incident's values and the constant is sent as written
+    assert dict(draft.extra_fields) == {
+        "customfield_10010": environment,
+        "customfield_10011": f"team {team}",
+        "customfield_10020": {"value": "Production"},
+    }
+
+
+def test_a_draft_with_extra_fields_stays_hashable(sample: Payload) -> None:
+    # Given a draft whose extra field is a JSON object
+    mapping = DraftMapping(extra_fields={"customfield_10020": {"value": "Production"}})
+    draft = draft_for(WebhookPayload.model_validate(sample), mapping=mapping)
+    again = draft_for(WebhookPayload.model_validate(sample), mapping=mapping)
+    # When it is hashed / Then it is, like any draft, and equals the same draft made again
+    assert hash(draft) == hash(again)
+    assert draft == again
