@@ -37,10 +37,6 @@ class Env:
     TICKET_TIMEOUT_SECONDS: Final = "TICKET_TIMEOUT_SECONDS"
     # The desk configuration file the stack ships with the function (``pandabridge.desk_config``).
     DESK_CONFIG_FILE: Final = "DESK_CONFIG_FILE"
-    # Former variables of the Jira project and issue type, now the desk configuration's
-    # targets.<name>.jira.project / .issue_type; the Jira adapter's errors still name them.
-    JIRA_PROJECT_KEY: Final = "JIRA_PROJECT_KEY"
-    JIRA_ISSUE_TYPE: Final = "JIRA_ISSUE_TYPE"
     # The callback function: BigPanda's API, the integration's app key, and the secret holding
     # the User API key (the key itself as the secret string).
     CALLBACK_DLQ_URL: Final = "CALLBACK_DLQ_URL"

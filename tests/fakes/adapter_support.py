@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from fakes_support import SNOW_PASSWORD, SNOW_USER
@@ -16,13 +17,16 @@ CLIENT_TIMEOUT_SECONDS = 0.3
 LATE_SECONDS = 0.6
 
 
-def ticket_draft(incident_id: str = "incident-1", priority: str = "P3") -> TicketDraft:
+def ticket_draft(
+    incident_id: str = "incident-1", priority: str = "P3", **extra_fields: Any
+) -> TicketDraft:
     return TicketDraft(
         incident_id=incident_id,
         title="BigPanda Incident: P3 - db-1 - Active",
         description="Disk full on db-1",
         priority=priority,
         status=TicketStatus.OPEN,
+        extra_fields=MappingProxyType(extra_fields),
     )
 
 

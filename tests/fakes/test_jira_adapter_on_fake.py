@@ -242,7 +242,7 @@ def test_resolve_with_no_usable_transition_names_the_transitions_available(
     with pytest.raises(StepFailedError) as caught:
         adapter.resolve(ref, "")
     assert caught.value.step == "resolve"
-    assert "targets.jira.workflow.resolve" in caught.value.setting
+    assert "targets.jira.workflow.resolve.transitions" in caught.value.setting
     assert "Done" in caught.value.setting
     assert transitions_posted(jira) == []
 
@@ -261,7 +261,7 @@ def test_resolve_whose_screen_requires_an_unconfigured_field_names_that_field(
         adapter.resolve(ref, "")
     assert (caught.value.step, caught.value.setting) == (
         "resolve",
-        "targets.jira.workflow.resolve_fields.resolution",
+        "targets.jira.workflow.resolve.fields.resolution",
     )
     assert transitions_posted(jira) == []
 
@@ -297,7 +297,10 @@ def test_a_transition_jira_refuses_is_a_failed_resolve_step(
     # When it is resolved, Then the resolve step fails naming the workflow setting
     with pytest.raises(StepFailedError) as caught:
         target.resolve(ref, "")
-    assert (caught.value.step, caught.value.setting) == ("resolve", "targets.jira.workflow.resolve")
+    assert (caught.value.step, caught.value.setting) == (
+        "resolve",
+        "targets.jira.workflow.resolve.transitions",
+    )
 
 
 def test_resolving_an_issue_that_is_already_done_only_adds_the_note(
@@ -389,7 +392,7 @@ def test_a_refused_priority_still_makes_the_ticket_and_names_the_map_entry(
     )
     assert (caught.value.step, caught.value.setting) == (
         "field:priority",
-        "targets.jira.priority_map.P2",
+        "targets.jira.fields.priority_map.P2",
     )
     assert issue["fields"]["priority"]["name"] == "P3 - Medium"
 
@@ -423,7 +426,7 @@ def test_an_update_refused_on_priority_is_a_failed_field_step(
         target.update(ref, draft, frozenset({"priority"}))
     assert (caught.value.step, caught.value.setting) == (
         "field:priority",
-        "targets.jira.priority_map.P2",
+        "targets.jira.fields.priority_map.P2",
     )
 
 
@@ -435,7 +438,7 @@ def test_a_required_create_field_names_its_custom_field_setting(
     # When a ticket is created without it, Then the error names that field, not the project
     with pytest.raises(PermanentError) as caught:
         target.create(draft)
-    assert caught.value.setting == "targets.jira.custom_fields.customfield_10050"
+    assert caught.value.setting == "targets.jira.jira.custom_fields.customfield_10050"
     assert jira.issues() == []
 
 
@@ -486,15 +489,15 @@ def test_a_refused_custom_field_leaves_a_ticket_without_it(
     assert caught.value.ref.key == issue["key"]
     assert (caught.value.step, caught.value.setting) == (
         "field:customfield_10099",
-        "targets.jira.custom_fields.customfield_10099",
+        "targets.jira.jira.custom_fields.customfield_10099",
     )
 
 
 @pytest.mark.parametrize(
     ("options", "setting"),
     [
-        ({"issue_type": "Epic"}, Env.JIRA_ISSUE_TYPE),
-        ({"project_key": "NOPE"}, Env.JIRA_PROJECT_KEY),
+        ({"issue_type": "Epic"}, "targets.jira.jira.issue_type"),
+        ({"project_key": "NOPE"}, "targets.jira.jira.project"),
         ({"api_token": "wrong-token-0123"}, Env.TICKET_SECRET_ID),
     ],
     ids=["issue-type", "project", "credentials"],

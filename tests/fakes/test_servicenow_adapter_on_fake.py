@@ -131,9 +131,27 @@ def test_a_data_policy_refusal_of_resolve_is_a_resolve_step_failure_with_the_ins
     with pytest.raises(StepFailedError) as raised:
         snow.resolve(ref, "Resolved in BigPanda")
     assert (raised.value.step, raised.value.status) == ("resolve", 403)
-    assert "close_code" in raised.value.setting
-    assert "close_notes" in raised.value.setting
+    assert raised.value.setting == (
+        "targets.servicenow.servicenow.close_code, targets.servicenow.servicenow.close_notes"
+    )
     assert "Invalid choice 'Solved (Permanently)'" in raised.value.reason
+
+
+def test_a_data_policy_refusal_of_a_create_names_the_routing_keys_of_the_desk_file(
+    snow_fake: ServiceNowFake, make_snow: Any
+) -> None:
+    # Given a category and an extra field whose value the instance's data policy refuses
+    snow = make_snow(category="software")
+    draft = ticket_draft(close_code="Solved (Permanently)")
+    # When a ticket is created, Then nothing is created and the error names both keys as
+    # the desk configuration file spells them
+    with pytest.raises(PermanentError) as raised:
+        snow.create(draft)
+    assert raised.value.setting == (
+        "targets.servicenow.servicenow.category, "
+        "targets.servicenow.servicenow.extra_fields.close_code"
+    )
+    assert snow_fake.tables.rows("incident") == []
 
 
 def test_an_acl_refusal_of_a_field_on_a_closed_incident_names_that_field(

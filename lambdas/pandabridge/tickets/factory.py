@@ -46,7 +46,7 @@ def build_target(
     if settings.target == "jira":
         return _jira_target(settings, credentials, client, desk)
     if settings.target == "servicenow":
-        return _servicenow_target(settings, credentials, client, config)
+        return _servicenow_target(settings, credentials, client, desk)
     return _generic_target(settings, credentials, client, config)
 
 
@@ -72,9 +72,10 @@ def _servicenow_target(
     settings: TicketTargetSettings,
     credentials: Mapping[str, str],
     client: HttpClient,
-    config: TargetConfig,
+    desk: DeskConfig,
 ) -> TicketTarget:
-    options = servicenow_options(config)
+    # The adapter names the settings to fix under this key path.
+    options = {"config_path": desk.key(), **servicenow_options(desk.selected)}
     if _present(credentials, servicenow.TOKEN_KEY):
         return servicenow.ServiceNowTarget(
             settings.api_base, token=credentials[servicenow.TOKEN_KEY], http=client, **options

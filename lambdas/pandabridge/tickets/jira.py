@@ -1,9 +1,13 @@
 """The ``jira`` target: Jira Cloud, REST API v3.
 
 Credentials (the JSON secret named by ``TICKET_SECRET_ID``): ``email`` and ``api_token``, sent
-as HTTP Basic. Settings: ``JIRA_PROJECT_KEY``, ``JIRA_ISSUE_TYPE``, and the constructor's
-keyword options (the desk configuration, under ``targets.jira`` by default: ``config_path``),
-each defaulting to Jira Cloud's own defaults.
+as HTTP Basic. Settings: the constructor's keyword options, from the desk configuration's
+target section ``config_path`` (``targets.<name>``; ``targets.jira`` by default), each
+defaulting to Jira Cloud's own defaults. Errors name the setting to fix by its key path in that
+file: ``<config_path>.jira.project``, ``.jira.issue_type``, ``.jira.labels``,
+``.jira.components``, ``.jira.custom_fields.<id>``, ``.fields.summary``, ``.fields.description``,
+``.fields.priority_map.<P>``, ``.workflow.<step>.transitions`` and
+``.workflow.<step>.fields.<field>``.
 
 - Correlation: every issue carries the label ``mapping.correlation_label(incident_id)`` (ASCII
   letters, digits, ``_.-`` whatever the id holds). ``find`` searches ``POST
@@ -37,7 +41,7 @@ each defaulting to Jira Cloud's own defaults.
   assignment is a ``StepFailedError`` naming the user.
 - Failures: 401/403 name ``TICKET_SECRET_ID``; a refused step (a field, a transition, an
   assignee, a comment) is a ``StepFailedError`` naming its own setting; only a 400/404 about
-  the project names ``JIRA_PROJECT_KEY``, a refused issue type ``JIRA_ISSUE_TYPE``. 429 and 5xx
+  the project names ``.jira.project``, a refused issue type ``.jira.issue_type``. 429 and 5xx
   stay ``RetryableError`` with Jira's ``Retry-After`` (see ``pandabridge.http``).
 """
 
@@ -366,6 +370,7 @@ class JiraTarget:
             raise self._malformed("transitions", "a transitions list")
         transitions = [t for t in listed if isinstance(t, dict) and t.get("id")]
         setting = f"{self._config}.workflow.{move.step}"
+        transitions_setting = f"{setting}.transitions"
         document = self._transition_for(ref, move, transitions, setting)
         self._send(
             "POST",
@@ -374,7 +379,10 @@ class JiraTarget:
             refusal=lambda rejected: self._step_failed(
                 rejected,
                 move.step,
-                next((f"{setting}_fields.{f}" for f in _error_fields(rejected)), setting),
+                next(
+                    (f"{setting}.fields.{f}" for f in _error_fields(rejected)),
+                    transitions_setting,
+                ),
             ),
         )
 
@@ -391,7 +399,7 @@ class JiraTarget:
             raise StepFailedError(
                 f"Jira issue {ref.key or ref.id} offers no transition named {wanted}{category} "
                 f"(available: {available})",
-                setting=f"{setting} (available: {available})",
+                setting=f"{setting}.transitions (available: {available})",
                 step=move.step,
             )
         missing = [_missing_fields(option, move.fields) for option in options]
@@ -401,7 +409,7 @@ class JiraTarget:
             raise StepFailedError(
                 f"Jira's transition '{options[0].get('name')}' on {ref.key or ref.id} requires "
                 f"the field '{field_id}', and no value is configured for it",
-                setting=f"{setting}_fields.{field_id}",
+                setting=f"{setting}.fields.{field_id}",
                 step=move.step,
             )
         chosen = options[index]
@@ -464,12 +472,14 @@ class JiraTarget:
     # --- failures ----------------------------------------------------------------------
 
     def _field_setting(self, field_id: str, draft: TicketDraft) -> str:
-        """The configuration key that sets Jira field ``field_id``."""
+        """The key path in the desk configuration file that sets Jira field ``field_id``."""
         if field_id == "priority":
-            return f"{self._config}.priority_map.{draft.priority}"
-        if field_id in ("summary", "description", "labels", "components"):
-            return f"{self._config}.{field_id}"
-        return f"{self._config}.custom_fields.{field_id}"
+            return f"{self._config}.fields.priority_map.{draft.priority}"
+        if field_id in ("summary", "description"):
+            return f"{self._config}.fields.{field_id}"
+        if field_id in ("labels", "components"):
+            return f"{self._config}.jira.{field_id}"
+        return f"{self._config}.jira.custom_fields.{field_id}"
 
     def _refused_create(self, rejected: RejectedRequestError, draft: TicketDraft) -> PermanentError:
         """No ticket: the project, the issue type, or a field the create screen needs."""
@@ -502,9 +512,9 @@ class JiraTarget:
 
     def _refused_whole(self, rejected: RejectedRequestError) -> PermanentError:
         """The project, or the issue type when Jira names it."""
-        setting = Env.JIRA_ISSUE_TYPE if "issuetype" in _error_fields(rejected) else None
+        key = "issue_type" if "issuetype" in _error_fields(rejected) else "project"
         return PermanentError(
-            str(rejected), setting=setting or Env.JIRA_PROJECT_KEY, status=rejected.status
+            str(rejected), setting=f"{self._config}.jira.{key}", status=rejected.status
         )
 
     def _issue(self, ref: TicketRef) -> str:
@@ -545,7 +555,8 @@ class JiraTarget:
         """401/403 name the credentials, whatever the call; anything else is ``refusal``'s."""
         if rejected.status in (401, 403):
             return rejected.permanent(
-                credentials_setting=Env.TICKET_SECRET_ID, resource_setting=Env.JIRA_PROJECT_KEY
+                credentials_setting=Env.TICKET_SECRET_ID,
+                resource_setting=f"{self._config}.jira.project",
             )
         return refusal(rejected)
 

@@ -38,8 +38,11 @@ are present. ``TICKET_BASE_URL`` is the instance, e.g. ``https://acme.service-no
   admin fixes. A 403 "Operation Failed" is the instance refusing one write by data policy or
   ACL: a ``StepFailedError`` for that step (resolve, reopen, assign, comment, ``field:<name>``)
   with the instance's own message, or a ``PermanentError`` naming the routing options for a
-  create. A resolve refused because the instance closed the incident meanwhile is done
-  already. Other 4xx name ``TICKET_BASE_URL`` (the instance; the table is fixed).
+  create. Options are named by their key path in the desk configuration file, under the
+  target section ``config_path`` (``targets.<name>``): ``<config_path>.servicenow.close_code``,
+  ``.servicenow.extra_fields.<field>`` and so on. A resolve refused because the instance
+  closed the incident meanwhile is done already. Other 4xx name ``TICKET_BASE_URL`` (the
+  instance; the table is fixed).
 """
 
 from __future__ import annotations
@@ -123,8 +126,8 @@ CARRIED_FIELDS: Final = (
 SYS_ID: Final = re.compile(r"[0-9a-f]{32}")
 # The instance's answer to a write that a data policy or an ACL refuses (a 403).
 OPERATION_FAILED: Final = "Operation Failed"
-# Where the options below are set; the step error names the one to change.
-SETTING_PREFIX: Final = "targets.servicenow."
+# Where the desk configuration keeps this target's options; settings in errors start with it.
+CONFIG_PATH: Final = "targets.servicenow"
 
 
 class ServiceNowTarget:
@@ -154,6 +157,7 @@ class ServiceNowTarget:
         caller_id: str | None = None,
         category: str | None = None,
         subcategory: str | None = None,
+        config_path: str = CONFIG_PATH,
     ) -> None:
         if token:
             self._auth = bearer_auth(token)
@@ -168,6 +172,7 @@ class ServiceNowTarget:
             )
         self._base = base_url.rstrip("/")
         self._http = http.redacting(*secrets)
+        self._config = config_path
         self._close_code = close_code
         self._close_notes = close_notes
         routing = dict(
@@ -387,7 +392,8 @@ class ServiceNowTarget:
             if refusal is not None and step == "create":
                 # No ticket yet, so not one step: the whole message, naming what the create
                 # sends beyond the draft (or the instance's rules on incidents).
-                names = ", ".join(SETTING_PREFIX + name for name in self._routing)
+                configured = [*self._routing, *_extra_fields(document or {})]
+                names = ", ".join(self._routing_setting(name) for name in configured)
                 raise PermanentError(
                     f"ServiceNow refused the create: {refusal} ({rejected.where})",
                     setting=names or "the instance's data policies on incident",
@@ -399,13 +405,19 @@ class ServiceNowTarget:
                 credentials_setting=Env.TICKET_SECRET_ID, resource_setting=Env.TICKET_BASE_URL
             ) from None
 
+    def _routing_setting(self, name: str) -> str:
+        """The key path in the desk configuration file that sets the create's field ``name``."""
+        if name in ROUTING_FIELDS:
+            return f"{self._config}.servicenow.{name}"
+        return f"{self._config}.servicenow.extra_fields.{name}"
+
     def _step_failed(
         self, rejected: RejectedRequestError, refusal: str, step: str, document: Mapping[str, Any]
     ) -> StepFailedError:
         """The error for a write the instance refused by data policy or ACL."""
         reason = f"ServiceNow refused the {step}: {refusal} ({rejected.where})"
         if step == "resolve":
-            setting = f"{SETTING_PREFIX}close_code, {SETTING_PREFIX}close_notes"
+            setting = f"{self._config}.servicenow.close_code, {self._config}.servicenow.close_notes"
         elif step == "field":
             named = [name for name in document if re.search(rf"\b{re.escape(name)}\b", refusal)]
             step = f"field:{(named or list(document) or ['?'])[0]}"
@@ -439,6 +451,10 @@ def _correlation(incident_id: str) -> str:
     return correlation_key(incident_id, max_chars=MAX_CORRELATION_CHARS, unsafe=QUERY_UNSAFE)
 
 
+# The columns ``_content`` writes from the draft.
+CONTENT_COLUMNS: Final = ("short_description", "description", "impact", "urgency")
+
+
 def _content(draft: TicketDraft, fields: frozenset[str] = UPDATABLE_FIELDS) -> dict[str, str]:
     content: dict[str, str] = {}
     if "title" in fields:
@@ -450,6 +466,13 @@ def _content(draft: TicketDraft, fields: frozenset[str] = UPDATABLE_FIELDS) -> d
             draft.priority, IMPACT_URGENCY["P3"]
         )
     return content
+
+
+def _extra_fields(record: Mapping[str, Any]) -> list[str]:
+    """The fields of a create record that come from the configured ``extra_fields``: neither
+    the correlation, the draft's own content nor a routing field."""
+    own = {"correlation_id", "correlation_display", *CONTENT_COLUMNS, *ROUTING_FIELDS}
+    return [name for name in record if name not in own]
 
 
 def _malformed(where: str, expected: str) -> PermanentError:

@@ -210,7 +210,7 @@ def test_a_ticket_created_without_a_refused_field_is_kept_and_the_field_recorded
         "create",
         PartlyCreatedError(
             "priority 'Highest' is not in the scheme",
-            setting="targets.jira.priority_map.P1",
+            setting="targets.jira.fields.priority_map.P1",
             status=400,
             step="field:priority",
             ref=ref,
@@ -222,7 +222,7 @@ def test_a_ticket_created_without_a_refused_field_is_kept_and_the_field_recorded
     assert report.actions == (Action.CREATED, Action.CALLBACK_QUEUED)
     state = world.state(incident_id)
     assert state.ticket == ref
-    assert state.step_failures["field:priority"].setting == "targets.jira.priority_map.P1"
+    assert state.step_failures["field:priority"].setting == "targets.jira.fields.priority_map.P1"
     assert "priority" not in state.field_hashes
     assert len(world.outbox.queued) == 1
 

@@ -21,7 +21,7 @@ ANY_PATH = re.compile(r".*")
 # The setting a 404 on create points at: the project for Jira, the base URL otherwise.
 RESOURCE_SETTING = {
     "http": Env.TICKET_BASE_URL,
-    "jira": Env.JIRA_PROJECT_KEY,
+    "jira": "targets.jira.jira.project",
     "servicenow": Env.TICKET_BASE_URL,
 }
 
