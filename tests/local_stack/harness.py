@@ -310,6 +310,22 @@ def make_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**inherited, **(extra or {})}
 
 
+def run_as_developer(
+    command: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A command (a make target, a script of .venv/bin) run from the repository's root, as a
+    developer types it in a fresh shell."""
+    return subprocess.run(  # noqa: S603 - the repository's make targets and scripts
+        command,
+        cwd=defaults.REPO_ROOT,
+        env=make_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=TOOL_SECONDS,
+        check=False,
+    )
+
+
 def aws_client(service: str, endpoint: str) -> Any:
     return boto3.client(
         service,

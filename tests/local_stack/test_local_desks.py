@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,10 +15,9 @@ import pytest
 from local import defaults, state
 from local.fakes.jira import DEFAULT_API_TOKEN, DEFAULT_EMAIL, DEFAULT_PROJECT
 from tests.local_stack.harness import (
-    TOOL_SECONDS,
     StackProcess,
     http_request,
-    make_environment,
+    run_as_developer,
     serving_stack,
 )
 
@@ -112,15 +110,7 @@ def test_make_desk_check_checks_the_desk_that_make_run_was_started_with(tmp_path
     env = {state.STATE_FILE_ENV: str(tmp_path / "stack.json")}
     with serving_stack("--desk", "jira", "--no-sample", env=env):
         # When `make desk-check` runs beside it
-        checked = subprocess.run(
-            ["make", "-s", "desk-check"],  # noqa: S607 - the repository's own make target
-            cwd=defaults.REPO_ROOT,
-            env=make_environment(env),
-            capture_output=True,
-            text=True,
-            timeout=TOOL_SECONDS,
-            check=False,
-        )
+        checked = run_as_developer(["make", "-s", "desk-check"], env)
     # Then it checked the Jira fake with the configuration the stack runs with, not the repo's
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"✔ project {DEFAULT_PROJECT}" in checked.stdout

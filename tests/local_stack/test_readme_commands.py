@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from local import defaults, state
-from tests.local_stack.harness import SERVING_MARK, TOOL_SECONDS, StackProcess, make_environment
+from tests.local_stack.harness import SERVING_MARK, StackProcess, run_as_developer
 
 README = defaults.REPO_ROOT / "README.md"
 VENV_BIN = defaults.REPO_ROOT / ".venv" / "bin"
@@ -38,19 +38,6 @@ def scripts() -> list[str]:
     declared = tomllib.loads((defaults.REPO_ROOT / "pyproject.toml").read_text())["project"]
     shown = set(SHOWN_SCRIPT.findall(readme_text())) - {"python"}
     return sorted(shown | set(declared["scripts"]))
-
-
-def run(command: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """A command from the repository's root, as a developer types it in a fresh shell."""
-    return subprocess.run(  # noqa: S603 - the repository's make targets and scripts
-        command,
-        cwd=defaults.REPO_ROOT,
-        env=make_environment(env),
-        capture_output=True,
-        text=True,
-        timeout=TOOL_SECONDS,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +63,7 @@ def custom_stack(state_env: dict[str, str]) -> Iterator[StackProcess]:
 @pytest.fixture(scope="module")
 def make(state_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
     """``make -s <args>``, pointed at this module's state file only."""
-    return lambda *args: run(["make", "-s", *args], state_env)
+    return lambda *args: run_as_developer(["make", "-s", *args], state_env)
 
 
 def test_readme_shows_no_bare_python_m() -> None:
@@ -87,7 +74,7 @@ def test_readme_shows_no_bare_python_m() -> None:
 
 def test_every_make_target_the_readme_shows_is_listed_by_make_help() -> None:
     # When `make help` runs
-    helped = run(["make", "-s", "help"])
+    helped = run_as_developer(["make", "-s", "help"])
     assert helped.returncode == 0, helped.stderr
     # Then it lists every target the README uses
     listed = set(HELP_TARGET.findall(helped.stdout))
@@ -101,7 +88,7 @@ def test_every_script_the_readme_shows_is_installed_and_answers_help(script: str
     path = VENV_BIN / script
     assert path.is_file(), f"{path} missing: does `make test` install the project's scripts?"
     # When it is asked for help, then it answers with its usage
-    helped = run([str(path), "--help"])
+    helped = run_as_developer([str(path), "--help"])
     assert helped.returncode == 0, helped.stderr
     assert helped.stdout.startswith("usage:")
 
@@ -150,7 +137,7 @@ def test_ops_local_reads_the_stacks_moto_server(
     custom_stack: StackProcess, state_env: dict[str, str]
 ) -> None:
     # When the on-call script inspects the sample with --local and no endpoint
-    inspected = run(
+    inspected = run_as_developer(
         [str(VENV_BIN / "pandabridge-ops"), "inspect", SAMPLE_ID, "--local", "--json"], state_env
     )
     # Then it found the stack's moto server and the incident in it
@@ -176,7 +163,7 @@ def test_after_the_stack_stops_the_helpers_say_to_start_make_run(
     assert stopped.stop() == 0
     # When `make send` and `make status` run, then each fails and says to start `make run`
     for target in ("send", "status"):
-        ran = run(["make", "-s", target], env)
+        ran = run_as_developer(["make", "-s", target], env)
         assert ran.returncode != 0
         assert "no local stack is running" in ran.stderr
         assert "start it with `make run`" in ran.stderr

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,11 +19,10 @@ from local import defaults
 from local.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE
 from ops.smoke import API_KEY_ENV, BEARER_TOKEN_ENV
 from tests.local_stack.harness import (
-    TOOL_SECONDS,
     StackProcess,
     aws_client,
     free_port,
-    make_environment,
+    run_as_developer,
     run_module,
     serving_stack,
 )
@@ -89,15 +87,7 @@ def passed(stack: StackProcess) -> SmokeRun:
     make = shutil.which("make")
     assert make, "make is not on PATH"
     command = [make, "--no-print-directory", "smoke", f"URL={stack.webhook_url}"]
-    ran = subprocess.run(  # noqa: S603 - the repository's own make target
-        [*command, f"ARGS={' '.join(where(stack))}"],
-        cwd=defaults.REPO_ROOT,
-        env=make_environment(credentials(stack)),
-        capture_output=True,
-        text=True,
-        timeout=TOOL_SECONDS,
-        check=False,
-    )
+    ran = run_as_developer([*command, f"ARGS={' '.join(where(stack))}"], credentials(stack))
     return SmokeRun(ran.returncode, ran.stdout + ran.stderr)
 
 
