@@ -1,8 +1,7 @@
-"""The ``servicenow`` and ``http`` adapters against the desks' stand-ins.
-
-Each expected failure left documents a known defect: it fails today for the reason it names
-(its ``raises``, so that a broken set-up is an error, not an expected failure), and starts
-passing (so must lose its mark) when the defect is fixed.
+"""The ``servicenow`` and ``http`` adapters against the desks' stand-ins, on what real
+instances do that a naive adapter gets wrong: a saved note whose answer is lost, data-policy
+refusals, auto-closed incidents, deactivated users, scripts in queries, agents' triage edits,
+and incident ids that no header can carry as they are.
 """
 
 from __future__ import annotations
