@@ -193,7 +193,3 @@ def _body_problem(document: object) -> str | None:
     if document["event_type"] != EVENT_TYPE:
         return f"event_type must be {EVENT_TYPE!r}"
     return None
-
-
-def _filled(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
