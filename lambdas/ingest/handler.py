@@ -22,6 +22,7 @@ from pandabridge.composition.ingest import incident_store
 from pandabridge.incidents import IngestResult, ingest
 from pandabridge.names import WEBHOOK_PATH, Metric
 from pandabridge.parsing import InvalidWebhookError, parse_webhook
+from pandabridge.settings import storage_settings
 
 logger = Logger()
 metrics = Metrics()
@@ -40,7 +41,11 @@ RESULT_METRICS = {
 @tracer.capture_method
 def receive_webhook() -> Response:
     event = app.current_event
-    webhook = parse_webhook(event.body, is_base64_encoded=event.is_base64_encoded)
+    webhook = parse_webhook(
+        event.body,
+        is_base64_encoded=event.is_base64_encoded,
+        link_tag=storage_settings().link_tag,
+    )
     logger.set_correlation_id(webhook.incident_id)
     logger.append_keys(incident_id=webhook.incident_id)
     tracer.put_annotation("incident_id", webhook.incident_id)

@@ -13,7 +13,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pandabridge.names import BIGPANDA_API_BASE, Env, Limits
+from pandabridge.names import BIGPANDA_API_BASE, DEFAULT_LINK_TAG, Env, Limits
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -35,6 +35,8 @@ class StorageSettings(BaseModel):
         gt=0,
         le=300_000,
     )
+    # Write-back's ticket-link tag, left out of the content hash (``pandabridge.own_writes``).
+    link_tag: str = Field(alias=Env.LINK_TAG, default=DEFAULT_LINK_TAG, min_length=1)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> StorageSettings:
