@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from pandabridge.names import Limits
+from pandabridge.names import DEFAULT_LINK_TAG, Limits
 from pandabridge.settings import ConfigurationError
 from pandabridge.tickets.mapping import DEFAULT_DESCRIPTION, DEFAULT_SUMMARY, DraftMapping
 from pandabridge.tickets.model import PRIORITIES
@@ -211,6 +211,24 @@ class ServiceNowConfig(_Section):
     )
 
 
+class TwoWayConfig(_Section):
+    """The desk talks back: which desk changes reach BigPanda (``pandabridge.write_back``).
+
+    ``integration_user`` is our own user on the desk (a Jira accountId, a ServiceNow user
+    name): its events are our own writes coming back and are dropped. ``loop_limit`` mirrored
+    writes per incident in 10 minutes trip the circuit breaker.
+    """
+
+    events_secret: str | None = Field(default=None, min_length=1)
+    integration_user: str | None = Field(default=None, min_length=1)
+    resolve: bool = True
+    comments: bool = True
+    link: bool = True
+    assignee: bool = False
+    link_tag: str = Field(default=DEFAULT_LINK_TAG, pattern=r"^\S{1,20}$")
+    loop_limit: int = Field(default=Limits.LOOP_LIMIT, ge=1, le=1000)
+
+
 class TargetConfig(_Section):
     """One desk: where it is, and how incidents map onto it."""
 
@@ -228,6 +246,7 @@ class TargetConfig(_Section):
     jira: JiraConfig | None = None
     workflow: WorkflowConfig | None = None
     servicenow: ServiceNowConfig | None = None
+    two_way: TwoWayConfig | None = None
 
     @model_validator(mode="after")
     def _sections_fit_the_kind(self) -> TargetConfig:

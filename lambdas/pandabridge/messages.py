@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter
 
 
 class SyncNudge(BaseModel):
@@ -18,6 +20,33 @@ class SyncNudge(BaseModel):
     incident_id: str
     version: str
     sha256: str
+
+
+class DeskEventNudge(BaseModel):
+    """Ticket-sync queue message: "the desk changed this incident's ticket". The event itself
+    is stored in the control table (``desk-event#<target>`` / ``event_id``); the message sits
+    in the incident's FIFO group, so it never races BigPanda's versions of the incident.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["desk_event"] = "desk_event"
+    target: str
+    event_id: str
+    incident_id: str
+
+
+def _message_kind(value: Any) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return "desk_event" if kind == "desk_event" else "sync"
+
+
+# What the ticket-sync queue carries: a ``SyncNudge`` has no ``kind``, a desk event says so.
+TicketSyncMessage = Annotated[
+    Annotated[SyncNudge, Tag("sync")] | Annotated[DeskEventNudge, Tag("desk_event")],
+    Discriminator(_message_kind),
+]
+TICKET_SYNC_MESSAGE: TypeAdapter[SyncNudge | DeskEventNudge] = TypeAdapter(TicketSyncMessage)
 
 
 class CallbackRequest(BaseModel):
