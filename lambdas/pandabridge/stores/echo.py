@@ -13,6 +13,7 @@ DynamoDB's TTL deletes expired items late (within days), so every read checks
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,7 +119,7 @@ class DynamoCircuitBreaker:
 
     def open(self, incident: str, at: datetime, writes: int) -> None:
         """Open the breaker; the first opening is kept (its time is when the loop began)."""
-        try:
+        with contextlib.suppress(self.dynamodb.exceptions.ConditionalCheckFailedException):
             self.dynamodb.put_item(
                 TableName=self.table_name,
                 Item={
@@ -130,8 +131,6 @@ class DynamoCircuitBreaker:
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                 ExpressionAttributeValues={":now": {"N": str(int(self.clock()))}},
             )
-        except self.dynamodb.exceptions.ConditionalCheckFailedException:
-            pass
 
     def close(self, incident: str) -> None:
         """Let mirroring resume (an operator, after fixing the loop's cause)."""
