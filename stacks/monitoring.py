@@ -173,6 +173,7 @@ class Monitoring(Construct):
         self.api_server_error_alarm = self._api_server_error_alarm()
         self.authorizer_alarms = self._authorizer_alarms() if bearer_auth is not None else []
         self.ticket_step_failed_alarm = self._ticket_step_failed_alarm()
+        self.sync_loop_alarm = self._sync_loop_alarm()
         self.callback_not_configured_alarms = (
             [self._callback_not_configured_alarm()] if settings.lacks_bigpanda_app_key else []
         )
@@ -194,6 +195,7 @@ class Monitoring(Construct):
             self.api_server_error_alarm,
             *self.authorizer_alarms,
             self.ticket_step_failed_alarm,
+            self.sync_loop_alarm,
             *self.callback_not_configured_alarms,
         ]
 
@@ -407,6 +409,22 @@ class Monitoring(Construct):
             ),
         )
 
+    def _sync_loop_alarm(self) -> cloudwatch.Alarm:
+        """Write-back's circuit breaker stopped mirroring an incident: our own writes seem to
+        come back as new changes, which no echo guard recognised."""
+        return self._alarm(
+            "SyncLoopSuspected",
+            metric=business_metric(Metric.SYNC_LOOP_SUSPECTED),
+            threshold=0,
+            description=(
+                "A sync loop is suspected: more than targets.<name>.two_way.loop_limit desk "
+                "changes of one incident were mirrored to BigPanda within 10 minutes, so its "
+                "mirroring stopped for a day. The ticket-sync function's ERROR line names the "
+                "incident; .venv/bin/pandabridge-ops inspect <incident id> shows since when. "
+                "Check two_way.integration_user and the desk's automation rules."
+            ),
+        )
+
     def _callback_not_configured_alarm(self) -> cloudwatch.Alarm:
         """Callbacks refused for want of the app key, which the stack deploys without.
 
@@ -452,6 +470,7 @@ class Monitoring(Construct):
             ),
             *self._section("Tables", [self._table_widgets(t) for t in self.tables]),
             *self._section("Deliveries, tickets and callbacks", [self._business_widgets()]),
+            *self._section("Write-back to BigPanda", [self._write_back_widgets()]),
         ]
         return cloudwatch.Dashboard(
             self,
@@ -628,6 +647,14 @@ class Monitoring(Construct):
                 width=6,
                 height=GRAPH_HEIGHT,
             ),
+        ]
+
+    @staticmethod
+    def _write_back_widgets() -> list[cloudwatch.IWidget]:
+        events = [Metric.DESK_EVENT_MIRRORED, Metric.DESK_EVENT_DROPPED]
+        return [
+            _graph("Desk events", [business_metric(name) for name in events], width=12),
+            _graph("Sync loops suspected", [business_metric(Metric.SYNC_LOOP_SUSPECTED)], width=12),
         ]
 
 
