@@ -103,6 +103,25 @@ class CallbackSettings(BaseModel):
         return _load(cls, environ)
 
 
+class BigPandaApiSettings(BaseModel):
+    """BigPanda's Incidents API as write-back in the ticket-sync function reaches it: the same
+    API base and User API key secret as the callback's."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    api_base: str = Field(
+        alias=Env.BIGPANDA_API_BASE, default=BIGPANDA_API_BASE, pattern=r"^https?://[^\s]+$"
+    )
+    secret_id: str = Field(alias=Env.BIGPANDA_SECRET_ID, min_length=1)
+    timeout_seconds: float = Field(
+        alias=Env.BIGPANDA_TIMEOUT_SECONDS, default=Limits.BIGPANDA_TIMEOUT_SECONDS, gt=0, le=20
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> BigPandaApiSettings:
+        return _load(cls, environ)
+
+
 def dead_letter_queue_url(variable: str, environ: Mapping[str, str] = os.environ) -> str:
     """The URL of a consumer's DLQ, read on its own: a message that can never succeed must
     reach the DLQ even while the settings that the work itself needs are missing or wrong."""
@@ -147,3 +166,8 @@ def ticket_target_settings() -> TicketTargetSettings:
 @cache
 def callback_settings() -> CallbackSettings:
     return CallbackSettings.from_env()
+
+
+@cache
+def bigpanda_api_settings() -> BigPandaApiSettings:
+    return BigPandaApiSettings.from_env()

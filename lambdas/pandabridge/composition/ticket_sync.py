@@ -8,6 +8,7 @@ from typing import Any, Final
 from pandabridge.aws_clients import client
 from pandabridge.composition.ingest import incident_store
 from pandabridge.composition.secrets import read_secret
+from pandabridge.composition.write_back import desk_events, echo_ledger, mirror
 from pandabridge.desk_config import DeskConfig, load_config, single_target
 from pandabridge.errors import PermanentError
 from pandabridge.names import Env
@@ -21,6 +22,9 @@ from pandabridge.stores.tickets import TicketStateStore
 from pandabridge.sync import Reconciler, UpdatePolicy
 from pandabridge.tickets.factory import build_target
 from pandabridge.tickets.model import TicketTarget
+from pandabridge.write_back import Mirror
+
+__all__ = ["desk_events", "desk_mirror", "reconciler"]
 
 
 @cache
@@ -62,16 +66,31 @@ def ticket_target() -> TicketTarget:
     return build_target(settings, ticket_credentials(settings), desk=desk_config())
 
 
+def desk_mirror() -> Mirror | None:
+    """Write-back of desk events, when the target is two-way."""
+    return mirror(desk_config(), ticket_states())
+
+
 def reconciler() -> Reconciler:
-    """A reconciler for this invocation: the stores are reused, the credentials re-checked."""
+    """A reconciler for this invocation: the stores are reused, the credentials re-checked.
+
+    With ``two_way``, it records its desk writes in the echo ledger and writes the ticket link
+    to BigPanda once after the create."""
     settings = ticket_sync_settings()
     desk = desk_config()
+    links = desk_mirror()
+    two_way = (
+        {"ledger": echo_ledger(), "links": links, "link_tag": links.settings.link_tag}
+        if links is not None
+        else {}
+    )
     return Reconciler(
         incidents=incident_store(),
         states=ticket_states(),
         target=ticket_target(),
         callbacks=CallbackQueue(settings.callback_queue_url, client("sqs")),
         **reconciler_options(desk),
+        **two_way,
     )
 
 
