@@ -21,6 +21,18 @@ EVENTS = Path(__file__).resolve().parents[1] / "events"
 Payload = dict[str, Any]
 EventFactory = Callable[..., dict[str, Any]]
 
+
+class StoppedClock:
+    """An epoch clock that moves only when a test moves it (``clock.now += 50``); it starts
+    10.25 s into a minute (and 0.25 s into a second), so fixed windows are deterministic."""
+
+    def __init__(self, now: float = 1_699_999_990.25) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 # The User API key the BigPanda stand-in of ``bigpanda_stand_in`` accepts.
 BIGPANDA_STAND_IN_KEY = "stand-in-user-api-key-7d4c1e92"
 

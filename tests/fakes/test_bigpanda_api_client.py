@@ -16,7 +16,7 @@ from pandabridge.errors import PermanentError, RetryableError, WaitingError
 from pandabridge.http import HttpClient
 from pandabridge.names import Limits
 from pandabridge.rate_limit import Kind, MemoryRateLimiter
-from tests.conftest import BIGPANDA_STAND_IN_KEY
+from tests.conftest import BIGPANDA_STAND_IN_KEY, StoppedClock
 
 ENV = ALL_ENVIRONMENT_ID
 INCIDENT = "5555370aabc20a001145d6g9"  # the vendor sample's
@@ -26,16 +26,6 @@ INCIDENT = "5555370aabc20a001145d6g9"  # the vendor sample's
 def shared(bigpanda_stand_in: BigPandaStandIn, sample: dict[str, Any]) -> str:
     """The vendor sample, shared by the stand-in; its incident id."""
     return bigpanda_stand_in.api.share(sample)
-
-
-class Clock:
-    """A settable epoch clock, 10.25 s into a minute."""
-
-    def __init__(self) -> None:
-        self.now = 1_699_999_990.25
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class NoLimit:
@@ -49,7 +39,7 @@ class NoLimit:
 class Frozen:
     """A stand-in and a client on one stopped clock, so windows are deterministic."""
 
-    clock: Clock
+    clock: StoppedClock
     stand_in: BigPandaStandIn
 
     def client(self, limiter: Any) -> HttpBigPandaApi:
@@ -65,7 +55,7 @@ class Frozen:
 
 @pytest.fixture
 def frozen(sample: dict[str, Any]) -> Iterator[Frozen]:
-    clock = Clock()
+    clock = StoppedClock()
     stand_in = BigPandaStandIn(BIGPANDA_STAND_IN_KEY, clock=clock).start()
     stand_in.api.share(sample)
     yield Frozen(clock, stand_in)

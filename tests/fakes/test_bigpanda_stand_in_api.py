@@ -14,7 +14,7 @@ import urllib3
 from local.demo.bigpanda import BigPandaStandIn
 from local.fakes.bigpanda_api import ALL_ENVIRONMENT_ID, API_PREFIX
 from pandabridge.names import BIGPANDA_CALLBACK_PATH, Limits
-from tests.conftest import BIGPANDA_STAND_IN_KEY
+from tests.conftest import BIGPANDA_STAND_IN_KEY, StoppedClock
 
 INCIDENT = "5555370aabc20a001145d6g9"
 INCIDENT_PATH = f"/environments/{ALL_ENVIRONMENT_ID}/incidents/{INCIDENT}"
@@ -62,14 +62,6 @@ def call(bigpanda_stand_in: BigPandaStandIn) -> Iterator[Call]:
 @pytest.fixture
 def shared(bigpanda_stand_in: BigPandaStandIn, sample: dict[str, Any]) -> str:
     return bigpanda_stand_in.api.share(sample)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_699_999_990.25
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_call_without_the_key_is_refused(call: Call) -> None:
@@ -177,7 +169,7 @@ def test_an_assignment_to_an_unknown_user_is_refused(call: Call, shared: str) ->
 
 def test_the_sixth_action_of_a_second_is_429_without_retry_after(sample: dict[str, Any]) -> None:
     # Given a stand-in on a stopped clock
-    stand_in = BigPandaStandIn(BIGPANDA_STAND_IN_KEY, clock=Clock()).start()
+    stand_in = BigPandaStandIn(BIGPANDA_STAND_IN_KEY, clock=StoppedClock()).start()
     stand_in.api.share(sample)
     pool = urllib3.PoolManager(retries=False)
     url = f"{stand_in.api_base}{API_PREFIX}{INCIDENT_PATH}/comments"
@@ -197,7 +189,7 @@ def test_the_sixth_action_of_a_second_is_429_without_retry_after(sample: dict[st
 
 def test_callbacks_use_up_the_minute_but_are_never_refused() -> None:
     # Given a stand-in on a stopped clock, and a minute's worth of callbacks
-    stand_in = BigPandaStandIn(BIGPANDA_STAND_IN_KEY, clock=Clock()).start()
+    stand_in = BigPandaStandIn(BIGPANDA_STAND_IN_KEY, clock=StoppedClock()).start()
     pool = urllib3.PoolManager(retries=False)
     headers = {"Authorization": f"Bearer {BIGPANDA_STAND_IN_KEY}"}
     body = {"event_type": "incident#new", "incident_id": INCIDENT, "app_key": "app"}

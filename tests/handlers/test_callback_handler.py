@@ -185,6 +185,18 @@ def expect_callback(httpserver: HTTPServer, status: int = 200, **reply: Any) -> 
         )
 
 
+def attempt_waits_without_calling_bigpanda(callbacks: Callbacks, httpserver: HTTPServer) -> None:
+    """Request a callback and handle it once: it must fail without a call to BigPanda and
+    wait in its queue, not in the DLQ."""
+    callbacks.request()
+    outcome = callbacks.poller.poll_once()
+    assert outcome is not None
+    assert outcome.failed
+    assert httpserver.log == []
+    assert callbacks.dead_letters() == []
+    assert callbacks.depth(CALLBACK_QUEUE.local_name) == 1
+
+
 def test_confirmation_sends_the_exact_request_and_records_it(
     callbacks: Callbacks, httpserver: HTTPServer, ledger: CallbackLedger
 ) -> None:
@@ -322,14 +334,8 @@ def test_without_an_app_key_each_attempt_logs_one_error_naming_the_setting_and_i
 ) -> None:
     # Given the stack was deployed without bigpanda_app_key
     # When a callback is attempted
-    callbacks.request()
-    outcome = callbacks.poller.poll_once()
     # Then it fails without calling BigPanda, and waits in the queue instead of the DLQ
-    assert outcome is not None
-    assert outcome.failed
-    assert httpserver.log == []
-    assert callbacks.dead_letters() == []
-    assert callbacks.depth(CALLBACK_QUEUE.local_name) == 1
+    attempt_waits_without_calling_bigpanda(callbacks, httpserver)
     # And one ERROR names the cdk.json setting and the variable, and a metric counts it
     [error] = log_lines(callback_logs, level="ERROR")
     assert "bigpanda_app_key" in json.dumps(error)
@@ -445,13 +451,7 @@ def test_a_callback_waits_without_calling_bigpanda_while_the_org_s_minute_is_use
         )
     expect_callback(httpserver)
     # When the callback is handled
-    callbacks.request()
-    outcome = callbacks.poller.poll_once()
     # Then BigPanda is not called, the message waits in its queue (not the DLQ), unconfirmed
-    assert outcome is not None
-    assert outcome.failed
-    assert httpserver.log == []
-    assert callbacks.dead_letters() == []
-    assert callbacks.depth(CALLBACK_QUEUE.local_name) == 1
+    attempt_waits_without_calling_bigpanda(callbacks, httpserver)
     assert ledger.confirmed_at(INCIDENT) is None
     assert "BigPanda rate limit" in callback_logs.getvalue()

@@ -15,6 +15,7 @@ from pandabridge.errors import WaitingError
 from pandabridge.names import Env, Limits
 from pandabridge.settings import ControlTableSettings
 from pandabridge.stores.control import DynamoRateLimiter
+from tests.conftest import StoppedClock
 from tests.handlers.conftest import Aws
 
 ORG = "api.bigpanda.io:0123456789abcdef"
@@ -48,23 +49,13 @@ def test_the_functions_find_the_control_table_through_their_settings(aws: Aws) -
     assert settings.control_table_name == CONTROL_TABLE.local_name
 
 
-class Clock:
-    """A settable epoch clock, 10.25 s into a minute."""
-
-    def __init__(self) -> None:
-        self.now = 1_699_999_990.25
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> StoppedClock:
+    return StoppedClock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def limiter(aws: Aws, clock: Clock) -> DynamoRateLimiter:
+def limiter(aws: Aws, clock: StoppedClock) -> DynamoRateLimiter:
     """The limiter on the local stack's control table, over the moto server."""
     return DynamoRateLimiter(CONTROL_TABLE.local_name, aws.dynamodb, clock=clock)
 
@@ -86,7 +77,7 @@ def test_the_dynamodb_limiter_refuses_the_sixth_action_of_a_second(
 
 
 def test_the_dynamodb_limiter_refuses_the_151st_call_of_a_minute_until_it_ends(
-    limiter: DynamoRateLimiter, clock: Clock
+    limiter: DynamoRateLimiter, clock: StoppedClock
 ) -> None:
     # Given 150 API calls of one org in one minute
     for _ in range(Limits.BIGPANDA_API_REQUESTS_PER_MINUTE):
@@ -116,7 +107,7 @@ def test_window_counters_are_org_items_that_expire_after_their_window(
     assert items["api#1699999980"]["expires_at"] == {"N": str(1_700_000_040 + 60)}
 
 
-def test_concurrent_callers_never_share_more_than_the_limit(aws: Aws, clock: Clock) -> None:
+def test_concurrent_callers_never_share_more_than_the_limit(aws: Aws, clock: StoppedClock) -> None:
     # Given 20 callers at once, each with its own client, in one second
     def one_call(_: int) -> bool:
         client = boto3.client("dynamodb")

@@ -9,30 +9,21 @@ import pytest
 from pandabridge.errors import WaitingError
 from pandabridge.names import Limits
 from pandabridge.rate_limit import MemoryRateLimiter, org_id
+from tests.conftest import StoppedClock
 
 ORG = "api.bigpanda.io:0123456789abcdef"
 API_LIMIT = Limits.BIGPANDA_API_REQUESTS_PER_MINUTE
 ACTION_LIMIT = Limits.BIGPANDA_ACTIONS_PER_SECOND
 
 
-class Clock:
-    """A settable epoch clock."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
+def clock() -> StoppedClock:
     # 10.25 s into a minute, 0.25 s into a second
-    return Clock(1_699_999_990.25)
+    return StoppedClock()
 
 
 @pytest.fixture
-def limiter(clock: Clock) -> MemoryRateLimiter:
+def limiter(clock: StoppedClock) -> MemoryRateLimiter:
     return MemoryRateLimiter(clock=clock)
 
 
@@ -46,7 +37,7 @@ def test_a_minute_allows_exactly_the_api_limit(limiter: MemoryRateLimiter) -> No
 
 
 def test_a_full_window_waits_until_the_window_ends(
-    limiter: MemoryRateLimiter, clock: Clock
+    limiter: MemoryRateLimiter, clock: StoppedClock
 ) -> None:
     # Given a full minute window, 10.25 s into the minute
     for _ in range(API_LIMIT):
@@ -59,7 +50,7 @@ def test_a_full_window_waits_until_the_window_ends(
     assert "150 api call(s) per 60 s" in str(waiting.value)
 
 
-def test_the_next_window_starts_empty(limiter: MemoryRateLimiter, clock: Clock) -> None:
+def test_the_next_window_starts_empty(limiter: MemoryRateLimiter, clock: StoppedClock) -> None:
     # Given a full minute window
     for _ in range(API_LIMIT):
         limiter.acquire(ORG, "api")
@@ -122,7 +113,7 @@ def test_orgs_are_limited_apart(limiter: MemoryRateLimiter) -> None:
 
 
 def test_a_burst_of_200_actions_spreads_over_40_seconds(
-    limiter: MemoryRateLimiter, clock: Clock
+    limiter: MemoryRateLimiter, clock: StoppedClock
 ) -> None:
     # Given 200 resolves queued at once, each retried when its wait is over
     pending, done, start = 200, 0, clock.now
