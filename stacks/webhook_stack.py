@@ -78,6 +78,11 @@ class WebhookStack(Stack):
             storage=self.storage,
             queues=self.queues,
         )
+        self.ticket_sync.write_back(
+            storage=self.storage,
+            callback=self.callback,
+            ingest=self.ingest_api.ingest.function,
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",

@@ -22,7 +22,7 @@ from pandabridge.composition.ingest import incident_store
 from pandabridge.incidents import IngestResult, ingest
 from pandabridge.names import WEBHOOK_PATH, Metric
 from pandabridge.parsing import InvalidWebhookError, parse_webhook
-from pandabridge.settings import storage_settings
+from pandabridge.settings import ingest_settings
 
 logger = Logger()
 metrics = Metrics()
@@ -44,7 +44,7 @@ def receive_webhook() -> Response:
     webhook = parse_webhook(
         event.body,
         is_base64_encoded=event.is_base64_encoded,
-        link_tag=storage_settings().link_tag,
+        link_tag=ingest_settings().link_tag,
     )
     logger.set_correlation_id(webhook.incident_id)
     logger.append_keys(incident_id=webhook.incident_id)

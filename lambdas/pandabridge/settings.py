@@ -35,11 +35,20 @@ class StorageSettings(BaseModel):
         gt=0,
         le=300_000,
     )
-    # Write-back's ticket-link tag, left out of the content hash (``pandabridge.own_writes``).
-    link_tag: str = Field(alias=Env.LINK_TAG, default=DEFAULT_LINK_TAG, min_length=1)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> StorageSettings:
+        return _load(cls, environ)
+
+
+class IngestSettings(StorageSettings):
+    """The ingest function's: the storage, and write-back's ticket-link tag, which the content
+    hash leaves out (``pandabridge.own_writes``)."""
+
+    link_tag: str = Field(alias=Env.LINK_TAG, default=DEFAULT_LINK_TAG, min_length=1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> IngestSettings:
         return _load(cls, environ)
 
 
@@ -78,34 +87,9 @@ class TicketSyncSettings(StorageSettings):
         return _load(cls, environ)
 
 
-class CallbackSettings(BaseModel):
-    """What the callback function needs: where to record confirmations, and BigPanda's API.
-
-    The app key may be absent: the stack is deployed once without it, to learn the webhook
-    URL that BigPanda's integration (which issues the key) needs. Each callback then waits,
-    refused by ``composition.callback.confirmer`` with an error that names the setting.
-    """
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    tickets_table_name: str = Field(alias=Env.TICKETS_TABLE, min_length=1)
-    api_base: str = Field(
-        alias=Env.BIGPANDA_API_BASE, default=BIGPANDA_API_BASE, pattern=r"^https?://[^\s]+$"
-    )
-    app_key: str | None = Field(alias=Env.BIGPANDA_APP_KEY, default=None, min_length=1)
-    secret_id: str = Field(alias=Env.BIGPANDA_SECRET_ID, min_length=1)
-    timeout_seconds: float = Field(
-        alias=Env.BIGPANDA_TIMEOUT_SECONDS, default=Limits.BIGPANDA_TIMEOUT_SECONDS, gt=0, le=20
-    )
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> CallbackSettings:
-        return _load(cls, environ)
-
-
 class BigPandaApiSettings(BaseModel):
-    """BigPanda's Incidents API as write-back in the ticket-sync function reaches it: the same
-    API base and User API key secret as the callback's."""
+    """BigPanda's API as the functions that call it reach it (the callback, and write-back in
+    the ticket-sync function): the API base and the secret holding the User API key."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
@@ -119,6 +103,22 @@ class BigPandaApiSettings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> BigPandaApiSettings:
+        return _load(cls, environ)
+
+
+class CallbackSettings(BigPandaApiSettings):
+    """What the callback function needs: where to record confirmations, and BigPanda's API.
+
+    The app key may be absent: the stack is deployed once without it, to learn the webhook
+    URL that BigPanda's integration (which issues the key) needs. Each callback then waits,
+    refused by ``composition.callback.confirmer`` with an error that names the setting.
+    """
+
+    tickets_table_name: str = Field(alias=Env.TICKETS_TABLE, min_length=1)
+    app_key: str | None = Field(alias=Env.BIGPANDA_APP_KEY, default=None, min_length=1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> CallbackSettings:
         return _load(cls, environ)
 
 
@@ -164,6 +164,11 @@ def _load(model: type[S], environ: Mapping[str, str]) -> S:
 def storage_settings() -> StorageSettings:
     """The storage settings of this process, read on first use."""
     return StorageSettings.from_env()
+
+
+@cache
+def ingest_settings() -> IngestSettings:
+    return IngestSettings.from_env()
 
 
 @cache

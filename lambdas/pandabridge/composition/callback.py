@@ -13,7 +13,7 @@ from pandabridge.errors import NotConfiguredError, PermanentError
 from pandabridge.http import HttpClient
 from pandabridge.names import BIGPANDA_APP_KEY_SETTING, Env
 from pandabridge.rate_limit import org_id
-from pandabridge.settings import CallbackSettings, callback_settings, control_table_settings
+from pandabridge.settings import BigPandaApiSettings, callback_settings, control_table_settings
 from pandabridge.stores.control import DynamoRateLimiter
 from pandabridge.stores.tickets import CallbackLedger
 
@@ -29,7 +29,7 @@ def rate_limiter() -> DynamoRateLimiter:
     return DynamoRateLimiter(control_table_settings().control_table_name, client("dynamodb"))
 
 
-def bigpanda_api_key(settings: CallbackSettings) -> str:
+def bigpanda_api_key(settings: BigPandaApiSettings) -> str:
     """BigPanda's User API key from Secrets Manager (cached), never logged."""
     value = read_secret(settings.secret_id, what="BigPanda API key", setting=Env.BIGPANDA_SECRET_ID)
     if not isinstance(value, str) or not value.strip():

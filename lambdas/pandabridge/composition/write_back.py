@@ -8,15 +8,12 @@ from functools import cache
 
 from pandabridge.aws_clients import client
 from pandabridge.bigpanda_api import HttpBigPandaApi
-from pandabridge.composition.callback import rate_limiter
+from pandabridge.composition.callback import bigpanda_api_key, rate_limiter
 from pandabridge.composition.ingest import incident_store
-from pandabridge.composition.secrets import read_secret
 from pandabridge.desk_config import DeskConfig
-from pandabridge.errors import PermanentError
 from pandabridge.http import HttpClient
-from pandabridge.names import Env
 from pandabridge.rate_limit import org_id
-from pandabridge.settings import BigPandaApiSettings, bigpanda_api_settings, control_table_settings
+from pandabridge.settings import bigpanda_api_settings, control_table_settings
 from pandabridge.stores.desk_events import DeskEventStore
 from pandabridge.stores.echo import DynamoCircuitBreaker, DynamoEchoLedger
 from pandabridge.write_back import Mirror, TicketStates, WriteBackSettings
@@ -54,23 +51,12 @@ def desk_events() -> DeskEventStore:
     return DeskEventStore(control_table_settings().control_table_name, client("dynamodb"))
 
 
-def api_key(settings: BigPandaApiSettings) -> str:
-    """BigPanda's User API key, the callback's own (cached), never logged."""
-    value = read_secret(settings.secret_id, what="BigPanda API key", setting=Env.BIGPANDA_SECRET_ID)
-    if not isinstance(value, str) or not value.strip():
-        raise PermanentError(
-            "the BigPanda API key secret holds no key (a plain string is expected)",
-            setting=Env.BIGPANDA_SECRET_ID,
-        )
-    return value.strip()
-
-
 def bigpanda_api() -> HttpBigPandaApi:
     """The Incidents API client, sharing the org's rate limit with the callbacks."""
     settings = bigpanda_api_settings()
     return HttpBigPandaApi(
         api_base=settings.api_base,
-        api_key=api_key(settings),
+        api_key=bigpanda_api_key(settings),
         http=HttpClient(timeout_seconds=settings.timeout_seconds),
         limiter=rate_limiter(),
         org=org_id(settings.api_base, settings.secret_id),
