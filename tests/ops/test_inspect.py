@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from local.names import CONTROL_TABLE
 from ops.inspection import IN_SYNC, version_of_key
+from pandabridge.stores.echo import DynamoCircuitBreaker
 from pandabridge.tickets.state import StepFailure
 from pandabridge.versioning import Version
 from tests.ops.support import INCIDENT_ID, Cli, LocalStack
@@ -194,3 +196,26 @@ def test_the_table_shows_where_the_payload_is(
 def test_a_synced_version_key_reads_back_as_its_version(version: Version) -> None:
     # When / Then
     assert version_of_key(version.key) == version.as_json()
+
+
+def test_a_suspected_sync_loop_is_shown_first(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any]
+) -> None:
+    # Given a synced, confirmed ticket whose mirroring the circuit breaker stopped
+    content_hash = stack.store(sample)
+    stored = stack.incidents.get(INCIDENT_ID)
+    assert stored is not None
+    stack.save_ticket(synced_hash=content_hash, synced_version=stored.summary.version.key)
+    stack.confirm_callback()
+    opened = datetime.now(UTC).replace(microsecond=0)
+    breaker = DynamoCircuitBreaker(CONTROL_TABLE.local_name, stack.client("dynamodb"))
+    breaker.open(INCIDENT_ID, opened, writes=11)
+
+    # When
+    run = cli("inspect", INCIDENT_ID)
+    as_json = json.loads(cli("inspect", INCIDENT_ID, "--json").out)
+
+    # Then the verdict names the loop, and the JSON says since when
+    assert _verdict(run.out).split(maxsplit=1)[1].startswith("sync loop suspected")
+    assert as_json["loop_suspected_since"] is not None
+    assert as_json["in_sync"] is False
