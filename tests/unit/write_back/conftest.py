@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pandabridge.sync import Reconciler, SyncReport
-from pandabridge.write_back import Mirror, MirrorReport, WriteBackSettings
+from pandabridge.write_back import BigPandaWrites, Mirror, MirrorReport, WriteBackSettings
 from tests.unit.core.world import World
 from tests.unit.write_back.fakes import (
     Event,
@@ -32,6 +32,8 @@ class TwoWay:
 
     world: World = field(default_factory=World)
     bigpanda: MemoryBigPanda = field(default_factory=MemoryBigPanda)
+    # BigPanda's API as the mirror calls it: ``bigpanda`` unless a real client is given.
+    api: BigPandaWrites | None = None
     breaker: MemoryCircuitBreaker = field(default_factory=MemoryCircuitBreaker)
     settings: WriteBackSettings = field(
         default_factory=lambda: WriteBackSettings(
@@ -49,7 +51,7 @@ class TwoWay:
         self.settings = WriteBackSettings(**{**vars(self.settings), **settings})
         world = self.world
         self.mirror = Mirror(
-            api=self.bigpanda,
+            api=self.api or self.bigpanda,
             incidents=world.book,
             states=world.states,
             ledger=self.ledger,
