@@ -28,6 +28,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from local.names import (
     CALLBACK_QUEUE,
+    CONTROL_TABLE,
     INCIDENTS_TABLE,
     PAYLOAD_BUCKET,
     TICKET_SYNC_QUEUE,
@@ -36,7 +37,7 @@ from local.names import (
     QueueSpec,
 )
 from local.sqs_rules import SqsFifoRules
-from pandabridge.names import METRICS_NAMESPACE, SERVICE_NAME, Env
+from pandabridge.names import METRICS_NAMESPACE, SERVICE_NAME, TICKETS_BY_TICKET_ID, Env, IndexSpec
 from stacks.limits import StackLimits
 
 LOCAL_REGION = "us-east-1"
@@ -133,7 +134,9 @@ def function_environment(endpoint: str) -> dict[str, str]:
         Env.INCIDENTS_TABLE: INCIDENTS_TABLE.local_name,
         Env.PAYLOAD_BUCKET: PAYLOAD_BUCKET.local_name,
         Env.TICKETS_TABLE: TICKETS_TABLE.local_name,
+        Env.CONTROL_TABLE: CONTROL_TABLE.local_name,
         Env.TICKET_SYNC_DLQ_URL: queue_url(endpoint, TICKET_SYNC_QUEUE.dlq_local_name),
+        Env.TICKET_SYNC_QUEUE_URL: queue_url(endpoint, TICKET_SYNC_QUEUE.local_name),
         Env.CALLBACK_QUEUE_URL: queue_url(endpoint, CALLBACK_QUEUE.local_name),
         Env.CALLBACK_DLQ_URL: queue_url(endpoint, CALLBACK_QUEUE.dlq_local_name),
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
@@ -171,17 +174,47 @@ def queue_arn(name: str) -> str:
 
 
 def _create_table(dynamodb: Any, spec: LocalTable) -> None:
+    """The table keyed, streamed and expiring as its shared spec says."""
     stream = (
         {"StreamEnabled": True, "StreamViewType": spec.stream_view_type}
         if spec.stream_view_type
         else {"StreamEnabled": False}
     )
+    keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
     dynamodb.create_table(
         TableName=spec.local_name,
-        AttributeDefinitions=[{"AttributeName": spec.partition_key, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name, _ in keys],
+        KeySchema=[{"AttributeName": name, "KeyType": kind} for name, kind in keys],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification=stream,
+    )
+    if spec.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=spec.local_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
+        )
+
+
+def _add_index(dynamodb: Any, table_name: str, index: IndexSpec) -> None:
+    """The table's global secondary index as the stack builds it, unless it has it."""
+    described = dynamodb.describe_table(TableName=table_name)["Table"]
+    if any(i["IndexName"] == index.name for i in described.get("GlobalSecondaryIndexes", [])):
+        return
+    projection: dict[str, Any] = {"ProjectionType": "KEYS_ONLY"}
+    if index.projected:
+        projection = {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(index.projected)}
+    dynamodb.update_table(
+        TableName=table_name,
+        AttributeDefinitions=[{"AttributeName": index.partition_key, "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": index.name,
+                    "KeySchema": [{"AttributeName": index.partition_key, "KeyType": "HASH"}],
+                    "Projection": projection,
+                }
+            }
+        ],
     )
 
 
@@ -223,9 +256,10 @@ def create_resources(endpoint: str, *, visibility_seconds: int | None = None) ->
     sqs = session.client("sqs", endpoint_url=endpoint)
 
     existing = set(dynamodb.list_tables()["TableNames"])
-    for spec in (INCIDENTS_TABLE, TICKETS_TABLE):
+    for spec in (INCIDENTS_TABLE, TICKETS_TABLE, CONTROL_TABLE):
         if spec.local_name not in existing:
             _create_table(dynamodb, spec)
+    _add_index(dynamodb, TICKETS_TABLE.local_name, TICKETS_BY_TICKET_ID)
     buckets = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
     if PAYLOAD_BUCKET.local_name not in buckets:
         s3.create_bucket(Bucket=PAYLOAD_BUCKET.local_name)
