@@ -146,6 +146,11 @@ class Limits:
     # level's CPU is milliseconds of a warm function. At 1,000 alerts 6 (zlib's default) writes
     # ~15% fewer bytes than 1 for ~2 ms more; 9 saves ~10% more for 7x the time.
     GZIP_LEVEL: Final = 6
+    # BigPanda's documented limits per org: Incidents API requests a minute, and incident
+    # actions (resolve, comment, tags, assignment, SCIM) a second; one doc version says 30
+    # actions, design for 5. Shared by every caller (``pandabridge.rate_limit``).
+    BIGPANDA_API_REQUESTS_PER_MINUTE: Final = 150
+    BIGPANDA_ACTIONS_PER_SECOND: Final = 5
     # Timeout of each callback request to BigPanda, unless the stack sets another.
     BIGPANDA_TIMEOUT_SECONDS: Final = 5
     # Backoff between retries of a failed message (exponential with jitter, capped), unless

@@ -101,6 +101,19 @@ class CallbackSettings(BaseModel):
         return _load(cls, environ)
 
 
+class ControlTableSettings(BaseModel):
+    """Where the control table is (``names.CONTROL_TABLE``): read on its own by each function
+    that keeps coordination items there (rate-limit windows, desk events, ledgers)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    control_table_name: str = Field(alias=Env.CONTROL_TABLE, min_length=1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> ControlTableSettings:
+        return _load(cls, environ)
+
+
 class DeskEventSettings(BaseModel):
     """What the desk-events function needs: where events are stored and queued, the tickets
     they are matched with, and the desk configuration naming each target's events secret."""
@@ -161,6 +174,11 @@ def ticket_target_settings() -> TicketTargetSettings:
 @cache
 def callback_settings() -> CallbackSettings:
     return CallbackSettings.from_env()
+
+
+@cache
+def control_table_settings() -> ControlTableSettings:
+    return ControlTableSettings.from_env()
 
 
 @cache
