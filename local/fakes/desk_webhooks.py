@@ -185,3 +185,44 @@ def jira_comment_created(
             "fields": {name: fields[name] for name in COMMENT_EVENT_FIELDS if name in fields},
         },
     }
+
+
+# The fields whose change makes the business rule post (``desks/servicenow/``).
+SERVICENOW_RULE_FIELDS: Final = ("state", "assigned_to", "comments", "work_notes")
+
+
+def servicenow_rule_body(
+    before: Mapping[str, str],
+    after: Mapping[str, str],
+    written: Mapping[str, str],
+    user: Mapping[str, str],
+    assignee_email: str | None,
+) -> dict[str, Any] | None:
+    """What the business rule posts for one update of an incident, or None when it does not
+    fire (none of ``SERVICENOW_RULE_FIELDS`` changed). ``user`` is the ``sys_user`` who
+    wrote the update."""
+    journals = ("comments", "work_notes")
+    changed = [
+        name
+        for name in SERVICENOW_RULE_FIELDS
+        if (written.get(name) if name in journals else before[name] != after[name])
+    ]
+    if not changed:
+        return None
+    body: dict[str, Any] = {
+        "sys_id": after["sys_id"],
+        "number": after["number"],
+        "sys_mod_count": int(after["sys_mod_count"]),
+        "correlation_id": after.get("correlation_id", ""),
+        "changed": changed,
+        "state": after["state"],
+        "previous_state": before["state"],
+        "assigned_to_email": assignee_email or "",
+        "updated_by": user.get("user_name", ""),
+        "updated_by_name": user.get("name", ""),
+        "updated_at": after["sys_updated_on"],
+    }
+    element = next((name for name in journals if written.get(name)), None)
+    if element is not None:
+        body["journal"] = {"element": element, "value": written[element]}
+    return body
