@@ -25,6 +25,7 @@ from pandabridge.names import (
     TICKETS_TABLE,
     TableSpec,
 )
+from pandabridge.rate_limit import RATE_LIMIT_PREFIX
 from pandabridge.stores.tickets import CALLBACK_CONFIRMED_AT
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
@@ -189,6 +190,13 @@ class IncidentStorage(Construct):
             actions=list(actions),
             resource_arns=[self.control_table.table_arn],
             conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*"]}},
+        )
+
+    def grant_rate_limit(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Taking slots of the BigPanda rate-limit windows: one conditional ``UpdateItem`` on
+        ``ratelimit#`` items, and nothing else of the control table."""
+        return self.grant_control_items(
+            grantee, prefix=RATE_LIMIT_PREFIX, actions=["dynamodb:UpdateItem"]
         )
 
     def grant_archive_payload(self, grantee: iam.IGrantable) -> iam.Grant:
