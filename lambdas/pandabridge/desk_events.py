@@ -27,6 +27,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pandabridge.names import Limits
+from pandabridge.tickets.mapping import LABEL_PREFIX
 
 DeskEventKind = Literal["resolved", "reopened", "commented", "assigned"]
 
@@ -120,8 +121,11 @@ def parse_jira(body: bytes, *, target: str, delivery_id: str | None) -> list[Des
         "target": target,
         "ticket_id": _text(issue, "issue.id"),
         "ticket_key": _text(issue, "issue.key"),
+        # Only our correlation labels; an issue carries others (the target's own labels).
         "correlations": tuple(
-            label for label in fields.get("labels") or () if isinstance(label, str)
+            label
+            for label in fields.get("labels") or ()
+            if isinstance(label, str) and label.startswith(LABEL_PREFIX)
         ),
         "at": _jira_time(document.get("timestamp")),
     }

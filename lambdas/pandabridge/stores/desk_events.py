@@ -15,15 +15,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from pandabridge.desk_events import DeskEvent
-from pandabridge.names import CONTROL_TABLE, Limits
+from pandabridge.names import Limits
+from pandabridge.stores.control import EXPIRES_AT, PK, SK, control_key
 from pandabridge.stores.dynamo import from_attributes, to_attributes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-PK: Final = CONTROL_TABLE.partition_key
-SK: Final = CONTROL_TABLE.sort_key or "sk"
-EXPIRES_AT: Final = CONTROL_TABLE.ttl_attribute or "expires_at"
 # The partition of a target's events; the stack limits the function's writes to it.
 KEY_PREFIX: Final = "desk-event#"
 QUEUED_AT: Final = "queued_at"
@@ -65,7 +63,7 @@ class DeskEventStore:
     def mark_queued(self, event: DeskEvent) -> None:
         self.dynamodb.update_item(
             TableName=self.table_name,
-            Key=self._key(event.target, event.event_id),
+            Key=control_key(partition(event.target), event.event_id),
             UpdateExpression="SET #queued = :at",
             ConditionExpression="attribute_exists(#pk)",
             ExpressionAttributeNames={"#queued": QUEUED_AT, "#pk": PK},
@@ -75,7 +73,9 @@ class DeskEventStore:
     def get(self, target: str, event_id: str) -> DeskEvent | None:
         """The stored event, or None once it expired (or was never stored)."""
         item = self.dynamodb.get_item(
-            TableName=self.table_name, Key=self._key(target, event_id), ConsistentRead=True
+            TableName=self.table_name,
+            Key=control_key(partition(target), event_id),
+            ConsistentRead=True,
         ).get("Item")
         if item is None:
             return None
@@ -83,7 +83,3 @@ class DeskEventStore:
         return DeskEvent.model_validate(
             {name: values[name] for name in DeskEvent.model_fields if name in values}
         )
-
-    @staticmethod
-    def _key(target: str, event_id: str) -> dict[str, Any]:
-        return {PK: {"S": partition(target)}, SK: {"S": event_id}}
