@@ -17,7 +17,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -36,6 +36,7 @@ from pandabridge.desk_events import (
     parse_servicenow,
 )
 from pandabridge.names import DESK_EVENTS_PATH, DESK_EVENTS_TARGET_PARAMETER, Metric
+from pandabridge.responses import json_response as _json
 
 logger = Logger()
 metrics = Metrics()
@@ -147,12 +148,6 @@ def _rejected(status: HTTPStatus, reason: str) -> Response:
     metrics.add_metric(Metric.DESK_EVENT_REJECTED, MetricUnit.Count, 1)
     logger.warning("desk event rejected", extra={"status": status.value, "reason": reason})
     return _json(status, {"message": reason, "errors": []})
-
-
-def _json(status: HTTPStatus, body: dict[str, Any]) -> Response:
-    return Response(
-        status_code=status.value, content_type=content_types.APPLICATION_JSON, body=body
-    )
 
 
 @logger.inject_lambda_context(

@@ -89,18 +89,8 @@ class DeskChange(BaseModel):
     at: str
 
     def for_incident(self, incident_key: str) -> DeskEvent:
-        return DeskEvent(
-            target=self.target,
-            event_id=self.event_id,
-            ticket_key=self.ticket_key,
-            incident_key=incident_key,
-            kind=self.kind,
-            actor=self.actor,
-            actor_name=self.actor_name,
-            comment=self.comment,
-            assignee_email=self.assignee_email,
-            at=self.at,
-        )
+        known = self.model_dump(exclude={"ticket_id", "correlations"})
+        return DeskEvent(incident_key=incident_key, **known)
 
 
 def parse_jira(body: bytes, *, target: str, delivery_id: str | None) -> list[DeskChange]:
