@@ -36,7 +36,7 @@ from pandabridge.desk_events import (
     parse_servicenow,
 )
 from pandabridge.names import DESK_EVENTS_PATH, DESK_EVENTS_TARGET_PARAMETER, Metric
-from pandabridge.responses import json_response as _json
+from pandabridge.responses import error_response, json_response
 
 logger = Logger()
 metrics = Metrics()
@@ -78,7 +78,9 @@ def receive_desk_event(target: str) -> Response:
     if not changes:
         metrics.add_metric(Metric.DESK_EVENT_IGNORED, MetricUnit.Count, 1)
         logger.info("desk event ignored: not a change that is mirrored")
-        return _json(HTTPStatus.ACCEPTED, {"target": target, "result": NOT_MIRRORED, "events": []})
+        return json_response(
+            HTTPStatus.ACCEPTED, {"target": target, "result": NOT_MIRRORED, "events": []}
+        )
 
     outcomes = intake().take(changes, target_names=(target, config.kind))
     for outcome in outcomes:
@@ -93,7 +95,7 @@ def receive_desk_event(target: str) -> Response:
             },
         )
     stored = any(outcome.result.stored for outcome in outcomes)
-    return _json(
+    return json_response(
         HTTPStatus.OK if stored else HTTPStatus.ACCEPTED,
         {"target": target, "events": [outcome.as_json() for outcome in outcomes]},
     )
@@ -135,19 +137,18 @@ def reject(error: InvalidDeskEventError) -> Response:
 def fail(error: Exception) -> Response:
     """Reading the secret, storing or queueing failed: 5xx, so the desk sends it again."""
     if isinstance(error, ServiceError):  # the resolver's own answers, e.g. 404 for other paths
-        return _json(HTTPStatus(error.status_code), {"message": error.msg, "errors": []})
+        return error_response(HTTPStatus(error.status_code), error.msg)
     logger.exception("desk event not stored: internal error")
     metrics.add_metric(Metric.DESK_EVENT_FAILED, MetricUnit.Count, 1)
-    return _json(
-        HTTPStatus.INTERNAL_SERVER_ERROR,
-        {"message": "internal error: the event was not stored, send it again", "errors": []},
+    return error_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR, "internal error: the event was not stored, send it again"
     )
 
 
 def _rejected(status: HTTPStatus, reason: str) -> Response:
     metrics.add_metric(Metric.DESK_EVENT_REJECTED, MetricUnit.Count, 1)
     logger.warning("desk event rejected", extra={"status": status.value, "reason": reason})
-    return _json(status, {"message": reason, "errors": []})
+    return error_response(status, reason)
 
 
 @logger.inject_lambda_context(

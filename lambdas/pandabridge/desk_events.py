@@ -52,41 +52,35 @@ class InvalidDeskEventError(ValueError):
         return {"message": str(self), "errors": []}
 
 
-class DeskEvent(BaseModel):
-    """One mirrored change of one ticket, with the incident it belongs to (its storage key)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    target: str
-    event_id: str
-    ticket_key: str
-    incident_key: str
-    kind: DeskEventKind
-    actor: str
-    actor_name: str
-    comment: str | None = None
-    assignee_email: str | None = None
-    at: str
-
-
-class DeskChange(BaseModel):
-    """A ``DeskEvent`` before its incident is known: the ticket as the desk names it, and the
-    correlation the ticket carries, if the event shows it (a Jira label, ServiceNow's
-    ``correlation_id``, the ``http`` event's ``incident_id``)."""
+class _DeskFacts(BaseModel):
+    """What a desk says about one change of one ticket."""
 
     model_config = ConfigDict(frozen=True)
 
     target: str
     event_id: str = Field(min_length=1)
-    ticket_id: str = Field(min_length=1)
     ticket_key: str = Field(min_length=1)
-    correlations: tuple[str, ...] = ()
     kind: DeskEventKind
     actor: str
     actor_name: str
     comment: str | None = None
     assignee_email: str | None = None
     at: str
+
+
+class DeskEvent(_DeskFacts):
+    """One mirrored change of one ticket, with the incident it belongs to (its storage key)."""
+
+    incident_key: str
+
+
+class DeskChange(_DeskFacts):
+    """A ``DeskEvent`` before its incident is known: the ticket as the desk names it, and the
+    correlation the ticket carries, if the event shows it (a Jira label, ServiceNow's
+    ``correlation_id``, the ``http`` event's ``incident_id``)."""
+
+    ticket_id: str = Field(min_length=1)
+    correlations: tuple[str, ...] = ()
 
     def for_incident(self, incident_key: str) -> DeskEvent:
         known = self.model_dump(exclude={"ticket_id", "correlations"})

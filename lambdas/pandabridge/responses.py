@@ -13,3 +13,8 @@ def json_response(status: HTTPStatus, body: dict[str, Any]) -> Response:
     return Response(
         status_code=status.value, content_type=content_types.APPLICATION_JSON, body=body
     )
+
+
+def error_response(status: HTTPStatus, message: str) -> Response:
+    """A refusal or a failure, in the shape API Gateway's own errors take."""
+    return json_response(status, {"message": message, "errors": []})
