@@ -18,6 +18,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from pandabridge.names import Env
+from pandabridge.stores.desk_events import KEY_PREFIX as DESK_EVENT_PREFIX
 from pandabridge.stores.echo import BREAKER_PREFIX, LEDGER_PREFIX
 from stacks.callback import Callback, bigpanda_environment
 from stacks.checks import acknowledge
@@ -34,7 +35,6 @@ TICKET_SYNC_HANDLER: Final = "ticket_sync.handler.handler"
 # breaker; and reading the desk events the desk-events function stored.
 LEDGER_ACTIONS: Final = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
 BREAKER_ACTIONS: Final = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
-DESK_EVENT_PREFIX: Final = "desk-event#"
 
 
 class TicketSync(Construct):

@@ -211,15 +211,24 @@ class ServiceNowConfig(_Section):
     )
 
 
-class TwoWayConfig(_Section):
-    """The desk talks back: which desk changes reach BigPanda (``pandabridge.write_back``).
+# A Secrets Manager secret name: what the stack grants the functions by, and how they read it.
+SECRET_NAME_PATTERN: Final = r"^[A-Za-z0-9/_+=.@-]{1,512}$"  # noqa: S105 - a pattern
 
-    ``integration_user`` is our own user on the desk (a Jira accountId, a ServiceNow user
-    name): its events are our own writes coming back and are dropped. ``loop_limit`` mirrored
-    writes per incident in 10 minutes trip the circuit breaker.
+
+class TwoWayConfig(_Section):
+    """The desk talks back: its events reach ``POST /desk/<target>/events``, and what agents
+    do there reaches BigPanda (``pandabridge.write_back``).
+
+    ``events_secret`` names the Secrets Manager secret (``{"secret": "..."}``) the events are
+    verified with: the Jira webhook's secret, the ServiceNow rule's bearer token, or the
+    ``http`` desk's signing key. ``integration_user`` is our own user on the desk (a Jira
+    accountId, a ServiceNow user name): its events are our own writes coming back and are
+    dropped. Each switch turns one direction of write-back on or off; ``link_tag`` is the
+    BigPanda incident tag the ticket link is written in (its definition must exist);
+    ``loop_limit`` mirrored writes per incident in 10 minutes trip the circuit breaker.
     """
 
-    events_secret: str | None = Field(default=None, min_length=1)
+    events_secret: str = Field(pattern=SECRET_NAME_PATTERN)
     integration_user: str | None = Field(default=None, min_length=1)
     resolve: bool = True
     comments: bool = True

@@ -22,11 +22,24 @@ class SyncNudge(BaseModel):
     sha256: str
 
 
-class DeskEventNudge(BaseModel):
-    """Ticket-sync queue message: "the desk changed this incident's ticket". The event itself
-    is stored in the control table (``desk-event#<target>`` / ``event_id``); the message sits
-    in the incident's FIFO group, so it never races BigPanda's versions of the incident.
+class CallbackRequest(BaseModel):
+    """Callback queue message: confirm to BigPanda that the incident's ticket exists.
+
+    ``received_at`` is when ingest accepted the version that created the ticket (ISO-8601), the
+    start of the webhook-to-confirmation latency.
     """
+
+    model_config = ConfigDict(frozen=True)
+
+    incident_id: str
+    ticket_ref: str
+    received_at: str
+
+
+class DeskEventNudge(BaseModel):
+    """Ticket-sync queue message: "the desk changed incident X's ticket". The stored event
+    (control table, ``desk-event#<target>`` / ``event_id``) holds what changed; the message
+    travels in the incident's FIFO group, so it never races BigPanda's own versions."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -47,17 +60,3 @@ TicketSyncMessage = Annotated[
     Discriminator(_message_kind),
 ]
 TICKET_SYNC_MESSAGE: TypeAdapter[SyncNudge | DeskEventNudge] = TypeAdapter(TicketSyncMessage)
-
-
-class CallbackRequest(BaseModel):
-    """Callback queue message: confirm to BigPanda that the incident's ticket exists.
-
-    ``received_at`` is when ingest accepted the version that created the ticket (ISO-8601), the
-    start of the webhook-to-confirmation latency.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    incident_id: str
-    ticket_ref: str
-    received_at: str

@@ -6,16 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
+from local.names import CONTROL_TABLE
 from pandabridge.names import Limits
 from pandabridge.stores.echo import DynamoCircuitBreaker, DynamoEchoLedger
 from pandabridge.write_back import Side
 from tests.handlers.conftest import Aws
 
 AT = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-TABLE = "control"
+TABLE = CONTROL_TABLE.local_name
 
 
 class Clock:
@@ -33,20 +33,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def dynamodb(aws: Aws) -> Any:
-    client = boto3.client("dynamodb")
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return client
+    return aws.dynamodb
 
 
 @pytest.fixture

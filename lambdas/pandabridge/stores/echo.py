@@ -8,7 +8,7 @@
 - ``breaker#<storage key>`` / ``open``: the breaker opened, when and after how many writes.
 
 DynamoDB's TTL deletes expired items late (within days), so every read checks
-``expires_at`` itself.
+``expires_at`` itself. Applied events are remembered as long as the desk events themselves.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from pandabridge.names import Limits
+from pandabridge.stores.control import EXPIRES_AT, PK, control_key, expiry
 from pandabridge.write_back import Side
 
 if TYPE_CHECKING:
@@ -31,12 +32,8 @@ BREAKER_PREFIX: Final = "breaker#"
 OPEN_SK: Final = "open"
 
 
-def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-
 def _live(item: dict[str, Any] | None, now: float) -> bool:
-    return bool(item) and float(item["expires_at"]["N"]) > now  # type: ignore[index]
+    return bool(item) and float(item[EXPIRES_AT]["N"]) > now  # type: ignore[index]
 
 
 @dataclass
@@ -52,15 +49,15 @@ class DynamoEchoLedger:
         self.dynamodb.put_item(
             TableName=self.table_name,
             Item={
-                **_key(LEDGER_PREFIX + incident, f"{side.value}#{write}"),
-                "expires_at": {"N": str(int(now + Limits.ECHO_LEDGER_TTL_SECONDS))},
+                **control_key(LEDGER_PREFIX + incident, f"{side.value}#{write}"),
+                EXPIRES_AT: expiry(now + Limits.ECHO_LEDGER_TTL_SECONDS),
             },
         )
 
     def take(self, incident: str, side: Side, write: str) -> bool:
         answer = self.dynamodb.delete_item(
             TableName=self.table_name,
-            Key=_key(LEDGER_PREFIX + incident, f"{side.value}#{write}"),
+            Key=control_key(LEDGER_PREFIX + incident, f"{side.value}#{write}"),
             ReturnValues="ALL_OLD",
         )
         return _live(answer.get("Attributes"), self.clock())
@@ -68,7 +65,7 @@ class DynamoEchoLedger:
     def applied(self, incident: str, event_id: str) -> bool:
         item = self.dynamodb.get_item(
             TableName=self.table_name,
-            Key=_key(LEDGER_PREFIX + incident, f"applied#{event_id}"),
+            Key=control_key(LEDGER_PREFIX + incident, f"applied#{event_id}"),
             ConsistentRead=True,
         ).get("Item")
         return _live(item, self.clock())
@@ -78,8 +75,8 @@ class DynamoEchoLedger:
         self.dynamodb.put_item(
             TableName=self.table_name,
             Item={
-                **_key(LEDGER_PREFIX + incident, f"applied#{event_id}"),
-                "expires_at": {"N": str(int(now + Limits.APPLIED_EVENT_TTL_SECONDS))},
+                **control_key(LEDGER_PREFIX + incident, f"applied#{event_id}"),
+                EXPIRES_AT: expiry(now + Limits.DESK_EVENT_TTL_SECONDS),
             },
         )
 
@@ -96,7 +93,7 @@ class DynamoCircuitBreaker:
     def opened_at(self, incident: str) -> datetime | None:
         item = self.dynamodb.get_item(
             TableName=self.table_name,
-            Key=_key(BREAKER_PREFIX + incident, OPEN_SK),
+            Key=control_key(BREAKER_PREFIX + incident, OPEN_SK),
             ConsistentRead=True,
         ).get("Item")
         if not _live(item, self.clock()):
@@ -107,11 +104,12 @@ class DynamoCircuitBreaker:
         window = int(at.timestamp()) // Limits.LOOP_WINDOW_SECONDS
         answer = self.dynamodb.update_item(
             TableName=self.table_name,
-            Key=_key(BREAKER_PREFIX + incident, f"window#{window}"),
-            UpdateExpression="ADD writes :one SET expires_at = :expires",
+            Key=control_key(BREAKER_PREFIX + incident, f"window#{window}"),
+            UpdateExpression="ADD writes :one SET #expires = :expires",
+            ExpressionAttributeNames={"#expires": EXPIRES_AT},
             ExpressionAttributeValues={
                 ":one": {"N": "1"},
-                ":expires": {"N": str((window + 2) * Limits.LOOP_WINDOW_SECONDS)},
+                ":expires": expiry((window + 2) * Limits.LOOP_WINDOW_SECONDS),
             },
             ReturnValues="UPDATED_NEW",
         )
@@ -123,17 +121,18 @@ class DynamoCircuitBreaker:
             self.dynamodb.put_item(
                 TableName=self.table_name,
                 Item={
-                    **_key(BREAKER_PREFIX + incident, OPEN_SK),
+                    **control_key(BREAKER_PREFIX + incident, OPEN_SK),
                     "opened_at": {"S": at.astimezone(UTC).isoformat(timespec="seconds")},
                     "writes": {"N": str(writes)},
-                    "expires_at": {"N": str(int(at.timestamp() + Limits.BREAKER_OPEN_SECONDS))},
+                    EXPIRES_AT: expiry(at.timestamp() + Limits.BREAKER_OPEN_SECONDS),
                 },
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                ExpressionAttributeValues={":now": {"N": str(int(self.clock()))}},
+                ConditionExpression="attribute_not_exists(#pk) OR #expires < :now",
+                ExpressionAttributeNames={"#pk": PK, "#expires": EXPIRES_AT},
+                ExpressionAttributeValues={":now": expiry(self.clock())},
             )
 
     def close(self, incident: str) -> None:
         """Let mirroring resume (an operator, after fixing the loop's cause)."""
         self.dynamodb.delete_item(
-            TableName=self.table_name, Key=_key(BREAKER_PREFIX + incident, OPEN_SK)
+            TableName=self.table_name, Key=control_key(BREAKER_PREFIX + incident, OPEN_SK)
         )
