@@ -110,9 +110,17 @@ class EchoLedger(Protocol):
 
 
 class CircuitBreaker(Protocol):
-    """Mirrored writes per incident and fixed window; an open breaker stops the mirroring."""
+    """Mirrored writes per incident and fixed window; an open breaker stops the mirroring.
+
+    Only writes that went through are counted: a write that waited for the rate limit, or
+    failed and is retried, is one write, however often it is attempted.
+    """
 
     def opened_at(self, incident: str) -> datetime | None: ...
+
+    def writes(self, incident: str, at: datetime) -> int:
+        """The writes counted in ``at``'s window."""
+        ...
 
     def count_write(self, incident: str, at: datetime) -> int:
         """Count one write in ``at``'s window; the window's count, this write included."""
@@ -301,6 +309,7 @@ class Mirror:
         done = self.api.resolve(
             target.env, target.incident_id, resolve_note(event.ticket_key, _who(event))
         )
+        self._counted(event.incident_key)
         self._ticket_resolved(event.incident_key)
         if not done:
             return Outcome.ALREADY_SET, "409: resolved in BigPanda already"
@@ -322,6 +331,7 @@ class Mirror:
         text = attributed(event.ticket_key, _who(event), event.comment)
         self.ledger.record(event.incident_key, Side.BIGPANDA, comment_write(text))
         self.api.comment(target.env, target.incident_id, text)
+        self._counted(event.incident_key)
         return Outcome.MIRRORED, "commented"
 
     def _assign(self, event: DeskEventView, target: _Target) -> tuple[Outcome, str]:
@@ -333,16 +343,22 @@ class Mirror:
         if not self._may_write(event.incident_key):
             return Outcome.BREAKER_TRIPPED, f"more than {self.settings.loop_limit} writes"
         self.api.assign(target.env, target.incident_id, user_id)
+        self._counted(event.incident_key)
         return Outcome.MIRRORED, "assigned"
 
     def _may_write(self, incident: str) -> bool:
-        """Count the write; past ``loop_limit`` in the window, open the breaker instead."""
+        """Whether one more write stays within ``loop_limit`` in the window; if not, the
+        breaker opens instead."""
         now = self.clock()
-        writes = self.breaker.count_write(incident, now)
-        if writes <= self.settings.loop_limit:
+        writes = self.breaker.writes(incident, now)
+        if writes < self.settings.loop_limit:
             return True
-        self.breaker.open(incident, now, writes)
+        self.breaker.open(incident, now, writes + 1)
         return False
+
+    def _counted(self, incident: str) -> None:
+        """Count a write that went through (a retried one is counted once, when it does)."""
+        self.breaker.count_write(incident, self.clock())
 
     def _target(self, incident_key: str) -> _Target | None:
         stored = self.incidents.get(incident_key)

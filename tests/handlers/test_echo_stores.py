@@ -72,8 +72,10 @@ def test_an_applied_event_is_remembered(ledger: DynamoEchoLedger) -> None:
 
 
 def test_writes_are_counted_per_incident_and_window(breaker: DynamoCircuitBreaker) -> None:
+    assert breaker.writes("inc-1", AT) == 0
     counts = [breaker.count_write("inc-1", AT) for _ in range(3)]
     assert counts == [1, 2, 3]
+    assert breaker.writes("inc-1", AT) == 3
     assert breaker.count_write("inc-2", AT) == 1
     assert breaker.count_write("inc-1", AT + timedelta(seconds=Limits.LOOP_WINDOW_SECONDS)) == 1
 

@@ -36,6 +36,10 @@ def _live(item: dict[str, Any] | None, now: float) -> bool:
     return bool(item) and float(item[EXPIRES_AT]["N"]) > now  # type: ignore[index]
 
 
+def _window_sk(at: datetime) -> str:
+    return f"window#{int(at.timestamp()) // Limits.LOOP_WINDOW_SECONDS}"
+
+
 @dataclass
 class DynamoEchoLedger:
     """``pandabridge.write_back.EchoLedger`` in the control table."""
@@ -100,11 +104,19 @@ class DynamoCircuitBreaker:
             return None
         return datetime.fromisoformat(item["opened_at"]["S"])  # type: ignore[index]
 
+    def writes(self, incident: str, at: datetime) -> int:
+        item = self.dynamodb.get_item(
+            TableName=self.table_name,
+            Key=control_key(BREAKER_PREFIX + incident, _window_sk(at)),
+            ConsistentRead=True,
+        ).get("Item")
+        return int(item["writes"]["N"]) if item else 0
+
     def count_write(self, incident: str, at: datetime) -> int:
         window = int(at.timestamp()) // Limits.LOOP_WINDOW_SECONDS
         answer = self.dynamodb.update_item(
             TableName=self.table_name,
-            Key=control_key(BREAKER_PREFIX + incident, f"window#{window}"),
+            Key=control_key(BREAKER_PREFIX + incident, _window_sk(at)),
             UpdateExpression="ADD writes :one SET #expires = :expires",
             ExpressionAttributeNames={"#expires": EXPIRES_AT},
             ExpressionAttributeValues={

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from pandabridge.errors import WaitingError
 from pandabridge.names import Limits
 from pandabridge.write_back import Side
 
@@ -45,6 +46,13 @@ class MemoryBigPanda:
     writes: list[tuple[str, ...]] = field(default_factory=list)
     # Resolve calls that reach BigPanda while another resolve is under way: a 409.
     resolve_conflicts: int = 0
+    # Writes refused next because the org's rate limit is full (the limiter's WaitingError).
+    throttled: int = 0
+
+    def _take_slot(self) -> None:
+        if self.throttled:
+            self.throttled -= 1
+            raise WaitingError("the org's rate limit is full", retry_after=1)
 
     def get_incident(
         self, env: str, incident_id: str, *, expand_alerts: bool = False
@@ -55,6 +63,7 @@ class MemoryBigPanda:
         return {"id": incident_id, "active": active, "status": "critical" if active else "ok"}
 
     def resolve(self, env: str, incident_id: str, comment: str) -> bool:
+        self._take_slot()
         if incident_id in self.resolved or self.resolve_conflicts:
             self.resolve_conflicts = max(0, self.resolve_conflicts - 1)
             self.resolved.add(incident_id)
@@ -64,6 +73,7 @@ class MemoryBigPanda:
         return True
 
     def comment(self, env: str, incident_id: str, text: str) -> None:
+        self._take_slot()
         self.writes.append(("comment", incident_id, text))
 
     def tag_definitions(self) -> list[dict[str, Any]]:
@@ -116,10 +126,17 @@ class MemoryCircuitBreaker:
     def opened_at(self, incident: str) -> datetime | None:
         return self.opened.get(incident)
 
+    def writes(self, incident: str, at: datetime) -> int:
+        return self.windows.get(self._window(incident, at), 0)
+
     def count_write(self, incident: str, at: datetime) -> int:
-        window = (incident, int(at.timestamp()) // Limits.LOOP_WINDOW_SECONDS)
+        window = self._window(incident, at)
         self.windows[window] = self.windows.get(window, 0) + 1
         return self.windows[window]
+
+    @staticmethod
+    def _window(incident: str, at: datetime) -> tuple[str, int]:
+        return (incident, int(at.timestamp()) // Limits.LOOP_WINDOW_SECONDS)
 
     def open(self, incident: str, at: datetime, writes: int) -> None:
         self.opened.setdefault(incident, at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from pandabridge.errors import WaitingError
 from pandabridge.write_back import Outcome
 from tests.unit.write_back.conftest import TwoWay
 
@@ -46,4 +47,21 @@ def test_writes_spread_over_windows_do_not_trip_it(two_way: TwoWay, incident_id:
     outcomes = comments(two_way, incident_id, 3)
     # Then all are mirrored
     assert outcomes == [Outcome.MIRRORED] * 3
+    assert two_way.breaker.opened_at(incident_id) is None
+
+
+def test_writes_that_waited_for_the_rate_limit_count_once(
+    two_way: TwoWay, incident_id: str
+) -> None:
+    # Given a loop limit of 3, and BigPanda's rate limit full for the next 5 attempts
+    two_way.rewire(loop_limit=3)
+    two_way.bigpanda.throttled = 5
+    event = two_way.event(incident_id, "commented", comment="disk replaced")
+    # When the event is retried until it goes through, as the queue retries it
+    for _ in range(5):
+        with pytest.raises(WaitingError):
+            two_way.mirror.apply(event)
+    report = two_way.mirror.apply(event)
+    # Then it was one write, and the breaker stayed closed
+    assert report.outcome is Outcome.MIRRORED
     assert two_way.breaker.opened_at(incident_id) is None
