@@ -3,13 +3,14 @@ desk-events store, ``DeskEventNudge`` messages on the real FIFO queue, BigPanda'
 HTTP behind the org rate limit in the control table.
 
 The rate limiter and the stand-in share one stopped clock. The queue's postponements are real
-(``ChangeMessageVisibility``); when only postponed messages are left, ``Queue.run`` lets time
-pass: it moves the clock on and makes the postponed messages visible again, as their backoff
-running out would.
+(``ChangeMessageVisibility``) and recorded with the delay the handler asked for; when only
+postponed messages are left, ``Queue.run`` lets that time pass on the clock and makes the
+messages that are due visible again, as their backoff running out would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
@@ -39,6 +40,7 @@ from pandabridge.names import DEFAULT_LINK_TAG, Env, Metric
 from pandabridge.parsing import parse_webhook
 from pandabridge.stores.control import DynamoRateLimiter
 from pandabridge.stores.desk_events import DeskEventStore
+from pandabridge.stores.queues import QueueControl
 from tests.conftest import BIGPANDA_STAND_IN_KEY, StoppedClock
 from tests.handlers.conftest import Aws, captured_logs, emitted_metrics, log_lines
 
@@ -119,10 +121,9 @@ class Queue:
     endpoint: str
     clock: StoppedClock
     url: str = ""
-    postponed: dict[str, str] = field(default_factory=dict)  # message id -> receipt handle
+    # Receipt handle -> when (on the clock) the handler's postponement lets it be seen again.
+    postponed: dict[str, float] = field(default_factory=dict)
     batches: int = 0
-    # Whether a message went through since time last passed.
-    progress: bool = True
 
     def __post_init__(self) -> None:
         self.url = queue_url(self.endpoint, TICKET_SYNC_QUEUE.local_name)
@@ -137,8 +138,7 @@ class Queue:
 
     def run(self, *, max_batches: int = 2000) -> None:
         """Until the queue is empty: receive a batch and invoke the handler; when only
-        postponed messages are left, let a second pass, or, when none went through in the
-        last second, let the minute run out."""
+        postponed messages are left, let time pass until the first is due."""
         from ticket_sync.handler import handler
 
         while self.batches < max_batches:
@@ -158,28 +158,29 @@ class Queue:
             answer = handler({"Records": records}, LambdaContext(function_name="ticket-sync"))
             failed = {item["itemIdentifier"] for item in answer["batchItemFailures"]}
             done = [r for r in records if r["messageId"] not in failed]
-            for record in records:
-                self.postponed.pop(record["messageId"], None)
-                if record["messageId"] in failed:
-                    self.postponed[record["messageId"]] = record["receiptHandle"]
-            self.progress = self.progress or bool(done)
             for record in done:
                 self.aws.sqs.delete_message(
                     QueueUrl=self.url, ReceiptHandle=record["receiptHandle"]
                 )
         raise AssertionError(f"the queue did not drain in {max_batches} batches")
 
+    def postponing(self, delays: Any) -> None:
+        """Note the handler's postponements, in seconds from now on the clock."""
+        for handle, seconds in delays:
+            self.postponed[handle] = self.clock.now + seconds
+
     def _let_time_pass(self) -> None:
-        if self.progress:
-            self.clock.now += 1
-        else:
-            self.clock.now = (self.clock.now // 60 + 1) * 60 + 0.25
-        self.progress = False
-        for handle in self.postponed.values():
-            self.aws.sqs.change_message_visibility(
-                QueueUrl=self.url, ReceiptHandle=handle, VisibilityTimeout=0
-            )
-        self.postponed.clear()
+        self.clock.now = max(self.clock.now, min(self.postponed.values()))
+        for handle, due in list(self.postponed.items()):
+            if due > self.clock.now:
+                continue
+            del self.postponed[handle]
+            # A short postponement may already have run out in real time, and the message been
+            # received again under a new handle: the old one is then refused.
+            with contextlib.suppress(self.aws.sqs.exceptions.ReceiptHandleIsInvalid):
+                self.aws.sqs.change_message_visibility(
+                    QueueUrl=self.url, ReceiptHandle=handle, VisibilityTimeout=0
+                )
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return self.aws.sqs.receive_message(
@@ -189,8 +190,23 @@ class Queue:
 
 
 @pytest.fixture
-def queue(aws: Aws, moto_server: MotoServer, clock: StoppedClock, two_way: None) -> Queue:
-    return Queue(aws, moto_server.endpoint, clock)
+def queue(
+    aws: Aws,
+    moto_server: MotoServer,
+    clock: StoppedClock,
+    two_way: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Queue:
+    queue = Queue(aws, moto_server.endpoint, clock)
+    postpone = QueueControl.postpone
+
+    def noted(control: QueueControl, queue_arn: str, delays: Any) -> None:
+        delays = list(delays)
+        queue.postponing(delays)
+        postpone(control, queue_arn, delays)
+
+    monkeypatch.setattr(QueueControl, "postpone", noted)
+    return queue
 
 
 @dataclass
