@@ -15,6 +15,8 @@ from typing import Final
 SERVICE_NAME: Final = "bigpanda-webhook"
 METRICS_NAMESPACE: Final = "BigPandaWebhook"
 WEBHOOK_PATH: Final = "/webhook"
+# Each integration but ``default`` (which keeps WEBHOOK_PATH) posts to WEBHOOK_PATH/<name>.
+INTEGRATION_PATH_PARAMETER: Final = "integration"
 # The header BigPanda sends its bearer token in, and the header API Gateway's authorizer
 # caches its decision on (header names are case-insensitive).
 AUTHORIZATION_HEADER: Final = "Authorization"
@@ -47,6 +49,12 @@ class Env:
     # The authorizer: the secret holding the bearer tokens BigPanda may send (JSON, see
     # ``pandabridge.auth``).
     BEARER_SECRET_ID: Final = "BEARER_SECRET_ID"  # noqa: S105 - a variable name
+    # The integrations besides ``default`` (``pandabridge.identity``), comma-separated: ingest
+    # refuses a default incident id that would read as one of their storage keys.
+    INTEGRATIONS: Final = "INTEGRATIONS"
+    # The authorizer: integration -> the secret holding its bearer tokens (JSON object); the
+    # default integration's is BEARER_SECRET_ID.
+    INTEGRATION_BEARER_SECRETS: Final = "INTEGRATION_BEARER_SECRETS"
 
 
 # The stack setting (cdk.json context key) that gives the callback function its
