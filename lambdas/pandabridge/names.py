@@ -46,6 +46,9 @@ class Env:
     BIGPANDA_APP_KEY: Final = "BIGPANDA_APP_KEY"
     BIGPANDA_SECRET_ID: Final = "BIGPANDA_SECRET_ID"  # noqa: S105 - a variable name
     BIGPANDA_TIMEOUT_SECONDS: Final = "BIGPANDA_TIMEOUT_SECONDS"
+    # Each integration but default: {"<name>": {"app_key", "api_base", "key_secret"}} (JSON),
+    # from the desk configuration's [integrations.<name>].
+    BIGPANDA_INTEGRATIONS: Final = "BIGPANDA_INTEGRATIONS"
     # The authorizer: the secret holding the bearer tokens BigPanda may send (JSON, see
     # ``pandabridge.auth``).
     BEARER_SECRET_ID: Final = "BEARER_SECRET_ID"  # noqa: S105 - a variable name
