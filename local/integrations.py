@@ -37,11 +37,12 @@ def integration_path(integration: str) -> str:
 class LocalIntegrations:
     """What the local stack sets up for the file's integrations besides ``default``."""
 
-    config: DeskConfig
+    # None until the configuration is read: no integration besides default.
+    config: DeskConfig | None
 
     @property
     def names(self) -> tuple[str, ...]:
-        return self.config.extra_integrations
+        return self.config.extra_integrations if self.config else ()
 
     def paths(self) -> dict[str, str]:
         return {name: integration_path(name) for name in self.names}
@@ -57,6 +58,8 @@ class LocalIntegrations:
     def store_secrets(self, endpoint: str, default_token: str, api_key: str) -> None:
         """Each integration's token secret and BigPanda key secret, under the names the file
         gives, as the operator creates them before a deployment."""
+        if self.config is None:
+            return
         settings = self.config.integration_settings
         for name in self.names:
             integration = settings[name]
@@ -68,14 +71,14 @@ class LocalIntegrations:
     def store_target_secrets(self, endpoint: str, credentials: Mapping[str, Any]) -> None:
         """The desk credentials under each target's own secret name (every local desk of the
         same kind takes the same credentials)."""
-        for target in self.config.targets.values():
+        for target in self.config.targets.values() if self.config else ():
             if target.secret:
                 put_secret(endpoint, target.secret, dict(credentials))
 
     def environment(self, bigpanda_url: str, app_key: str) -> dict[str, str]:
         """The functions' variables naming the integrations, as the stack renders them; every
         integration's BigPanda is the stand-in (or the ``--bigpanda-url``)."""
-        if not self.names:
+        if self.config is None or not self.names:
             return {}
         settings = self.config.integration_settings
         accounts = {}

@@ -168,7 +168,7 @@ class Reconciler:
         if incident is None:  # only ingest writes incidents; a nudge without one has nothing to do
             return SyncReport(nudge.incident_id, None)
         payload = WebhookPayload.model_validate(incident.payload)
-        draft = draft_for(payload, mapping=self.mapping)
+        draft = draft_for(payload, mapping=self.mapping, incident_key=nudge.incident_id)
         state = self.states.get(nudge.incident_id) or TicketState(
             incident_id=nudge.incident_id, target=self.target_name or self.target.name
         )

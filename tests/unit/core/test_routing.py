@@ -142,3 +142,26 @@ def test_a_state_saved_before_routes_stays_in_the_files_target(sample: Payload) 
     router = StickyRouter(CONFIG, IncidentBook(), FakeTicketStates(table))
     # Then its incident keeps syncing in the file's default target
     assert router.target_for("abc") == "desk"
+
+
+def test_a_scoped_incidents_ticket_is_correlated_by_its_storage_key(sample: Payload) -> None:
+    # Given an incident of the integration "ops" whose ticket was created, but whose state
+    # was lost before it recorded the ticket (a crash right after the create call)
+    clock, book, outbox = FakeClock(), IncidentBook(), FakeOutbox()
+    desk = FakeTarget(name="http")
+    webhook = parse_webhook(json.dumps(sample))
+    ingest(webhook, book, received_at=clock(), integration="ops")
+    key = f"ops#{webhook.incident_id}"
+    nudge = SyncNudge(incident_id=key, version=webhook.version.key, sha256=webhook.content_hash)
+
+    def sync_with_fresh_state() -> None:
+        states = FakeTicketStates(TicketsTable())
+        Reconciler(incidents=book, states=states, target=desk, callbacks=outbox, clock=clock).sync(
+            nudge
+        )
+
+    sync_with_fresh_state()
+    # When it is synced again with no state: the desk is asked for the storage key
+    sync_with_fresh_state()
+    # Then the desk's lookup finds the first ticket: one ticket, correlated by the scoped key
+    assert [ticket.incident_id for ticket in desk.tickets.values()] == [key]
