@@ -341,7 +341,8 @@ class LocalStack:
             },
         ).start()
         self._stops.append(("gateway", self.gateway.stop))
-        return self.webhook_url
+        others = [self.gateway.url(path) for path in self.integrations.paths().values()]
+        return ", ".join([self.webhook_url, *others])
 
     def _integration_health(self) -> dict[str, str]:
         """The integrations' paths and routed desks, for the health answer (a developer and

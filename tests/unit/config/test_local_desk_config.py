@@ -46,3 +46,17 @@ def test_a_real_jira_desk_needs_a_jira_file() -> None:
     # When it is pointed at that desk / Then no project is made up: the key is named
     with pytest.raises(DeskConfigurationError, match=r"targets\.local\.jira\.project: required"):
         local_desk_config(source, "jira", "https://acme.atlassian.net", fake=False)
+
+
+def test_a_file_with_integrations_keeps_them_and_points_each_routed_target_at_its_desk() -> None:
+    # Given the worked example of two integrations routed to an http desk and a Jira project
+    source = load_config(EXAMPLES / "integrations.toml")
+    # When it is pointed at the local desk, with a demo desk for the other routed target
+    config = local_desk_config(source, "http", LOCAL_URL, routed={"db-jira": "http://127.0.0.1:9/"})
+    # Then the routes still name existing targets, and the Jira one is a demo desk keeping its
+    # own secret's name
+    assert config.target_name == "ops-desk"
+    assert config.targets["ops-desk"].base_url == LOCAL_URL
+    assert config.targets["db-jira"].kind == "http"
+    assert config.targets["db-jira"].secret == "pandabridge/db-jira"
+    assert config.integrations == source.integrations
