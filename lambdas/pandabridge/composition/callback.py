@@ -54,6 +54,8 @@ class BigPandaAccount:
     secret_id: str
     app_key_setting: str
     secret_setting: str
+    # The function's variable that carries the app key.
+    app_key_variable: str = Env.BIGPANDA_APP_KEY
 
 
 def account_of(settings: CallbackSettings, integration: str) -> BigPandaAccount:
@@ -79,6 +81,7 @@ def account_of(settings: CallbackSettings, integration: str) -> BigPandaAccount:
         secret_id=secret_id,
         app_key_setting=f"{where}.app_key",
         secret_setting=secret_setting,
+        app_key_variable=Env.BIGPANDA_INTEGRATIONS,
     )
 
 
@@ -95,7 +98,7 @@ def confirmer(incident_id: str | None = None) -> Confirmer:
         raise NotConfiguredError(
             "the BigPanda app key is not set, so no callback can be sent",
             setting=account.app_key_setting,
-            variable=Env.BIGPANDA_APP_KEY,
+            variable=account.app_key_variable,
         )
     bigpanda = BigPandaClient(
         api_base=account.api_base,
