@@ -109,3 +109,13 @@ def test_ticket_sync_reads_each_targets_own_secret_by_name(integrated: Synthesiz
     function = integrated.stack.ticket_sync.worker.function
     resources = json.dumps([s["Resource"] for s in integrated.role_statements(function.role)])
     assert ":secret:pandabridge/db-jira-??????" in resources
+
+
+def test_a_plain_http_bigpanda_api_base_stops_the_synth(tmp_path: Path) -> None:
+    text = (REPO / "examples" / "integrations.toml").read_text().replace(
+        'api_base = "eu"', 'api_base = "http://bigpanda.example.com"'
+    )
+    config = tmp_path / "desk.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigurationError, match=r"integrations\.payments\.api_base: a deployed"):
+        build_app(context={"config_file": str(config)})
