@@ -112,8 +112,10 @@ def test_ticket_sync_reads_each_targets_own_secret_by_name(integrated: Synthesiz
 
 
 def test_a_plain_http_bigpanda_api_base_stops_the_synth(tmp_path: Path) -> None:
-    text = (REPO / "examples" / "integrations.toml").read_text().replace(
-        'api_base = "eu"', 'api_base = "http://bigpanda.example.com"'
+    text = (
+        (REPO / "examples" / "integrations.toml")
+        .read_text()
+        .replace('api_base = "eu"', 'api_base = "http://bigpanda.example.com"')
     )
     config = tmp_path / "desk.toml"
     config.write_text(text)
