@@ -8,19 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synth_support import Synthesized, synthesize
+from synth_support import Synthesized
 
 from stacks.application import build_app
 from stacks.config import ConfigurationError
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def integrated(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The app with the worked example of two integrations and routes."""
-    context = {"config_file": str(REPO / "examples" / "integrations.toml")}
-    return synthesize(tmp_path_factory.mktemp("cdk-integrations"), context)
 
 
 def _methods(integrated: Synthesized) -> dict[str, dict[str, Any]]:
