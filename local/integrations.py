@@ -68,12 +68,17 @@ class LocalIntegrations:
             if integration.key_secret:
                 put_secret_string(endpoint, integration.key_secret, api_key)
 
-    def store_target_secrets(self, endpoint: str, credentials: Mapping[str, Any]) -> None:
-        """The desk credentials under each target's own secret name (every local desk of the
-        same kind takes the same credentials)."""
-        for target in self.config.targets.values() if self.config else ():
+    def store_target_secrets(
+        self, endpoint: str, desk: Mapping[str, Any], demo_desk: Mapping[str, Any]
+    ) -> None:
+        """The credentials under each target's own secret name: the local desk's for the file's
+        target, a demo desk's for every other (each routed one is a demo desk here)."""
+        if self.config is None:
+            return
+        for name, target in self.config.targets.items():
             if target.secret:
-                put_secret(endpoint, target.secret, dict(credentials))
+                own = desk if name == self.config.target_name else demo_desk
+                put_secret(endpoint, target.secret, dict(own))
 
     def environment(self, bigpanda_url: str, app_key: str) -> dict[str, str]:
         """The functions' variables naming the integrations, as the stack renders them; every

@@ -112,6 +112,11 @@ class StackOptions:
     function_overrides: Mapping[str, str] | None = None
 
 
+def demo_desk_credentials() -> dict[str, str]:
+    """What ticket sync's secret holds for a demo desk (the http contract's HMAC key)."""
+    return {"hmac_secret": defaults.DESK_SECRET}
+
+
 class LocalStack:
     """Starts and stops the parts of the local stack in order."""
 
@@ -218,7 +223,7 @@ class LocalStack:
         self.integrations = LocalIntegrations(load_config(tickets.config_file))
         routed = self._start_routed_desks()
         self.integrations.store_target_secrets(
-            self.aws_endpoint, {"hmac_secret": defaults.DESK_SECRET} if routed else credentials
+            self.aws_endpoint, credentials, demo_desk_credentials()
         )
         directory = Path(tempfile.mkdtemp(prefix="pandabridge-local-"))
         self._stops.append(
@@ -283,7 +288,7 @@ class LocalStack:
             defaults.DESK_SECRET, host=host, port=port, on_change=on_change
         ).start()
         self._stops.append(("demo desk", self.desk.stop))
-        return {"hmac_secret": defaults.DESK_SECRET}, "demo service desk"
+        return demo_desk_credentials(), "demo service desk"
 
     def start_bigpanda(self) -> str:
         """Start the BigPanda stand-in unless another API is the target; store the User API key
