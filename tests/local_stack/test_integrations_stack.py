@@ -1,5 +1,6 @@
 """`make run --config <file with integrations>`: two BigPanda integrations on one local stack,
-each on its own path with its own token, routed to two desks (two demo desks).
+each on its own path with its own token, routed to two desks (two demo desks): ops's critical
+incidents go to ops's desk, the rest of its incidents and all of default's to the other.
 
 The same BigPanda incident id delivered by both integrations is two incidents, two tickets in
 two targets and two callbacks, each with its integration's app key; one integration's token on
@@ -49,7 +50,11 @@ secret = "local/ops-desk"
 app_key = "{OPS_APP_KEY}"
 token_secret = "local/ops-tokens"
 key_secret = "local/ops-bigpanda"
+target = "desk"
+
+[[integrations.ops.routes]]
 target = "ops-desk"
+severities = ["critical"]
 """
 OPS_PATH = f"{WEBHOOK_PATH}/ops"
 OPS_TOKEN = integration_token("ops", BEARER_TOKEN)
@@ -150,3 +155,24 @@ def test_an_allow_cached_for_a_token_does_not_open_another_integrations_path(
     # Then it is refused, and nothing of it is stored
     assert answer.status == 403
     assert not stored(stack, other["incident"]["id"])
+
+
+def test_a_routed_incident_stays_on_its_desk_when_a_later_version_matches_no_route(
+    stack: StackProcess, ops_desk_url: str, incident: dict[str, Any]
+) -> None:
+    # Given an ops incident routed to ops's desk by its critical severity
+    key = f"ops#{incident['incident']['id']}"
+    assert post(stack, OPS_PATH, OPS_TOKEN, incident).json()["result"] == "created"
+    stack.wait_until(lambda: tickets_on(ops_desk_url, key), lambda t: len(t) == 1, "a ticket")
+    # When a later version is only a warning, which alone would go to the default desk
+    later = json.loads(json.dumps(incident))
+    later["incident"].update(severity="warning", status="warning")
+    later["incident"]["updatedOn"] += 60
+    assert post(stack, OPS_PATH, OPS_TOKEN, later).json()["result"] == "updated"
+    # Then the ticket on ops's desk follows it, and the default desk never gets one
+    stack.wait_until(
+        lambda: tickets_on(ops_desk_url, key),
+        lambda t: len(t) == 1 and "warning" in t[0]["title"].lower(),
+        "the ticket updated to the warning",
+    )
+    assert stack.desk_tickets(key) == []
