@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synth_support import Synthesized
+from synth_support import INTEGRATIONS_EXAMPLE, Synthesized
 
 from stacks.application import build_app
 from stacks.config import ConfigurationError
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _methods(integrated: Synthesized) -> dict[str, dict[str, Any]]:
@@ -71,16 +69,18 @@ def test_a_single_integration_deployment_has_only_the_webhook_path(
     assert "INTEGRATIONS" not in synthesized.ingest_function["Environment"]["Variables"]
 
 
-def test_an_unknown_route_target_stops_the_synth_naming_its_key_path(tmp_path: Path) -> None:
-    text = (
-        (REPO / "examples" / "integrations.toml")
-        .read_text()
-        .replace('target = "db-jira"\nalert_properties', 'target = "db-jra"\nalert_properties')
-    )
+def _build_with_the_example_changed(tmp_path: Path, old: str, new: str) -> None:
+    """Build the app with the worked example, ``old`` replaced by ``new``."""
     config = tmp_path / "desk.toml"
-    config.write_text(text)
+    config.write_text(INTEGRATIONS_EXAMPLE.read_text().replace(old, new))
+    build_app(context={"config_file": str(config)})
+
+
+def test_an_unknown_route_target_stops_the_synth_naming_its_key_path(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"integrations\.payments\.routes\.0\.target"):
-        build_app(context={"config_file": str(config)})
+        _build_with_the_example_changed(
+            tmp_path, 'target = "db-jira"\nalert_properties', 'target = "db-jra"\nalert_properties'
+        )
 
 
 def test_the_callback_knows_each_integrations_bigpanda_account(integrated: Synthesized) -> None:
@@ -105,12 +105,7 @@ def test_ticket_sync_reads_each_targets_own_secret_by_name(integrated: Synthesiz
 
 
 def test_a_plain_http_bigpanda_api_base_stops_the_synth(tmp_path: Path) -> None:
-    text = (
-        (REPO / "examples" / "integrations.toml")
-        .read_text()
-        .replace('api_base = "eu"', 'api_base = "http://bigpanda.example.com"')
-    )
-    config = tmp_path / "desk.toml"
-    config.write_text(text)
     with pytest.raises(ConfigurationError, match=r"integrations\.payments\.api_base: a deployed"):
-        build_app(context={"config_file": str(config)})
+        _build_with_the_example_changed(
+            tmp_path, 'api_base = "eu"', 'api_base = "http://bigpanda.example.com"'
+        )
