@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from local.defaults import DESK_EVENTS_SECRET_NAME
 from local.fakes.jira import DEFAULT_PROJECT
 from pandabridge.desk_config import DeskConfig, TargetConfig, TargetKind, load_config, parse_config
 
 LOCAL_TARGET: Final = "local"
 # The keys a target of any kind takes.
-_SHARED_KEYS: Final = ("timeout_seconds", "priority_tag", "update", "secret")
+_SHARED_KEYS: Final = ("timeout_seconds", "priority_tag", "update", "secret", "two_way")
 _SHARED_FIELDS: Final = ("summary", "description")
 
 
@@ -35,20 +36,27 @@ def local_desk_config(
     """``source``'s chosen target as a ``kind`` desk at ``base_url``; for a real desk
     (``fake=False``) no project is made up, so a file of another kind is refused.
 
-    A file with integrations keeps them, and its targets' names so that its routes hold: each
-    other routed target becomes an ``http`` demo desk at its URL in ``routed``."""
+    A file with integrations keeps them, their routes naming the chosen target by its local
+    name: each other routed target becomes an ``http`` demo desk at its URL in ``routed``."""
     target = _as_kind(source.selected, kind, base_url, fake=fake)
+    # The local desk always talks back, with the local stack's events secret.
+    target["two_way"] = {**target.get("two_way", {}), "events_secret": DESK_EVENTS_SECRET_NAME}
     if not source.integrations:
         return parse_config({"targets": {LOCAL_TARGET: target}}, source="(local)")
-    targets = {source.target_name: target} | {
+    targets = {LOCAL_TARGET: target} | {
         name: _as_kind(source.targets[name], "http", url, fake=True)
         for name, url in (routed or {}).items()
     }
-    integrations = {
-        name: integration.model_dump(exclude_none=True)
-        for name, integration in source.integrations.items()
-    }
-    document = {"target": source.target_name, "targets": targets, "integrations": integrations}
+    local = {source.target_name: LOCAL_TARGET}
+    integrations = {}
+    for name, integration in source.integrations.items():
+        section = integration.model_dump(exclude_none=True)
+        if "target" in section:
+            section["target"] = local.get(section["target"], section["target"])
+        for route in section.get("routes", []):
+            route["target"] = local.get(route["target"], route["target"])
+        integrations[name] = section
+    document = {"target": LOCAL_TARGET, "targets": targets, "integrations": integrations}
     return parse_config(document, source="(local)")
 
 

@@ -34,12 +34,12 @@ from local.demo.bigpanda import BigPandaStandIn
 from local.demo.journey import Journey
 from local.demo.readback import CallbackConfirmations, stored_receipt
 from local.demo.service_desk import DemoDesk
-from local.desk_config import write_local_config
+from local.desk_config import LOCAL_TARGET, write_local_config
 from local.fakes.jira import DEFAULT_API_TOKEN as JIRA_API_TOKEN
 from local.fakes.jira import DEFAULT_EMAIL as JIRA_EMAIL
 from local.fakes.jira import JiraFake
 from local.fakes.servicenow import ServiceNowFake
-from local.functions import CALLBACK, INGEST, TICKET_SYNC, LocalFunction
+from local.functions import CALLBACK, DESK_EVENTS, INGEST, TICKET_SYNC, LocalFunction
 from local.gateway import LocalGateway, Route
 from local.integrations import LocalIntegrations, integration_path
 from local.names import (
@@ -55,7 +55,13 @@ from local.pipe import StreamPipe
 from local.poller import EventSource, OnBatch, QueuePoller
 from pandabridge.auth import TokenSecretError, valid_tokens
 from pandabridge.desk_config import load_config
-from pandabridge.names import SERVICE_NAME, WEBHOOK_PATH, Env
+from pandabridge.names import (
+    DESK_EVENTS_PATH,
+    DESK_EVENTS_TARGET_PARAMETER,
+    SERVICE_NAME,
+    WEBHOOK_PATH,
+    Env,
+)
 from pandabridge.settings import TargetKind
 from stacks.limits import StackLimits
 
@@ -225,6 +231,11 @@ class LocalStack:
         self.integrations.store_target_secrets(
             self.aws_endpoint, credentials, demo_desk_credentials()
         )
+        put_secret(
+            self.aws_endpoint,
+            defaults.DESK_EVENTS_SECRET_NAME,
+            {"secret": defaults.DESK_EVENTS_SECRET},
+        )
         directory = Path(tempfile.mkdtemp(prefix="pandabridge-local-"))
         self._stops.append(
             ("desk configuration", partial(shutil.rmtree, directory, ignore_errors=True))
@@ -316,7 +327,7 @@ class LocalStack:
 
     def load_functions(self) -> str:
         """Import the handlers now (cold start), so an import error stops the start-up."""
-        functions = (INGEST, TICKET_SYNC, CALLBACK)
+        functions = (INGEST, TICKET_SYNC, CALLBACK, DESK_EVENTS)
         for function in functions:
             function.load()
         return ", ".join(function.handler for function in functions)
@@ -333,7 +344,17 @@ class LocalStack:
         ]
         tokens = self.integrations.tokens(self.bearer_tokens(), self.options.bearer_token)
         self.gateway = LocalGateway(
-            routes,
+            [
+                *routes,
+                # A desk proves itself to the function, as in the stack: no key, no authorizer.
+                Route(
+                    "POST",
+                    DESK_EVENTS_PATH,
+                    DESK_EVENTS.invoke,
+                    api_key_required=False,
+                    bearer_auth=False,
+                ),
+            ],
             self.options.api_key,
             bearer_tokens=tokens,
             host=self.options.host,
@@ -346,6 +367,7 @@ class LocalStack:
             },
         ).start()
         self._stops.append(("gateway", self.gateway.stop))
+        self._connect_desk_events()
         others = [self.gateway.url(path) for path in self.integrations.paths().values()]
         return ", ".join([self.webhook_url, *others])
 
@@ -357,6 +379,23 @@ class LocalStack:
         paths = {name: integration_path(name) for name in self.integrations.names}
         desks = {name: desk.url for name, desk in self.routed_desks.items()}
         return {"integrations": json.dumps(paths), "routed_desks": json.dumps(desks)}
+
+    @property
+    def desk_events_url(self) -> str:
+        """Where the local desk posts its events (the target is the local configuration's)."""
+        if self.gateway is None:
+            raise RuntimeError("the gateway has not started")
+        path = DESK_EVENTS_PATH.replace("{" + DESK_EVENTS_TARGET_PARAMETER + "}", LOCAL_TARGET)
+        return self.gateway.url(path)
+
+    def _connect_desk_events(self) -> None:
+        """Point the Jira fake's webhook, or the ServiceNow fake's business rule, at the
+        desk-events route, with the events secret."""
+        secret = defaults.DESK_EVENTS_SECRET
+        if isinstance(self.fake_desk, JiraFake):
+            self.fake_desk.register_webhook(self.desk_events_url, secret)
+        elif isinstance(self.fake_desk, ServiceNowFake):
+            self.fake_desk.install_rule(self.desk_events_url, secret)
 
     def start_pipe(self) -> str:
         """Follow the incidents table's stream into the ticket-sync queue, as the pipe does."""

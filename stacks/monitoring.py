@@ -34,6 +34,7 @@ from pandabridge.names import BIGPANDA_APP_KEY_SETTING, METRICS_NAMESPACE, SERVI
 from stacks.callback import Callback
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
+from stacks.desk_events import DeskEvents
 from stacks.ingest_api import IngestApi
 from stacks.queues import WorkQueues
 from stacks.storage import IncidentStorage
@@ -134,6 +135,7 @@ class Monitoring(Construct):
         handoff: StreamHandoff,
         ticket_sync: TicketSync,
         callback: Callback,
+        desk_events: DeskEvents | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.settings = settings
@@ -143,6 +145,10 @@ class Monitoring(Construct):
             Watched("TicketSync", "ticket sync", ticket_sync.worker.function),
             Watched("Callback", "callback", callback.confirmer.function),
         ]
+        if desk_events is not None:
+            self.functions.append(
+                Watched("DeskEvents", "desk events", desk_events.receiver.function)
+            )
         bearer_auth = ingest_api.bearer_auth
         if bearer_auth is not None:
             self.functions.append(Watched("Authorizer", "authorizer", bearer_auth.checker.function))
@@ -180,6 +186,7 @@ class Monitoring(Construct):
         self.api_server_error_alarm = self._api_server_error_alarm()
         self.authorizer_alarms = self._authorizer_alarms() if bearer_auth is not None else []
         self.ticket_step_failed_alarm = self._ticket_step_failed_alarm()
+        self.desk_event_alarms = [self._desk_event_failed_alarm()] if desk_events else []
         self.callback_not_configured_alarms = (
             [self._callback_not_configured_alarm()] if settings.lacks_bigpanda_app_key else []
         )
@@ -202,6 +209,7 @@ class Monitoring(Construct):
             *self.authorizer_alarms,
             self.ticket_step_failed_alarm,
             *self.callback_not_configured_alarms,
+            *self.desk_event_alarms,
         ]
 
     # --- the topic ------------------------------------------------------------------------
@@ -433,6 +441,18 @@ class Monitoring(Construct):
             ),
         )
 
+    def _desk_event_failed_alarm(self) -> cloudwatch.Alarm:
+        return self._alarm(
+            "DeskEventFailedAlarm",
+            metric=business_metric(Metric.DESK_EVENT_FAILED),
+            threshold=0,
+            description=(
+                "A verified desk event was not stored or queued (answered 5xx; the desk "
+                "retries it). Check the desk-events function's ERROR lines: an unreadable "
+                "events secret names its setting (targets.<name>.two_way.events_secret)."
+            ),
+        )
+
     # --- the dashboard --------------------------------------------------------------------
 
     def _dashboard(self) -> cloudwatch.Dashboard:
@@ -459,6 +479,11 @@ class Monitoring(Construct):
             ),
             *self._section("Tables", [self._table_widgets(t) for t in self.tables]),
             *self._section("Deliveries, tickets and callbacks", [self._business_widgets()]),
+            *(
+                self._section("Desk events", [self._desk_event_widgets()])
+                if self.desk_event_alarms
+                else []
+            ),
         ]
         return cloudwatch.Dashboard(
             self,
@@ -634,6 +659,21 @@ class Monitoring(Construct):
                 ],
                 width=6,
                 height=GRAPH_HEIGHT,
+            ),
+        ]
+
+    @staticmethod
+    def _desk_event_widgets() -> list[cloudwatch.IWidget]:
+        outcomes = [
+            Metric.DESK_EVENT_QUEUED,
+            Metric.DESK_EVENT_DUPLICATE,
+            Metric.DESK_EVENT_IGNORED,
+        ]
+        refusals = [Metric.DESK_EVENT_REJECTED, Metric.DESK_EVENT_FAILED]
+        return [
+            _graph("Desk events", [business_metric(name) for name in outcomes], width=12),
+            _graph(
+                "Desk events refused or failed", [business_metric(n) for n in refusals], width=12
             ),
         ]
 

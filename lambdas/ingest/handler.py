@@ -13,7 +13,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,6 +25,7 @@ from pandabridge.identity import DEFAULT_INTEGRATION, SEPARATOR, IncidentKey
 from pandabridge.incidents import IngestResult, ingest
 from pandabridge.names import INTEGRATION_PATH_PARAMETER, WEBHOOK_PATH, Metric
 from pandabridge.parsing import ErrorDetail, InvalidWebhookError, parse_webhook
+from pandabridge.responses import json_response as _json
 
 logger = Logger()
 metrics = Metrics()
@@ -105,12 +106,6 @@ def fail(error: Exception) -> Response:
     return _json(
         HTTPStatus.INTERNAL_SERVER_ERROR,
         {"message": "internal error: the delivery was not stored, send it again", "errors": []},
-    )
-
-
-def _json(status: HTTPStatus, body: dict[str, Any]) -> Response:
-    return Response(
-        status_code=status.value, content_type=content_types.APPLICATION_JSON, body=body
     )
 
 

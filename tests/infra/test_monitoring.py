@@ -26,6 +26,7 @@ FUNCTIONS = [
     "ticket_sync.worker.function",
     "callback.confirmer.function",
     "ingest_api.bearer_auth.checker.function",
+    "desk_events.receiver.function",
 ]
 
 
