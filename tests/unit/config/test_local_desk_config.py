@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from local.defaults import DESK_EVENTS_SECRET_NAME
-from local.desk_config import local_desk_config, write_local_config
+from local.desk_config import LOCAL_TARGET, local_desk_config, write_local_config
 from pandabridge.desk_config import DeskConfigurationError, load_config
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -57,10 +57,13 @@ def test_a_file_with_integrations_keeps_them_and_points_each_routed_target_at_it
     source = load_config(EXAMPLES / "integrations.toml")
     # When it is pointed at the local desk, with a demo desk for the other routed target
     config = local_desk_config(source, "http", LOCAL_URL, routed={"db-jira": "http://127.0.0.1:9/"})
-    # Then the routes still name existing targets, and the Jira one is a demo desk keeping its
-    # own secret's name
-    assert config.target_name == "ops-desk"
-    assert config.targets["ops-desk"].base_url == LOCAL_URL
+    # Then the chosen target is the local desk under its local name, the routes and targets
+    # naming it are renamed with it, and the Jira one is a demo desk keeping its secret's name
+    assert config.target_name == LOCAL_TARGET
+    assert config.targets[LOCAL_TARGET].base_url == LOCAL_URL
     assert config.targets["db-jira"].kind == "http"
     assert config.targets["db-jira"].secret == "pandabridge/db-jira"
-    assert config.integrations == source.integrations
+    payments = config.integrations["payments"]
+    assert payments.target == LOCAL_TARGET
+    assert [route.target for route in payments.routes] == ["db-jira"]
+    assert payments.token_secret == source.integrations["payments"].token_secret
