@@ -15,13 +15,18 @@ from stacks.config import ConfigurationError
 
 
 def _methods(integrated: Synthesized) -> dict[str, dict[str, Any]]:
-    """POST methods by the path part of their resource."""
+    """The webhook's POST methods (on /webhook and the resources under it) by path part."""
     resources = integrated.resources("AWS::ApiGateway::Resource")
-    paths = {rid: r["Properties"]["PathPart"] for rid, r in resources.items()}
+    [webhook] = [rid for rid, r in resources.items() if r["Properties"]["PathPart"] == "webhook"]
+    paths = {
+        rid: r["Properties"]["PathPart"]
+        for rid, r in resources.items()
+        if rid == webhook or r["Properties"]["ParentId"] == {"Ref": webhook}
+    }
     return {
         paths[m["Properties"]["ResourceId"]["Ref"]]: m["Properties"]
         for m in integrated.resources("AWS::ApiGateway::Method").values()
-        if m["Properties"]["HttpMethod"] == "POST"
+        if m["Properties"]["HttpMethod"] == "POST" and m["Properties"]["ResourceId"]["Ref"] in paths
     }
 
 
