@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
 from pandabridge.names import BIGPANDA_API_BASE, DEFAULT_LINK_TAG, Env, Limits
 
@@ -106,6 +106,18 @@ class BigPandaApiSettings(BaseModel):
         return _load(cls, environ)
 
 
+class BigPandaIntegration(BaseModel):
+    """One integration's BigPanda account, as the stack renders ``[integrations.<name>]``:
+    its app key, API base URL and the secret NAME with its User API key (default: the
+    stack's)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app_key: str | None = Field(default=None, min_length=1)
+    api_base: str = Field(default=BIGPANDA_API_BASE, pattern=r"^https?://[^\s]+$")
+    key_secret: str | None = Field(default=None, min_length=1)
+
+
 class CallbackSettings(BigPandaApiSettings):
     """What the callback function needs: where to record confirmations, and BigPanda's API.
 
@@ -116,6 +128,10 @@ class CallbackSettings(BigPandaApiSettings):
 
     tickets_table_name: str = Field(alias=Env.TICKETS_TABLE, min_length=1)
     app_key: str | None = Field(alias=Env.BIGPANDA_APP_KEY, default=None, min_length=1)
+    # Every integration but default; the default's account is the fields above.
+    integrations: Json[dict[str, BigPandaIntegration]] = Field(
+        alias=Env.BIGPANDA_INTEGRATIONS, default_factory=dict
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> CallbackSettings:

@@ -66,7 +66,7 @@ def sync_record(record: SQSRecord) -> None:
 
 
 def sync_incident(nudge: SyncNudge) -> None:
-    report = reconciler().sync(nudge)
+    report = reconciler(nudge.incident_id).sync(nudge)
     for action in report.actions:
         if action in ACTION_METRICS:
             metrics.add_metric(ACTION_METRICS[action], MetricUnit.Count, 1)
@@ -79,7 +79,7 @@ def mirror_desk_event(nudge: DeskEventNudge) -> None:
     """Apply one stored desk event to BigPanda; an event no longer stored, or a target without
     ``two_way``, is logged and done."""
     event = desk_events().get(nudge.target, nudge.event_id)
-    mirror = desk_mirror()
+    mirror = desk_mirror(nudge.target)
     if event is None or mirror is None:
         reason = "no longer stored" if event is None else "two_way is not configured"
         logger.warning(

@@ -10,8 +10,11 @@ import pytest
 
 from local.names import CONTROL_TABLE
 from ops.inspection import IN_SYNC, version_of_key
+from pandabridge.incidents import ingest
+from pandabridge.parsing import parse_webhook
 from pandabridge.stores.echo import DynamoCircuitBreaker
-from pandabridge.tickets.state import StepFailure
+from pandabridge.tickets.model import TicketRef
+from pandabridge.tickets.state import StepFailure, TicketState
 from pandabridge.versioning import Version
 from tests.ops.support import INCIDENT_ID, Cli, LocalStack
 
@@ -219,3 +222,19 @@ def test_a_suspected_sync_loop_is_shown_first(
     assert _verdict(run.out).split(maxsplit=1)[1].startswith("sync loop suspected")
     assert as_json["loop_suspected_since"] is not None
     assert as_json["in_sync"] is False
+
+
+def test_an_integrations_incident_shows_its_integration_and_its_tickets_target(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any]
+) -> None:
+    # Given an incident of the integration "ops", routed to the target "db-jira"
+    ingest(parse_webhook(json.dumps(sample)), stack.incidents, integration="ops")
+    key = f"ops#{INCIDENT_ID}"
+    stack.tickets.save(TicketState(incident_id=key, target="db-jira", ticket=TicketRef(id="T-9")))
+    # When it is inspected by its storage key
+    run = cli("inspect", key)
+    # Then the integration, BigPanda's own id and the ticket's target are shown
+    assert run.code == 0, run.err
+    assert f"integration  ops (BigPanda id {INCIDENT_ID})" in run.out
+    assert "T-9 in target db-jira" in run.out
+    assert json.loads(cli("inspect", key, "--json").out)["incident"]["integration"] == "ops"

@@ -8,10 +8,11 @@ from functools import cache
 
 from pandabridge.aws_clients import client
 from pandabridge.bigpanda_api import HttpBigPandaApi
-from pandabridge.composition.callback import bigpanda_api_key, rate_limiter
+from pandabridge.composition.callback import BigPandaAccount, bigpanda_api_key, rate_limiter
 from pandabridge.composition.ingest import incident_store
 from pandabridge.desk_config import DeskConfig
 from pandabridge.http import HttpClient
+from pandabridge.names import BIGPANDA_APP_KEY_SETTING, Env
 from pandabridge.rate_limit import org_id
 from pandabridge.settings import bigpanda_api_settings, control_table_settings
 from pandabridge.stores.desk_events import DeskEventStore
@@ -52,11 +53,19 @@ def desk_events() -> DeskEventStore:
 
 
 def bigpanda_api() -> HttpBigPandaApi:
-    """The Incidents API client, sharing the org's rate limit with the callbacks."""
+    """The Incidents API client of the stack's BigPanda account (the default integration's),
+    sharing the org's rate limit with the callbacks."""
     settings = bigpanda_api_settings()
+    account = BigPandaAccount(
+        settings.api_base,
+        None,
+        settings.secret_id,
+        BIGPANDA_APP_KEY_SETTING,
+        Env.BIGPANDA_SECRET_ID,
+    )
     return HttpBigPandaApi(
         api_base=settings.api_base,
-        api_key=bigpanda_api_key(settings),
+        api_key=bigpanda_api_key(settings, account),
         http=HttpClient(timeout_seconds=settings.timeout_seconds),
         limiter=rate_limiter(),
         org=org_id(settings.api_base, settings.secret_id),
