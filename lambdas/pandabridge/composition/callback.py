@@ -15,12 +15,7 @@ from pandabridge.http import HttpClient
 from pandabridge.identity import DEFAULT_INTEGRATION, IncidentKey
 from pandabridge.names import BIGPANDA_APP_KEY_SETTING, Env
 from pandabridge.rate_limit import org_id
-from pandabridge.settings import (
-    BigPandaApiSettings,
-    CallbackSettings,
-    callback_settings,
-    control_table_settings,
-)
+from pandabridge.settings import CallbackSettings, callback_settings, control_table_settings
 from pandabridge.stores.control import DynamoRateLimiter
 from pandabridge.stores.tickets import CallbackLedger
 
@@ -36,12 +31,10 @@ def rate_limiter() -> DynamoRateLimiter:
     return DynamoRateLimiter(control_table_settings().control_table_name, client("dynamodb"))
 
 
-def bigpanda_api_key(settings: BigPandaApiSettings, account: BigPandaAccount | None = None) -> str:
+def bigpanda_api_key(settings: CallbackSettings, account: BigPandaAccount | None = None) -> str:
     """BigPanda's User API key from Secrets Manager (cached), never logged: the account's, or
     the stack's."""
-    if account is None:
-        assert isinstance(settings, CallbackSettings)  # noqa: S101 - the callback's own
-        account = account_of(settings, DEFAULT_INTEGRATION)
+    account = account or account_of(settings, DEFAULT_INTEGRATION)
     secret_id, setting = account.secret_id, account.secret_setting
     value = read_secret(secret_id, what="BigPanda API key", setting=setting)
     if not isinstance(value, str) or not value.strip():

@@ -8,13 +8,15 @@ from functools import cache
 
 from pandabridge.aws_clients import client
 from pandabridge.bigpanda_api import HttpBigPandaApi
-from pandabridge.composition.callback import BigPandaAccount, bigpanda_api_key, rate_limiter
 from pandabridge.composition.ingest import incident_store
+from pandabridge.composition.secrets import read_secret
 from pandabridge.desk_config import DeskConfig
+from pandabridge.errors import PermanentError
 from pandabridge.http import HttpClient
-from pandabridge.names import BIGPANDA_APP_KEY_SETTING, Env
+from pandabridge.names import Env
 from pandabridge.rate_limit import org_id
 from pandabridge.settings import bigpanda_api_settings, control_table_settings
+from pandabridge.stores.control import DynamoRateLimiter
 from pandabridge.stores.desk_events import DeskEventStore
 from pandabridge.stores.echo import DynamoCircuitBreaker, DynamoEchoLedger
 from pandabridge.write_back import Mirror, TicketStates, WriteBackSettings
@@ -52,20 +54,32 @@ def desk_events() -> DeskEventStore:
     return DeskEventStore(control_table_settings().control_table_name, client("dynamodb"))
 
 
+@cache
+def rate_limiter() -> DynamoRateLimiter:
+    """The org's rate limit, in the same control-table windows as the callbacks'."""
+    return DynamoRateLimiter(control_table_settings().control_table_name, client("dynamodb"))
+
+
+def api_key() -> str:
+    """The stack's BigPanda User API key (the callback's own secret), cached, never logged."""
+    value = read_secret(
+        bigpanda_api_settings().secret_id, what="BigPanda API key", setting=Env.BIGPANDA_SECRET_ID
+    )
+    if not isinstance(value, str) or not value.strip():
+        raise PermanentError(
+            "the BigPanda API key secret holds no key (a plain string is expected)",
+            setting=Env.BIGPANDA_SECRET_ID,
+        )
+    return value.strip()
+
+
 def bigpanda_api() -> HttpBigPandaApi:
     """The Incidents API client of the stack's BigPanda account (the default integration's),
     sharing the org's rate limit with the callbacks."""
     settings = bigpanda_api_settings()
-    account = BigPandaAccount(
-        settings.api_base,
-        None,
-        settings.secret_id,
-        BIGPANDA_APP_KEY_SETTING,
-        Env.BIGPANDA_SECRET_ID,
-    )
     return HttpBigPandaApi(
         api_base=settings.api_base,
-        api_key=bigpanda_api_key(settings, account),
+        api_key=api_key(),
         http=HttpClient(timeout_seconds=settings.timeout_seconds),
         limiter=rate_limiter(),
         org=org_id(settings.api_base, settings.secret_id),
