@@ -486,8 +486,9 @@ class _Run:
     def write_link(self) -> None:
         """Once the ticket exists, tag and comment the BigPanda incident with its link, once.
 
-        A missing tag definition is a step failure naming ``two_way.link_tag``; a throttled or
-        failing BigPanda fails the message, to be retried with the desk's steps already saved.
+        A missing tag definition, or BigPanda failing, is a step failure (naming
+        ``two_way.link_tag``), tried again later like any refused step; a full rate limit makes
+        the nudge wait.
         """
         links = self.owner.links
         if links is None or self.state.ticket is None or self.state.link_written_at is not None:
@@ -499,6 +500,13 @@ class _Run:
             return
         except PermanentError as error:
             self.record_failure("link", StepFailedError(error.reason, error.setting, error.status))
+            return
+        except WaitingError:
+            raise  # the org's rate limit is full: the whole nudge waits, counting no failure
+        except RetryableError as error:
+            # BigPanda unreachable: the ticket's own steps are done; the link is tried again.
+            failure = StepFailedError(error.reason, "BigPanda's API (tried again later)", None)
+            self.record_failure("link", failure)
             return
         if written:
             self.save(

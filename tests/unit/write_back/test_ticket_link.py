@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pandabridge.errors import RetryableError
 from pandabridge.sync import Action
 from tests.unit.core.deliveries import later, resolved
 from tests.unit.write_back.conftest import TwoWay
@@ -48,3 +49,19 @@ def test_no_link_when_switched_off(two_way: TwoWay, sample: Payload) -> None:
     two_way.rewire(link=False)
     two_way.sync(sample)
     assert two_way.bigpanda.writes == []
+
+
+def test_an_unreachable_bigpanda_leaves_the_ticket_synced_and_the_link_to_try_again(
+    two_way: TwoWay, sample: Payload
+) -> None:
+    # Given BigPanda answering 503 to the tag
+    def unavailable(*_: object) -> None:
+        raise RetryableError("503 Service Unavailable")
+
+    two_way.bigpanda.set_tag = unavailable  # type: ignore[method-assign]
+    # When the incident is synced
+    report = two_way.sync(sample)
+    # Then the ticket exists, and the link is a step to try again, not a failed nudge
+    assert Action.CREATED in report.actions
+    assert [failure.step for failure in report.failed_steps] == ["link"]
+    assert report.retry_after is not None
