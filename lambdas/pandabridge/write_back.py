@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from http import HTTPStatus
 from typing import Any, Final, Literal, Protocol
 
 from pandabridge.errors import PermanentError
@@ -378,7 +379,8 @@ class Mirror:
 
     def write_link(self, incident: StoredIncident, ticket: TicketRef) -> bool:
         """Tag the incident with the ticket's key and URL and comment the link. False when
-        switched off; each write is recorded in the ledger so its echo is recognised."""
+        switched off; True once done, or when BigPanda does not know the incident. Each write
+        is recorded in the ledger so its echo is recognised."""
         if not self.settings.link:
             return False
         target = self._target(incident.incident_id)
@@ -386,7 +388,14 @@ class Mirror:
             return False
         tag_id = self.tag_id(self.settings.link_tag)
         self.ledger.record(incident.incident_id, Side.BIGPANDA, tag_write(self.settings.link_tag))
-        self.api.set_tag(target.env, target.incident_id, tag_id, link_value(ticket))
+        try:
+            self.api.set_tag(target.env, target.incident_id, tag_id, link_value(ticket))
+        except PermanentError as refused:
+            if refused.status != HTTPStatus.NOT_FOUND:
+                raise
+            # The tag is defined (looked up above): BigPanda does not know the incident, as
+            # for an incident it never shared. There is nothing to link, now or later.
+            return True
         text = link_comment(ticket)
         self.ledger.record(incident.incident_id, Side.BIGPANDA, comment_write(text))
         self.api.comment(target.env, target.incident_id, text)

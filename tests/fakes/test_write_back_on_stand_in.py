@@ -132,3 +132,16 @@ def test_echoes_from_both_sides_write_nothing(
     assert two_way.world.target.only_ticket().comments == []
     assert _kinds(bigpanda_stand_in) == before
     assert [report.outcome for report in own] == [Outcome.OWN_ACTOR] * 2
+
+
+def test_an_incident_bigpanda_never_shared_gets_no_link_and_no_retry(
+    bigpanda_stand_in: BigPandaStandIn, bigpanda_api: HttpBigPandaApi, sample: Payload
+) -> None:
+    # Given the link tag defined, but an incident the stand-in never shared (a 404)
+    bigpanda_stand_in.api.define_tag(DEFAULT_LINK_TAG)
+    two_way = TwoWay(api=bigpanda_api)
+    # When it is synced
+    report = two_way.sync(sample)
+    # Then the ticket exists, nothing was written to BigPanda, and no step waits to be retried
+    assert report.failed_steps == ()
+    assert bigpanda_stand_in.api.writes() == []

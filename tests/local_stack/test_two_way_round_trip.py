@@ -56,3 +56,5 @@ def test_a_desk_resolve_and_comment_reach_bigpanda_once(
     assert f"[{ticket['id']}] Dana Levi: disk replaced" in comments
     assert len(writes(stack, incident_id, "resolve")) == 1
     assert len(writes(stack, incident_id, "tag")) == 1
+    # And the journey tells the desk's events reaching BigPanda
+    stack.wait_for_output(f"of incident {incident_id} applied")
