@@ -52,8 +52,14 @@ def test_a_desk_resolve_and_comment_reach_bigpanda_once(
     # Then the desk's events were accepted, and BigPanda got one comment and one resolve
     assert (comment["event_status"], resolve["event_status"]) == (200, 200)
     stack.wait_until(lambda: writes(stack, incident_id, "resolve"), bool, "the resolve")
-    comments = [w["body"]["comment"] for w in writes(stack, incident_id, "comment")]
-    assert f"[{ticket['id']}] Dana Levi: disk replaced" in comments
+    mirrored = f"[{ticket['id']}] Dana Levi: disk replaced"
+    # A write that met the org's rate limit waits its backoff: wait for the comment too.
+    comments = stack.wait_until(
+        lambda: [w["body"]["comment"] for w in writes(stack, incident_id, "comment")],
+        lambda found: mirrored in found,
+        "the mirrored comment",
+    )
+    assert comments.count(mirrored) == 1
     assert len(writes(stack, incident_id, "resolve")) == 1
     assert len(writes(stack, incident_id, "tag")) == 1
     # And the journey tells the desk's events reaching BigPanda
