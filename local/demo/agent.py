@@ -3,40 +3,34 @@
 The demo desk is an ``http`` desk: when an agent resolves or comments a ticket (the page's
 buttons, ``POST /_desk/tickets/<id>/resolve`` or ``.../comment``), it changes the ticket and
 posts the signed desk event of the ``http`` contract to the stack's desk-events route, as a real
-desk would (README, "The http desk contract"). The event names the agent, not our integration
-user, so write-back mirrors it to BigPanda.
+desk would (README, "The http desk contract"), retrying as the desk fakes do. The event names
+the agent, not our integration user, so write-back mirrors it to BigPanda.
 """
 
 from __future__ import annotations
 
-import json
-import time
-import urllib.error
-import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pandabridge.desk_event_auth import (
-    HTTP_SIGNATURE_HEADER,
-    HTTP_TIMESTAMP_HEADER,
-    http_signature,
-)
+from local.fakes.desk_webhooks import WebhookSender, http_sender
 
 AGENT: Final = {"id": "agent-dana", "name": "Dana Levi"}
 
 
-@dataclass(frozen=True)
+@dataclass
 class TalkBack:
     """Where the desk posts its events, and the key it signs them with."""
 
     events_url: str
     secret: str
-    timeout_seconds: float = 10.0
+    _sender: WebhookSender | None = field(default=None, init=False, repr=False)
 
     def send(self, ticket: dict[str, Any], kind: str, comment: str | None = None) -> int:
-        """Post the event of ``kind`` about ``ticket``; the route's answer status (0: none)."""
+        """Post the event of ``kind`` about ``ticket``; the route's last answer (0: none)."""
+        if self._sender is None:
+            self._sender = http_sender(self.events_url, self.secret)
         event: dict[str, Any] = {
             "event_id": uuid.uuid4().hex,
             "ticket_id": ticket["id"],
@@ -47,22 +41,7 @@ class TalkBack:
         }
         if comment is not None:
             event["comment"] = comment
-        body = json.dumps(event).encode()
-        timestamp = int(time.time())
-        request = urllib.request.Request(  # noqa: S310 - the local gateway's own URL
-            self.events_url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                HTTP_TIMESTAMP_HEADER: str(timestamp),
-                HTTP_SIGNATURE_HEADER: http_signature(body, self.secret, timestamp),
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as answer:  # noqa: S310
-                return int(answer.status)
-        except urllib.error.HTTPError as refused:
-            return int(refused.code)
-        except OSError:
-            return 0
+        delivery = self._sender.deliver(event)
+        self._sender.wait()
+        attempts = [a for a in self._sender.sent if a.delivery_id == delivery]
+        return attempts[-1].status if attempts else 0
