@@ -62,5 +62,8 @@ def test_a_desk_resolve_and_comment_reach_bigpanda_once(
     assert comments.count(mirrored) == 1
     assert len(writes(stack, incident_id, "resolve")) == 1
     assert len(writes(stack, incident_id, "tag")) == 1
-    # And the journey tells the desk's events reaching BigPanda
+    # And the journey tells the desk's events reaching BigPanda, whose page shows the writes
     stack.wait_for_output(f"of incident {incident_id} applied")
+    page = http_request("GET", f"{stack.bigpanda_url}/").body.decode()
+    assert f"{ticket['id']}] Dana Levi: disk replaced" in page
+    assert "ticket_link = " in page
