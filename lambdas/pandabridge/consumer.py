@@ -6,8 +6,9 @@
 - A ``PermanentError`` sends the record straight to the DLQ with the reason, logs the setting
   to fix, and reports the record processed: retrying would only repeat the refusal. Should the
   DLQ refuse the copy, the record fails instead, to be retried and redriven by the queue.
-- A ``WaitingError`` (nothing failed: the message waits for time to pass) is postponed by its
-  backoff like a retryable one, logged at INFO and not counted as a failure. Waiting must never
+- A ``WaitingError`` (nothing failed: the message waits for time to pass) is postponed by the
+  wait it names, plus jitter (``retry.wait_seconds``; without one, by the backoff of a
+  retryable one), logged at INFO and not counted as a failure. Waiting must never
   use up the queue's receive count, so once a waiting record's receive count is within
   ``RESEND_MARGIN`` of the queue's ``maxReceiveCount``, a fresh copy is sent to the end of its
   group (its count starts again) and the record is reported processed.
@@ -40,7 +41,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from pandabridge.errors import NotConfiguredError, PermanentError, RetryableError, WaitingError
-from pandabridge.retry import backoff_seconds
+from pandabridge.retry import backoff_seconds, wait_seconds
 from pandabridge.stores.queues import QueueControl
 
 M = TypeVar("M", bound=BaseModel)
@@ -104,6 +105,8 @@ class QueueWorker:
         # set the same attribute after the same constructor: pass it there once it exists.
         self._processor.raise_on_entire_batch_failure = False
         self._retry_after: dict[str, float | None] = {}
+        # The records that only wait (a ``WaitingError``), by message id.
+        self._waiting: set[str] = set()
 
     def run(
         self,
@@ -113,6 +116,7 @@ class QueueWorker:
     ) -> dict[str, Any]:
         """Process a batch and return Lambda's partial batch response."""
         self._retry_after.clear()
+        self._waiting.clear()
         response: dict[str, Any] = dict(
             process_partial_response(
                 event=event,
@@ -142,6 +146,7 @@ class QueueWorker:
                 )
                 return
             self._retry_after[record.message_id] = error.retry_after
+            self._waiting.add(record.message_id)
             self._logger.info(
                 "waits", extra={"reason": str(error), "retry_after": error.retry_after}
             )
@@ -210,7 +215,10 @@ class QueueWorker:
             if group not in delay_of_group:
                 count = int(attributes.get("ApproximateReceiveCount", "1"))
                 retry_after = self._retry_after.get(record["messageId"])
-                delay_of_group[group] = backoff_seconds(count, retry_after)
+                if retry_after is not None and record["messageId"] in self._waiting:
+                    delay_of_group[group] = wait_seconds(retry_after)
+                else:
+                    delay_of_group[group] = backoff_seconds(count, retry_after)
             delays.append((record["receiptHandle"], delay_of_group[group]))
         try:
             self._queue_control().postpone(records[0]["eventSourceARN"], delays)

@@ -174,6 +174,9 @@ class Limits:
     # the target's Retry-After asks for longer. SQS caps a visibility change at 12 hours.
     RETRY_BASE_SECONDS: Final = 2
     RETRY_MAX_SECONDS: Final = 900
+    # A message that waits for a known time (a full rate-limit window) comes back after that
+    # wait plus up to this fraction of it again, so that a throttled burst spreads out.
+    WAIT_JITTER_FRACTION: Final = 0.5
     # A Jira search may miss an issue created seconds or minutes ago: after a create attempt
     # whose outcome is unknown (a timeout), an empty search is trusted only once this long has
     # passed; until then the lookup is retried with a growing backoff. 30 s proved too short

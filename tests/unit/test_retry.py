@@ -7,7 +7,7 @@ import random
 import pytest
 
 from pandabridge.names import Limits
-from pandabridge.retry import backoff_seconds
+from pandabridge.retry import backoff_seconds, wait_seconds
 
 
 @pytest.fixture
@@ -43,3 +43,15 @@ def test_short_retry_after_does_not_shorten_the_backoff(rng: random.Random) -> N
 
 def test_delay_fits_sqs_visibility_limit(rng: random.Random) -> None:
     assert backoff_seconds(1, retry_after=10**9, rng=rng) == 12 * 60 * 60
+
+
+def test_a_known_wait_comes_back_after_it_plus_jitter_whatever_the_receive_count(
+    rng: random.Random,
+) -> None:
+    # Given a message that waits 50 s for a rate-limit window
+    # When its delays are drawn many times
+    delays = [wait_seconds(50, rng=rng) for _ in range(200)]
+    # Then each is the wait plus at most half of it again, and they are spread out
+    assert min(delays) >= 50
+    assert max(delays) <= 75
+    assert len(set(delays)) > 10
