@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from pandabridge.desk_config import DeskConfig, IntegrationConfig
+from pandabridge.desk_config import DeskConfig
 from pandabridge.identity import DEFAULT_INTEGRATION
 from pandabridge.names import BIGPANDA_APP_KEY_SETTING, Env
 from stacks.checks import acknowledge
@@ -83,9 +83,8 @@ class Callback(Construct):
         queues.grant_dead_letter_callback(function)
         queues.consume_callback(function, max_concurrency=settings.callback_max_concurrency)
         self.grant_read_api_key(function)
-        named = [a["key_secret"] for a in accounts.values() if "key_secret" in a]
+        grant_read_secrets_by_name(self, function, key_secret_names(desk))
         default = desk.integration_settings[DEFAULT_INTEGRATION] if desk else None
-        grant_read_secrets_by_name(self, function, named + _named_key_secret(default))
 
         acknowledge(
             function,
@@ -192,5 +191,9 @@ def default_account_environment(desk: DeskConfig | None) -> dict[str, str]:
     return environment
 
 
-def _named_key_secret(integration: IntegrationConfig | None) -> list[str]:
-    return [integration.key_secret] if integration and integration.key_secret else []
+def key_secret_names(desk: DeskConfig | None) -> list[str]:
+    """The BigPanda key secrets the desk file names (the default's and each integration's),
+    read by name; the stack's own secret is granted apart."""
+    if desk is None:
+        return []
+    return [i.key_secret for i in desk.integration_settings.values() if i.key_secret]

@@ -9,6 +9,7 @@ visibility (backoff), and parks a failure no retry can fix in the ticket-sync DL
 
 from __future__ import annotations
 
+import json
 from typing import Final
 
 from aws_cdk import Annotations, Duration
@@ -20,7 +21,13 @@ from constructs import Construct
 from pandabridge.names import Env
 from pandabridge.stores.desk_events import KEY_PREFIX as DESK_EVENT_PREFIX
 from pandabridge.stores.echo import BREAKER_PREFIX, LEDGER_PREFIX
-from stacks.callback import Callback, bigpanda_environment
+from stacks.callback import (
+    Callback,
+    bigpanda_accounts,
+    bigpanda_environment,
+    default_account_environment,
+    key_secret_names,
+)
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.desk import DeskConfigLayer, placeholder_warning, ticket_target_environment
@@ -105,24 +112,32 @@ class TicketSync(Construct):
         self, *, storage: IncidentStorage, callback: Callback, ingest: lambda_.Function
     ) -> bool:
         """With a ``two_way`` target, let the function write back to BigPanda: the callback's
-        API key secret and API settings, the org's rate limit, its own ledger and breaker
-        items, and the stored desk events, each by its control-table prefix; and tell ingest
-        the link tag to leave out of its content hash. One-way deployments get none of it.
-        True when granted."""
+        API key secret and API settings, each integration's account and key secret, the org's
+        rate limit, its own ledger and breaker items, and the stored desk events, each by its
+        control-table prefix; and tell ingest the link tag to leave out of its content hash.
+        One-way deployments get none of it. True when granted."""
         two_way = self.desk.selected.two_way
         if two_way is None:
             return False
         ingest.add_environment(Env.LINK_TAG, two_way.link_tag)
         function = self.worker.function
+        # Each integration's BigPanda account, as the callback's; app keys are the callback's.
+        accounts = {
+            name: {key: value for key, value in account.items() if key != "app_key"}
+            for name, account in bigpanda_accounts(self.desk).items()
+        }
         environment = {
             Env.CONTROL_TABLE: storage.control_table.table_name,
             Env.BIGPANDA_SECRET_ID: callback.secret.secret_arn,
             **bigpanda_environment(self.settings),
+            **default_account_environment(self.desk),
+            **({Env.BIGPANDA_INTEGRATIONS: json.dumps(accounts)} if accounts else {}),
         }
         environment.pop(Env.BIGPANDA_APP_KEY, None)  # the callback's alone
         for name, value in environment.items():
             function.add_environment(name, value)
         callback.grant_read_api_key(function)
+        grant_read_secrets_by_name(self, function, key_secret_names(self.desk))
         storage.grant_rate_limit(function)
         storage.grant_control_items(function, prefix=LEDGER_PREFIX, actions=LEDGER_ACTIONS)
         storage.grant_control_items(function, prefix=BREAKER_PREFIX, actions=BREAKER_ACTIONS)

@@ -87,6 +87,18 @@ class TicketSyncSettings(StorageSettings):
         return _load(cls, environ)
 
 
+class BigPandaIntegration(BaseModel):
+    """One integration's BigPanda account, as the stack renders ``[integrations.<name>]``:
+    its app key, API base URL and the secret NAME with its User API key (default: the
+    stack's)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app_key: str | None = Field(default=None, min_length=1)
+    api_base: str = Field(default=BIGPANDA_API_BASE, pattern=r"^https?://[^\s]+$")
+    key_secret: str | None = Field(default=None, min_length=1)
+
+
 class BigPandaApiSettings(BaseModel):
     """BigPanda's API as the functions that call it reach it (the callback, and write-back in
     the ticket-sync function): the API base and the secret holding the User API key."""
@@ -100,22 +112,14 @@ class BigPandaApiSettings(BaseModel):
     timeout_seconds: float = Field(
         alias=Env.BIGPANDA_TIMEOUT_SECONDS, default=Limits.BIGPANDA_TIMEOUT_SECONDS, gt=0, le=20
     )
+    # Every integration but default; the default's account is the fields above.
+    integrations: Json[dict[str, BigPandaIntegration]] = Field(
+        alias=Env.BIGPANDA_INTEGRATIONS, default_factory=dict
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> BigPandaApiSettings:
         return _load(cls, environ)
-
-
-class BigPandaIntegration(BaseModel):
-    """One integration's BigPanda account, as the stack renders ``[integrations.<name>]``:
-    its app key, API base URL and the secret NAME with its User API key (default: the
-    stack's)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    app_key: str | None = Field(default=None, min_length=1)
-    api_base: str = Field(default=BIGPANDA_API_BASE, pattern=r"^https?://[^\s]+$")
-    key_secret: str | None = Field(default=None, min_length=1)
 
 
 class CallbackSettings(BigPandaApiSettings):
@@ -128,10 +132,6 @@ class CallbackSettings(BigPandaApiSettings):
 
     tickets_table_name: str = Field(alias=Env.TICKETS_TABLE, min_length=1)
     app_key: str | None = Field(alias=Env.BIGPANDA_APP_KEY, default=None, min_length=1)
-    # Every integration but default; the default's account is the fields above.
-    integrations: Json[dict[str, BigPandaIntegration]] = Field(
-        alias=Env.BIGPANDA_INTEGRATIONS, default_factory=dict
-    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> CallbackSettings:

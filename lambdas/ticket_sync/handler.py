@@ -79,7 +79,7 @@ def mirror_desk_event(nudge: DeskEventNudge) -> None:
     """Apply one stored desk event to BigPanda; an event no longer stored, or a target without
     ``two_way``, is logged and done."""
     event = desk_events().get(nudge.target, nudge.event_id)
-    mirror = desk_mirror(nudge.target)
+    mirror = desk_mirror(nudge.target, nudge.incident_id)
     if event is None or mirror is None:
         reason = "no longer stored" if event is None else "two_way is not configured"
         logger.warning(

@@ -341,3 +341,55 @@ def test_a_burst_of_200_resolves_stays_under_the_limits_with_no_dlq(
     assert waited, "the burst never met the rate limit"
     # and the burst drained about as fast as the rate limit allows
     assert drained <= BURST_DRAIN_BOUND_SECONDS, f"drained in {drained:.0f} s"
+
+
+OPS_KEY = "ops-user-api-key-5b1f0c3a"
+
+
+@pytest.fixture
+def ops_stand_in(clock: StoppedClock) -> Iterator[BigPandaStandIn]:
+    """A second BigPanda org, the integration ``ops``'s, with its own User API key."""
+    running = BigPandaStandIn(OPS_KEY, clock=clock).start()
+    running.api.define_tag(DEFAULT_LINK_TAG)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def ops_integration(
+    two_way: None,
+    ops_stand_in: BigPandaStandIn,
+    moto_server: MotoServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The integration ``ops`` with its own API base and key secret, as the stack renders it
+    for the ticket-sync function."""
+    secret = f"ops-bigpanda/{uuid.uuid4()}"
+    put_secret_string(moto_server.endpoint, secret, OPS_KEY)
+    ops = {"api_base": ops_stand_in.api_base, "key_secret": secret}
+    monkeypatch.setenv(Env.BIGPANDA_INTEGRATIONS, json.dumps({"ops": ops}))
+    _clear_caches()
+
+
+def test_a_desk_comment_on_an_integrations_incident_goes_to_that_integrations_bigpanda(
+    ops_integration: None,
+    desk: Desk,
+    queue: Queue,
+    stand_in: BigPandaStandIn,
+    ops_stand_in: BigPandaStandIn,
+    sample: Payload,
+) -> None:
+    # Given an incident of the integration "ops", stored under its scoped key and shared by
+    # ops's BigPanda org
+    payload = copy.deepcopy(sample)
+    ingest(parse_webhook(json.dumps(payload)), incident_store(), integration="ops")
+    incident = ops_stand_in.api.share(payload)
+    # When an agent's comment on its ticket is mirrored
+    desk.event(f"ops#{incident}", "commented", comment="disk replaced")
+    queue.run()
+    # Then ops's BigPanda (its API base, with its key) holds the comment on BigPanda's own id,
+    # and the stack's default account got nothing
+    assert [(w.incident_id, w.body["comment"]) for w in ops_stand_in.api.writes("comment")] == [
+        (incident, "[OPS-1] Dana Levi: disk replaced")
+    ]
+    assert stand_in.api.writes() == []

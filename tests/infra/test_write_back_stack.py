@@ -3,6 +3,7 @@ BigPanda key and its own control-table items, and nothing more; the loop alarm i
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -28,6 +29,24 @@ def two_way(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     folder = tmp_path_factory.mktemp("cdk-two-way")
     desk = folder / "desk.toml"
     desk.write_text(TWO_WAY, encoding="utf-8")
+    return synthesize(folder / "out", {"config_file": str(desk)})
+
+
+# A second BigPanda org, the integration "payments", with its own User API key secret.
+PAYMENTS = """
+[integrations.payments]
+api_base = "eu"
+key_secret = "pandabridge/payments-bigpanda"
+token_secret = "pandabridge/payments-tokens"
+"""
+
+
+@pytest.fixture(scope="module")
+def two_way_integrations(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The two-way app with a second integration in its desk file."""
+    folder = tmp_path_factory.mktemp("cdk-two-way-integrations")
+    desk = folder / "desk.toml"
+    desk.write_text(TWO_WAY.replace("[targets.ops]", 'target = "ops"\n[targets.ops]', 1) + PAYMENTS)
     return synthesize(folder / "out", {"config_file": str(desk)})
 
 
@@ -100,3 +119,37 @@ def test_a_suspected_sync_loop_raises_its_alarm(synthesized: Synthesized) -> Non
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
     assert "inspect" in alarm["AlarmDescription"]
     assert alarm["AlarmActions"]
+
+
+def test_the_function_writes_back_with_each_integrations_own_key(
+    two_way_integrations: Synthesized,
+) -> None:
+    # Given a two-way target and the integration "payments" with its own key secret
+    # When the ticket-sync function's variables and secret grants are read
+    variables = two_way_integrations.ticket_sync_function["Environment"]["Variables"]
+    reads = json.dumps(
+        sorted(
+            map(str, allowed(_statements(two_way_integrations))["secretsmanager:GetSecretValue"])
+        )
+    )
+    # Then it knows payments' BigPanda account (not its app key: the callback's alone) and may
+    # read payments' key secret by name
+    assert json.loads(variables[Env.BIGPANDA_INTEGRATIONS]) == {
+        "payments": {
+            "api_base": "https://eu-api.bigpanda.io",
+            "key_secret": "pandabridge/payments-bigpanda",
+        }
+    }
+    assert ":secret:pandabridge/payments-bigpanda-??????" in reads
+
+
+def test_a_one_way_function_may_not_read_an_integrations_key(
+    integrated: Synthesized,
+) -> None:
+    # Given integrations with their own key secrets but no two-way target
+    function = integrated.stack.ticket_sync.worker.function
+    resources = json.dumps([s["Resource"] for s in integrated.role_statements(function.role)])
+    # Then the ticket-sync function can read none of them, nor knows the accounts
+    variables = integrated.resource(function)["Properties"]["Environment"]["Variables"]
+    assert "payments-bigpanda" not in resources
+    assert Env.BIGPANDA_INTEGRATIONS not in variables

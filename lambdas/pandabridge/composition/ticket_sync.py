@@ -108,10 +108,10 @@ def router() -> StickyRouter:
     return StickyRouter(desk_config(), incident_store(), ticket_states())
 
 
-def desk_mirror(target: str | None = None) -> Mirror | None:
+def desk_mirror(target: str | None = None, incident_id: str | None = None) -> Mirror | None:
     """Write-back of the desk events of ``target`` (the file's default when none), when that
-    target is two-way."""
-    return mirror(routed_desk(target), ticket_states())
+    target is two-way, to the BigPanda account of the incident's integration."""
+    return mirror(routed_desk(target), ticket_states(), incident_id)
 
 
 def reconciler(incident_id: str | None = None) -> Reconciler:
@@ -123,7 +123,7 @@ def reconciler(incident_id: str | None = None) -> Reconciler:
     settings = ticket_sync_settings()
     name = router().target_for(incident_id) if incident_id is not None else None
     desk = routed_desk(name)
-    links = mirror(desk, ticket_states())
+    links = mirror(desk, ticket_states(), incident_id)
     two_way = (
         {"ledger": echo_ledger(), "links": links, "link_tag": links.settings.link_tag}
         if links is not None

@@ -8,13 +8,15 @@ from functools import cache
 
 from pandabridge.aws_clients import client
 from pandabridge.bigpanda_api import HttpBigPandaApi
+from pandabridge.composition.bigpanda_accounts import (
+    BigPandaAccount,
+    account_for,
+    bigpanda_api_key,
+)
 from pandabridge.composition.ingest import incident_store
-from pandabridge.composition.secrets import read_secret
 from pandabridge.desk_config import DeskConfig
-from pandabridge.errors import PermanentError
 from pandabridge.http import HttpClient
 from pandabridge.names import Env
-from pandabridge.rate_limit import org_id
 from pandabridge.settings import bigpanda_api_settings, control_table_settings
 from pandabridge.stores.control import DynamoRateLimiter
 from pandabridge.stores.desk_events import DeskEventStore
@@ -60,39 +62,38 @@ def rate_limiter() -> DynamoRateLimiter:
     return DynamoRateLimiter(control_table_settings().control_table_name, client("dynamodb"))
 
 
-def api_key() -> str:
-    """The stack's BigPanda User API key (the callback's own secret), cached, never logged."""
-    value = read_secret(
-        bigpanda_api_settings().secret_id, what="BigPanda API key", setting=Env.BIGPANDA_SECRET_ID
-    )
-    if not isinstance(value, str) or not value.strip():
-        raise PermanentError(
-            "the BigPanda API key secret holds no key (a plain string is expected)",
-            setting=Env.BIGPANDA_SECRET_ID,
-        )
-    return value.strip()
-
-
-def bigpanda_api() -> HttpBigPandaApi:
-    """The Incidents API client of the stack's BigPanda account (the default integration's),
-    sharing the org's rate limit with the callbacks."""
+def bigpanda_api(incident_id: str | None = None) -> HttpBigPandaApi:
+    """The Incidents API client of the integration the incident belongs to (by its storage
+    key; the stack's default account without one): that integration's API base and key
+    secret, sharing its org's rate limit with the callbacks."""
     settings = bigpanda_api_settings()
+    account = account_for(settings, incident_id)
     return HttpBigPandaApi(
-        api_base=settings.api_base,
-        api_key=api_key(),
+        api_base=account.api_base,
+        api_key=bigpanda_api_key(settings, account),
         http=HttpClient(timeout_seconds=settings.timeout_seconds),
         limiter=rate_limiter(),
-        org=org_id(settings.api_base, settings.secret_id),
+        org=account.org,
+        **_named_key_setting(account),
     )
 
 
-def mirror(desk: DeskConfig, states: TicketStates) -> Mirror | None:
-    """Write-back for this invocation, or None when the target has no ``two_way`` section."""
+def _named_key_setting(account: BigPandaAccount) -> dict[str, str]:
+    """An integration's own key secret is named by its key path; the stack's keeps the
+    client's default wording."""
+    if account.secret_setting == Env.BIGPANDA_SECRET_ID:
+        return {}
+    return {"key_setting": account.secret_setting}
+
+
+def mirror(desk: DeskConfig, states: TicketStates, incident_id: str | None = None) -> Mirror | None:
+    """Write-back for this invocation, to the BigPanda account of the incident's integration,
+    or None when the target has no ``two_way`` section."""
     settings = write_back_settings(desk)
     if settings is None:
         return None
     return Mirror(
-        api=bigpanda_api(),
+        api=bigpanda_api(incident_id),
         incidents=incident_store(),
         states=states,
         ledger=echo_ledger(),
