@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from pandabridge.errors import PermanentError, RetryableError, StepFailedError, WaitingError
 from pandabridge.incidents import StoredIncident
@@ -134,6 +134,10 @@ class SyncReport:
     def in_sync_already(self) -> bool:
         return not self.actions and not self.failed_steps
 
+
+# The one step BigPanda refuses rather than the desk: the ticket link (its tag definition, or
+# the key secret).
+LINK_STEP: Final = "link"
 
 RESOLVE_NOTE = "Resolved in BigPanda: the incident is no longer active."
 REOPEN_NOTE = "Reopened: the BigPanda incident is active again."
@@ -496,23 +500,25 @@ class _Run:
         try:
             written = links.write_link(self.incident, self.ticket)
         except StepFailedError as error:
-            self.record_failure("link", error)
+            self.record_failure(LINK_STEP, error)
             return
         except PermanentError as error:
-            self.record_failure("link", StepFailedError(error.reason, error.setting, error.status))
+            self.record_failure(
+                LINK_STEP, StepFailedError(error.reason, error.setting, error.status)
+            )
             return
         except WaitingError:
             raise  # the org's rate limit is full: the whole nudge waits, counting no failure
         except RetryableError as error:
             # BigPanda unreachable: the ticket's own steps are done; the link is tried again.
             failure = StepFailedError(error.reason, "BigPanda's API (tried again later)", None)
-            self.record_failure("link", failure)
+            self.record_failure(LINK_STEP, failure)
             return
         if written:
             self.save(
                 Action.LINKED,
                 link_written_at=self.now,
-                step_failures=self.without_failures("link"),
+                step_failures=self.without_failures(LINK_STEP),
             )
 
     def assign(self, payload: WebhookPayload) -> None:

@@ -30,7 +30,7 @@ from pandabridge.errors import WaitingError
 from pandabridge.messages import TICKET_SYNC_MESSAGE, DeskEventNudge, SyncNudge
 from pandabridge.names import Env, Metric
 from pandabridge.settings import dead_letter_queue_url
-from pandabridge.sync import Action, SyncReport
+from pandabridge.sync import LINK_STEP, Action, SyncReport
 from pandabridge.write_back import MirrorReport
 
 logger = Logger()
@@ -111,13 +111,18 @@ def report_mirrored(report: MirrorReport, *, event_id: str) -> None:
 
 
 def report_failed_steps(report: SyncReport, ticket: str | None) -> None:
-    """One WARNING naming the setting to fix, and one count, per step the desk refused; then
-    postpone the nudge if a refused step is to be tried again soon."""
+    """One WARNING naming who refused (the desk, or BigPanda for the ticket link) and the
+    setting to fix, and one count, per refused step; then postpone the nudge if a refused step
+    is to be tried again soon."""
     for failure in report.failed_steps:
         metrics.add_metric(Metric.TICKET_STEP_FAILED, MetricUnit.Count, 1)
+        refused = (
+            "BigPanda refused the ticket link"
+            if failure.step == LINK_STEP
+            else f"the desk refused the step {failure.step}"
+        )
         logger.warning(
-            f"the desk refused the step {failure.step}; the other steps went on. "
-            f"Check {failure.setting}",
+            f"{refused}; the other steps went on. Check {failure.setting}",
             extra={
                 "ticket": ticket,
                 "step": failure.step,

@@ -41,6 +41,8 @@ from pandabridge.parsing import parse_webhook
 from pandabridge.stores.control import DynamoRateLimiter
 from pandabridge.stores.desk_events import DeskEventStore
 from pandabridge.stores.queues import QueueControl
+from pandabridge.sync import SyncReport
+from pandabridge.tickets.state import StepFailure
 from tests.conftest import BIGPANDA_STAND_IN_KEY, StoppedClock
 from tests.handlers.conftest import Aws, captured_logs, emitted_metrics, log_lines
 
@@ -393,3 +395,21 @@ def test_a_desk_comment_on_an_integrations_incident_goes_to_that_integrations_bi
         (incident, "[OPS-1] Dana Levi: disk replaced")
     ]
     assert stand_in.api.writes() == []
+
+
+def test_a_refused_link_step_names_bigpanda_and_the_link_tag_setting(
+    logs: io.StringIO,
+) -> None:
+    # Given a sync whose ticket link BigPanda refused for a missing tag definition
+    from ticket_sync.handler import report_failed_steps
+
+    setting = f"targets.{TARGET}.two_way.link_tag"
+    failure = StepFailure("link", "no incident tag definition", setting, datetime.now(UTC))
+    report = SyncReport(incident_id="i-1", ticket=None, failed_steps=(failure,))
+    # When the handler reports the refused steps
+    report_failed_steps(report, "OPS-1")
+    # Then its WARNING says BigPanda refused the link, and names the link tag setting
+    [warning] = [line["message"] for line in log_lines(logs) if line["level"] == "WARNING"]
+    assert "BigPanda refused the ticket link" in warning
+    assert "the desk" not in warning
+    assert setting in warning
