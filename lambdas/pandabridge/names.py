@@ -177,6 +177,9 @@ class Limits:
     # A message that waits for a known time (a full rate-limit window) comes back after that
     # wait plus up to this fraction of it again, so that a throttled burst spreads out.
     WAIT_JITTER_FRACTION: Final = 0.5
+    # How many of an incident's latest comments a redelivered desk comment is looked for
+    # among (one page of BigPanda's activities), when a crash left its outcome unknown.
+    COMMENT_LOOKBACK: Final = 50
     # A Jira search may miss an issue created seconds or minutes ago: after a create attempt
     # whose outcome is unknown (a timeout), an empty search is trusted only once this long has
     # passed; until then the lookup is retried with a growing backoff. 30 s proved too short

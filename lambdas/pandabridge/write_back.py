@@ -30,7 +30,7 @@ control table (``pandabridge.stores.echo``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -54,6 +54,10 @@ class BigPandaWrites(Protocol):
     def resolve(self, env: str, incident_id: str, comment: str) -> bool: ...
 
     def comment(self, env: str, incident_id: str, text: str) -> None: ...
+
+    def activities(
+        self, incident_id: str, *, page: int = 1, per_page: int = 50, types: Sequence[str] = ()
+    ) -> list[dict[str, Any]]: ...
 
     def tag_definitions(self) -> list[dict[str, Any]]: ...
 
@@ -109,6 +113,14 @@ class EchoLedger(Protocol):
 
     def mark_applied(self, incident: str, event_id: str) -> None: ...
 
+    def intended(self, incident: str, event_id: str) -> bool:
+        """Whether a write for the event was about to be made (``intend``)."""
+        ...
+
+    def intend(self, incident: str, event_id: str) -> None:
+        """Note, before a write that cannot be made twice, that it is about to be made."""
+        ...
+
 
 class CircuitBreaker(Protocol):
     """Mirrored writes per incident and fixed window; an open breaker stops the mirroring.
@@ -148,6 +160,9 @@ def text_key(text: str) -> str:
 def comment_write(text: str) -> str:
     return f"comment:{text_key(text)}"
 
+
+# BigPanda's activity type of a comment added to an incident.
+COMMENTED_ACTIVITY: Final = "incident_commented"
 
 RESOLVED_WRITE: Final = "status:resolved"
 REOPENED_WRITE: Final = "status:reopened"
@@ -330,10 +345,27 @@ class Mirror:
         if not self._may_write(event.incident_key):
             return Outcome.BREAKER_TRIPPED, f"more than {self.settings.loop_limit} writes"
         text = attributed(event.ticket_key, _who(event), event.comment)
-        self.ledger.record(event.incident_key, Side.BIGPANDA, comment_write(text))
+        incident = event.incident_key
+        if self.ledger.intended(incident, event.event_id) and self._commented_already(target, text):
+            return Outcome.ALREADY_APPLIED, "the comment is in BigPanda's activities already"
+        self.ledger.intend(incident, event.event_id)
+        self.ledger.record(incident, Side.BIGPANDA, comment_write(text))
         self.api.comment(target.env, target.incident_id, text)
-        self._counted(event.incident_key)
+        self._counted(incident)
         return Outcome.MIRRORED, "commented"
+
+    def _commented_already(self, target: _Target, text: str) -> bool:
+        """Whether BigPanda shows our exact comment among the incident's latest comments: a
+        comment has no idempotency key, so after a crash between BigPanda's answer and
+        ``mark_applied`` only its activities tell whether the post went through."""
+        latest = self.api.activities(
+            target.incident_id, per_page=Limits.COMMENT_LOOKBACK, types=(COMMENTED_ACTIVITY,)
+        )
+        wanted = text.strip()
+        return any(
+            str((activity.get("params") or {}).get("comment", "")).strip() == wanted
+            for activity in latest
+        )
 
     def _assign(self, event: DeskEventView, target: _Target) -> tuple[Outcome, str]:
         if not event.assignee_email:

@@ -13,6 +13,7 @@ import pytest
 
 from local.demo.bigpanda import BigPandaStandIn
 from pandabridge.bigpanda_api import HttpBigPandaApi
+from pandabridge.errors import RetryableError
 from pandabridge.names import DEFAULT_LINK_TAG
 from pandabridge.write_back import Outcome
 from tests.unit.core.deliveries import later, resolved, with_comment
@@ -145,3 +146,53 @@ def test_an_incident_bigpanda_never_shared_gets_no_link_and_no_retry(
     # Then the ticket exists, nothing was written to BigPanda, and no step waits to be retried
     assert report.failed_steps == ()
     assert bigpanda_stand_in.api.writes() == []
+
+
+class CrashBeforeApplied:
+    """The echo ledger, but the first ``mark_applied`` fails: the process died between
+    BigPanda's answer and recording the event as applied."""
+
+    def __init__(self, ledger: Any) -> None:
+        self._ledger = ledger
+        self.crashes = 1
+
+    def mark_applied(self, incident: str, event_id: str) -> None:
+        if self.crashes:
+            self.crashes -= 1
+            raise RuntimeError("the function timed out")
+        self._ledger.mark_applied(incident, event_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ledger, name)
+
+
+def test_a_comment_posted_before_a_crash_is_not_posted_again_on_redelivery(
+    two_way: TwoWay, bigpanda_stand_in: BigPandaStandIn, incident_id: str
+) -> None:
+    # Given a desk comment whose BigPanda comment was posted, and then the process died
+    # before the event was recorded as applied
+    two_way.mirror.ledger = CrashBeforeApplied(two_way.ledger)
+    event = two_way.event(incident_id, "commented", comment="disk replaced")
+    with pytest.raises(RuntimeError):
+        two_way.mirror.apply(event)
+    # When the event is delivered again
+    two_way.mirror.apply(event)
+    # Then BigPanda holds the comment once: its activities showed it was posted
+    comments = [w.body["comment"] for w in bigpanda_stand_in.api.writes("comment")]
+    key = two_way.ticket_key(incident_id)
+    assert comments.count(f"[{key}] Dana Levi: disk replaced") == 1
+
+
+def test_a_comment_whose_post_never_reached_bigpanda_is_posted_on_redelivery(
+    two_way: TwoWay, bigpanda_stand_in: BigPandaStandIn, incident_id: str
+) -> None:
+    # Given a desk comment whose intent was recorded, but BigPanda never got the comment
+    event = two_way.event(incident_id, "commented", comment="disk replaced")
+    bigpanda_stand_in.api.failures.arm(503, 1)
+    with pytest.raises(RetryableError):
+        two_way.mirror.apply(event)
+    # When the event is delivered again
+    two_way.mirror.apply(event)
+    # Then the comment is posted, once
+    comments = [w.body["comment"] for w in bigpanda_stand_in.api.writes("comment")]
+    assert comments.count(f"[{two_way.ticket_key(incident_id)}] Dana Levi: disk replaced") == 1

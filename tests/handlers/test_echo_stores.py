@@ -71,6 +71,15 @@ def test_an_applied_event_is_remembered(ledger: DynamoEchoLedger) -> None:
     assert ledger.applied("inc-2", "evt-1") is False
 
 
+def test_an_intended_write_is_remembered_apart_from_applied(ledger: DynamoEchoLedger) -> None:
+    # Given an event whose write is about to be made / When it is noted
+    ledger.intend("inc-1", "evt-1")
+    # Then a redelivery sees the intent, not an applied event, and only for that event
+    assert ledger.intended("inc-1", "evt-1")
+    assert not ledger.applied("inc-1", "evt-1")
+    assert not ledger.intended("inc-1", "evt-2")
+
+
 def test_writes_are_counted_per_incident_and_window(breaker: DynamoCircuitBreaker) -> None:
     assert breaker.writes("inc-1", AT) == 0
     counts = [breaker.count_write("inc-1", AT) for _ in range(3)]

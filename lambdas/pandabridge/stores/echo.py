@@ -4,6 +4,8 @@
   taken (deleted) by the one echo it answers, else expired by the TTL;
 - ``ledger#<storage key>`` / ``applied#<event id>``: a desk event applied, so a redelivery
   writes nothing;
+- ``ledger#<storage key>`` / ``intent#<event id>``: a desk event about to be written, so a
+  redelivery after a crash looks in BigPanda before writing again;
 - ``breaker#<storage key>`` / ``window#<n>``: mirrored writes in the n-th 10-minute window;
 - ``breaker#<storage key>`` / ``open``: the breaker opened, when and after how many writes.
 
@@ -67,20 +69,32 @@ class DynamoEchoLedger:
         return _live(answer.get("Attributes"), self.clock())
 
     def applied(self, incident: str, event_id: str) -> bool:
+        return self._live(incident, f"applied#{event_id}")
+
+    def mark_applied(self, incident: str, event_id: str) -> None:
+        self._put(incident, f"applied#{event_id}")
+
+    def intended(self, incident: str, event_id: str) -> bool:
+        return self._live(incident, f"intent#{event_id}")
+
+    def intend(self, incident: str, event_id: str) -> None:
+        self._put(incident, f"intent#{event_id}")
+
+    def _live(self, incident: str, sort_key: str) -> bool:
         item = self.dynamodb.get_item(
             TableName=self.table_name,
-            Key=control_key(LEDGER_PREFIX + incident, f"applied#{event_id}"),
+            Key=control_key(LEDGER_PREFIX + incident, sort_key),
             ConsistentRead=True,
         ).get("Item")
         return _live(item, self.clock())
 
-    def mark_applied(self, incident: str, event_id: str) -> None:
-        now = self.clock()
+    def _put(self, incident: str, sort_key: str) -> None:
+        """An event's mark, remembered as long as the desk events themselves."""
         self.dynamodb.put_item(
             TableName=self.table_name,
             Item={
-                **control_key(LEDGER_PREFIX + incident, f"applied#{event_id}"),
-                EXPIRES_AT: expiry(now + Limits.DESK_EVENT_TTL_SECONDS),
+                **control_key(LEDGER_PREFIX + incident, sort_key),
+                EXPIRES_AT: expiry(self.clock() + Limits.DESK_EVENT_TTL_SECONDS),
             },
         )
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pandabridge.errors import WaitingError
 from pandabridge.names import Limits
-from pandabridge.write_back import Side
+from pandabridge.write_back import COMMENTED_ACTIVITY, Side
 
 Kind = Literal["resolved", "reopened", "commented", "assigned"]
 
@@ -76,6 +76,14 @@ class MemoryBigPanda:
         self._take_slot()
         self.writes.append(("comment", incident_id, text))
 
+    def activities(
+        self, incident_id: str, *, page: int = 1, per_page: int = 50, types: Any = ()
+    ) -> list[dict[str, Any]]:
+        """The incident's comments, newest first, as BigPanda's activities show them."""
+        comments = [w for w in self.writes if w[0] == "comment" and w[1] == incident_id]
+        items = [{"type": COMMENTED_ACTIVITY, "params": {"comment": w[2]}} for w in comments[::-1]]
+        return items[(page - 1) * per_page : page * per_page]
+
     def tag_definitions(self) -> list[dict[str, Any]]:
         return list(self.definitions)
 
@@ -99,6 +107,7 @@ class MemoryEchoLedger:
     clock: Any
     entries: dict[tuple[str, Side, str], datetime] = field(default_factory=dict)
     done: set[tuple[str, str]] = field(default_factory=set)
+    intents: set[tuple[str, str]] = field(default_factory=set)
 
     def record(self, incident: str, side: Side, write: str) -> None:
         self.entries[(incident, side, write)] = self.clock() + timedelta(
@@ -114,6 +123,12 @@ class MemoryEchoLedger:
 
     def mark_applied(self, incident: str, event_id: str) -> None:
         self.done.add((incident, event_id))
+
+    def intended(self, incident: str, event_id: str) -> bool:
+        return (incident, event_id) in self.intents
+
+    def intend(self, incident: str, event_id: str) -> None:
+        self.intents.add((incident, event_id))
 
 
 @dataclass
