@@ -70,9 +70,22 @@ def _history(ticket: Mapping[str, Any]) -> str:
     return f'<h3 id="{escape(ticket["id"])}">{escape(title)}</h3><ul>{entries}</ul>'
 
 
+# Reload to follow the stack, but never while an agent is typing: a field with focus, or one
+# holding text, keeps the page as it is until the comment is sent or cleared.
+_REFRESH_SCRIPT = (
+    "<script>setInterval(function () {"
+    "var fields = Array.prototype.slice.call(document.querySelectorAll('input, textarea'));"
+    "var busy = fields.some(function (field) {"
+    "return field === document.activeElement || field.value;});"
+    "if (!busy) { location.reload(); }"
+    "}, %d);</script>"
+)
+
+
 def render(tickets: Sequence[Mapping[str, Any]], *, actions: bool = False) -> str:
-    """The page for ``TicketBook.records()``; it reloads itself to follow the pipeline. With
-    ``actions``, each ticket has an agent's resolve and comment buttons."""
+    """The page for ``TicketBook.records()``; it reloads itself to follow the pipeline, except
+    while an agent types. With ``actions``, each ticket has an agent's resolve and comment
+    buttons."""
     columns = ["Ticket", "Incident", "Title", "Priority", "Status", "Comments", "Updated"]
     header = "".join(f"<th>{name}</th>" for name in [*columns, *(["Agent"] if actions else [])])
     rows = "".join(_row(ticket, actions=actions) for ticket in reversed(tickets))
@@ -84,11 +97,10 @@ def render(tickets: Sequence[Mapping[str, Any]], *, actions: bool = False) -> st
     )
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<meta http-equiv='refresh' content='{REFRESH_SECONDS}'>"
         f"<title>Demo service desk</title><style>{_STYLE}</style></head><body>"
         "<h1>Demo service desk</h1>"
         f"<p>{len(tickets)} ticket{'' if len(tickets) == 1 else 's'}; "
-        f"this page reloads every {REFRESH_SECONDS} s; "
+        f"this page reloads every {REFRESH_SECONDS} s, except while you type; "
         "<a href='/_desk/tickets'>as JSON</a></p>"
-        f"{body}</body></html>"
+        f"{body}{_REFRESH_SCRIPT % (REFRESH_SECONDS * 1000)}</body></html>"
     )
