@@ -12,7 +12,16 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops import config_check, desk_check, desk_setup, discovery, inspection, redrive, replay
+from ops import (
+    breaker,
+    config_check,
+    desk_check,
+    desk_setup,
+    discovery,
+    inspection,
+    redrive,
+    replay,
+)
 from ops.errors import OpsError
 
 EPILOG = """\
@@ -21,6 +30,7 @@ examples:
   .venv/bin/pandabridge-ops redrive ticket-sync --max-per-second 10
   .venv/bin/pandabridge-ops replay 5555370aabc20a001145d6g9 --latest --stack BigPandaWebhook-staging
   .venv/bin/pandabridge-ops inspect 5555370aabc20a001145d6g9 --local --json
+  .venv/bin/pandabridge-ops breaker reset 5555370aabc20a001145d6g9 --integration payments
   .venv/bin/pandabridge-ops desk check --config pandabridge.toml
   .venv/bin/pandabridge-ops config check --config examples/integrations.toml
 """
@@ -88,6 +98,27 @@ def build_parser() -> argparse.ArgumentParser:
     inspecting.add_argument("incident_id", metavar="INCIDENT_ID")
     inspecting.add_argument("--json", action="store_true", help="print JSON for machines")
 
+    breakers = commands.add_parser("breaker", help="write-back's circuit breaker: reset it")
+    breaker_commands = breakers.add_subparsers(
+        dest="breaker_command", required=True, metavar="COMMAND"
+    )
+    resetting = breaker_commands.add_parser(
+        "reset",
+        parents=[common],
+        help="close an incident's circuit breaker, so that write-back mirrors it again",
+        description=(
+            "Close write-back's circuit breaker on an incident (opened by a suspected sync "
+            "loop; `inspect` shows it), so that its desk events are mirrored to BigPanda "
+            "again. Fix the loop's cause first. Exit 0 whether the breaker was open or not."
+        ),
+    )
+    resetting.add_argument("incident_id", metavar="INCIDENT_ID", help="BigPanda's incident id")
+    resetting.add_argument(
+        "--integration",
+        metavar="NAME",
+        help="the integration the incident belongs to (default: default)",
+    )
+
     desk = commands.add_parser("desk", help="the service desk: check its configuration")
     desk_commands = desk.add_subparsers(dest="desk_command", required=True, metavar="COMMAND")
     checking = desk_commands.add_parser(
@@ -138,6 +169,8 @@ def main(
                 max_per_second=args.max_per_second,
                 out=out,
             )
+        if args.command == "breaker":
+            return breaker.reset(target, args.incident_id, integration=args.integration, out=out)
         if args.command == "replay":
             return replay.command(target, args.incident_id, latest_only=args.latest, out=out)
         return inspection.command(target, args.incident_id, as_json=args.json, out=out)
