@@ -89,15 +89,19 @@ def test_a_desk_resolve_after_a_409_is_done(
     ]
 
 
+def _posted(stand_in: BigPandaStandIn, two_way: TwoWay, incident_id: str, text: str) -> int:
+    """How many times BigPanda holds the agent's attributed comment ``text``."""
+    comments = [w.body["comment"] for w in stand_in.api.writes("comment")]
+    return comments.count(f"[{two_way.ticket_key(incident_id)}] Dana Levi: {text}")
+
+
 def test_a_desk_comment_is_one_bigpanda_comment(
     two_way: TwoWay, bigpanda_stand_in: BigPandaStandIn, incident_id: str
 ) -> None:
     event = two_way.event(incident_id, "commented", comment="disk replaced")
     two_way.mirror.apply(event)
     two_way.mirror.apply(event)
-    comments = [w.body["comment"] for w in bigpanda_stand_in.api.writes("comment")]
-    key = two_way.ticket_key(incident_id)
-    assert comments.count(f"[{key}] Dana Levi: disk replaced") == 1
+    assert _posted(bigpanda_stand_in, two_way, incident_id, "disk replaced") == 1
 
 
 def test_the_link_tag_is_written_once(
@@ -178,9 +182,7 @@ def test_a_comment_posted_before_a_crash_is_not_posted_again_on_redelivery(
     # When the event is delivered again
     two_way.mirror.apply(event)
     # Then BigPanda holds the comment once: its activities showed it was posted
-    comments = [w.body["comment"] for w in bigpanda_stand_in.api.writes("comment")]
-    key = two_way.ticket_key(incident_id)
-    assert comments.count(f"[{key}] Dana Levi: disk replaced") == 1
+    assert _posted(bigpanda_stand_in, two_way, incident_id, "disk replaced") == 1
 
 
 def test_a_comment_whose_post_never_reached_bigpanda_is_posted_on_redelivery(
@@ -194,5 +196,4 @@ def test_a_comment_whose_post_never_reached_bigpanda_is_posted_on_redelivery(
     # When the event is delivered again
     two_way.mirror.apply(event)
     # Then the comment is posted, once
-    comments = [w.body["comment"] for w in bigpanda_stand_in.api.writes("comment")]
-    assert comments.count(f"[{two_way.ticket_key(incident_id)}] Dana Levi: disk replaced") == 1
+    assert _posted(bigpanda_stand_in, two_way, incident_id, "disk replaced") == 1

@@ -56,13 +56,22 @@ def clock() -> StoppedClock:
     return StoppedClock()
 
 
+@contextlib.contextmanager
+def running_stand_in(api_key: str, clock: StoppedClock) -> Iterator[BigPandaStandIn]:
+    """BigPanda for one User API key on the stopped clock, with the link tag defined."""
+    running = BigPandaStandIn(api_key, clock=clock).start()
+    running.api.define_tag(DEFAULT_LINK_TAG)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 @pytest.fixture
 def stand_in(clock: StoppedClock) -> Iterator[BigPandaStandIn]:
-    """BigPanda on the stopped clock, with the link tag defined."""
-    running = BigPandaStandIn(BIGPANDA_STAND_IN_KEY, clock=clock).start()
-    running.api.define_tag(DEFAULT_LINK_TAG)
-    yield running
-    running.stop()
+    """The stack's BigPanda org."""
+    with running_stand_in(BIGPANDA_STAND_IN_KEY, clock) as running:
+        yield running
 
 
 @pytest.fixture
@@ -351,10 +360,8 @@ OPS_KEY = "ops-user-api-key-5b1f0c3a"
 @pytest.fixture
 def ops_stand_in(clock: StoppedClock) -> Iterator[BigPandaStandIn]:
     """A second BigPanda org, the integration ``ops``'s, with its own User API key."""
-    running = BigPandaStandIn(OPS_KEY, clock=clock).start()
-    running.api.define_tag(DEFAULT_LINK_TAG)
-    yield running
-    running.stop()
+    with running_stand_in(OPS_KEY, clock) as running:
+        yield running
 
 
 @pytest.fixture

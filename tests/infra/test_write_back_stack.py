@@ -23,13 +23,18 @@ link_tag = "ops_ticket"
 """
 
 
+def _synthesized_with(factory: pytest.TempPathFactory, name: str, text: str) -> Synthesized:
+    """The app synthesized with ``text`` as its desk file."""
+    folder = factory.mktemp(name)
+    desk = folder / "desk.toml"
+    desk.write_text(text, encoding="utf-8")
+    return synthesize(folder / "out", {"config_file": str(desk)})
+
+
 @pytest.fixture(scope="module")
 def two_way(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app with a two-way target in its desk file."""
-    folder = tmp_path_factory.mktemp("cdk-two-way")
-    desk = folder / "desk.toml"
-    desk.write_text(TWO_WAY, encoding="utf-8")
-    return synthesize(folder / "out", {"config_file": str(desk)})
+    return _synthesized_with(tmp_path_factory, "cdk-two-way", TWO_WAY)
 
 
 # A second BigPanda org, the integration "payments", with its own User API key secret.
@@ -44,10 +49,8 @@ token_secret = "pandabridge/payments-tokens"
 @pytest.fixture(scope="module")
 def two_way_integrations(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The two-way app with a second integration in its desk file."""
-    folder = tmp_path_factory.mktemp("cdk-two-way-integrations")
-    desk = folder / "desk.toml"
-    desk.write_text(TWO_WAY.replace("[targets.ops]", 'target = "ops"\n[targets.ops]', 1) + PAYMENTS)
-    return synthesize(folder / "out", {"config_file": str(desk)})
+    text = TWO_WAY.replace("[targets.ops]", 'target = "ops"\n[targets.ops]', 1) + PAYMENTS
+    return _synthesized_with(tmp_path_factory, "cdk-two-way-integrations", text)
 
 
 def _statements(synthesized: Synthesized) -> list[dict[str, Any]]:
