@@ -46,9 +46,14 @@ class IncidentSummary:
     updated_on: int | float | None
     received_at: datetime
     payload_bytes: int
+    # Found by the reconciler in BigPanda's API, not delivered by the webhook (a missed
+    # delivery, see ``pandabridge.reconcile``).
+    recovered: bool = False
 
     @classmethod
-    def of(cls, webhook: ParsedWebhook, received_at: datetime) -> IncidentSummary:
+    def of(
+        cls, webhook: ParsedWebhook, received_at: datetime, *, recovered: bool = False
+    ) -> IncidentSummary:
         incident = webhook.payload.incident
         metadata = webhook.payload.metadata
         return cls(
@@ -66,6 +71,7 @@ class IncidentSummary:
             updated_on=incident.updatedOn,
             received_at=received_at,
             payload_bytes=len(webhook.raw),
+            recovered=recovered,
         )
 
     @property
@@ -94,6 +100,7 @@ class IncidentSummary:
             "updated_on": self.updated_on,
             "received_at": self.received_at.isoformat(timespec="milliseconds"),
             "payload_bytes": self.payload_bytes,
+            "recovered": self.recovered,
         }
 
 
@@ -146,10 +153,15 @@ class IngestOutcome:
 
 
 def ingest(
-    webhook: ParsedWebhook, repository: IncidentRepository, received_at: datetime | None = None
+    webhook: ParsedWebhook,
+    repository: IncidentRepository,
+    received_at: datetime | None = None,
+    *,
+    recovered: bool = False,
 ) -> IngestOutcome:
-    """Store the delivery unless the stored incident is newer or identical."""
-    summary = IncidentSummary.of(webhook, received_at or datetime.now(UTC))
+    """Store the delivery unless the stored incident is newer or identical; ``recovered``
+    marks a version the reconciler found instead of the webhook."""
+    summary = IncidentSummary.of(webhook, received_at or datetime.now(UTC), recovered=recovered)
     saved = repository.save_if_newer(summary, webhook.raw)
     return IngestOutcome(webhook.incident_id, saved.result, webhook.version, saved.stored_version)
 

@@ -1,0 +1,324 @@
+"""Self-healing: find the incident versions BigPanda changed but never delivered to us, and
+store them through the normal ingest path.
+
+BigPanda documents no webhook retries, so a delivery lost to a deploy, an outage or a throttle
+is otherwise lost for good, with its ticket and callback. The reconciler reads what BigPanda
+knows instead, per integration and environment:
+
+1. Search the Incidents API v2 for incidents changed since the environment's watermark minus
+   an overlap (BigPanda does not document which timestamp ``from``/``to`` filter on, nor how
+   soon a change is searchable, so consecutive windows overlap), paged, sorted by last change.
+2. An incident whose ``changed_at`` is newer than the stored ``changedOn`` is fetched in full
+   (``expand=alerts``), mapped into the webhook body (``pandabridge.v2_mapping``) and ingested
+   with ``recovered`` marked; ticket sync then treats it like any delivered version.
+3. An incident never stored is taken only when its activities show an ``incident_shared`` to
+   our ``share_target``: otherwise BigPanda never meant to send it to us.
+4. An environment whose search answers a server error (BigPanda's search does, for
+   environments that use incident tags) is searched through the built-in "All" instead.
+5. Only after an environment's whole window was handled does its watermark move, to the end of
+   that window. A 429 or 5xx (or the shared rate limiter saying "wait") stops the run where it
+   is: what was stored stays stored, and the next run searches the same window again. Ingest's
+   conditional write makes a second pass over a version a no-op, so nothing is lost and
+   nothing is doubled.
+
+Free of AWS: the stores and the HTTP API are passed in as the protocols below.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Final, Protocol, TypeVar
+
+from pandabridge.errors import PermanentError, RetryableError, WaitingError
+from pandabridge.incidents import IncidentRepository, IngestResult, ingest
+from pandabridge.parsing import InvalidWebhookError, parse_webhook
+from pandabridge.v2_mapping import webhook_body
+from pandabridge.versioning import Part, Version
+
+# BigPanda's built-in environment of every incident; its search works where another's fails.
+ALL_ENVIRONMENTS: Final = "All"
+SHARED_ACTIVITY: Final = "incident_shared"
+
+T = TypeVar("T")
+
+
+class SearchPage(Protocol):
+    """One page of ``GET /resources/v2.0/environments/{env}/incidents``."""
+
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def items(self) -> Sequence[Mapping[str, Any]]: ...
+
+
+class IncidentsApi(Protocol):
+    """The part of ``pandabridge.bigpanda_api.BigPandaApi`` the reconciler uses."""
+
+    def search_incidents(
+        self,
+        env: str,
+        *,
+        since: int,
+        until: int,
+        page: int,
+        page_size: int,
+        expand_alerts: bool = False,
+    ) -> SearchPage: ...
+
+    def get_incident(
+        self, env: str, incident_id: str, *, expand_alerts: bool = False
+    ) -> dict[str, Any] | None: ...
+
+    def activities(
+        self, incident_id: str, *, page: int = 1, per_page: int = 50, types: Sequence[str] = ()
+    ) -> list[dict[str, Any]]: ...
+
+
+class Watermarks(Protocol):
+    """Per integration and environment: the end of the last window searched in full."""
+
+    def get(self, integration: str, environment: str) -> int | None: ...
+
+    def advance(self, integration: str, environment: str, until: int) -> None:
+        """Move the watermark forward to ``until``; never backward."""
+        ...
+
+
+class StoredVersions(Protocol):
+    def stored_version(self, storage_key: str) -> Version | None: ...
+
+
+class RecoveredVersions(Protocol):
+    """The ingest path, for a version the reconciler found."""
+
+    def inject(self, body: dict[str, Any]) -> IngestResult: ...
+
+
+@dataclass(frozen=True)
+class ReconcileScope:
+    """One integration as the reconciler sees it."""
+
+    integration: str
+    environments: tuple[str, ...]
+    # The ``params.share_target`` of BigPanda's ``incident_shared`` activities that name this
+    # integration's webhook. None: incidents never stored are never taken.
+    share_target: str | None
+    # The storage key of one of this integration's BigPanda incident ids.
+    storage_key: Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class ReconcileSettings:
+    """``[reconciler]`` of the configuration file, as the domain needs it."""
+
+    every_minutes: int
+    overlap_seconds: int
+    page_size: int
+
+    @property
+    def first_window_seconds(self) -> int:
+        """How far back an environment without a watermark is searched: one period."""
+        return self.every_minutes * 60
+
+
+@dataclass
+class RunReport:
+    """What one run did: the handler logs it and turns it into metrics."""
+
+    recovered: list[str] = field(default_factory=list)
+    not_shared: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # refused by ingest's validation
+    up_to_date: int = 0
+    api_calls: int = 0
+    fell_back: list[str] = field(default_factory=list)  # "integration/environment"
+    completed: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the run stopped early, when it did
+    setting: str | None = None  # the setting to fix, for a permanent refusal
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "recovered": self.recovered,
+            "not_shared": self.not_shared,
+            "unreadable": self.unreadable,
+            "up_to_date": self.up_to_date,
+            "api_calls": self.api_calls,
+            "fell_back": self.fell_back,
+            "completed": self.completed,
+            "stopped": self.stopped,
+            "setting": self.setting,
+        }
+
+
+class _RunStoppedError(Exception):
+    """The run cannot go on: BigPanda or the rate limiter said so."""
+
+
+@dataclass
+class ApiReconciler:
+    api: Callable[[ReconcileScope], IncidentsApi]
+    watermarks: Watermarks
+    incidents: StoredVersions
+    ingest_path: RecoveredVersions
+    settings: ReconcileSettings
+    clock: Callable[[], float]
+
+    def run(self, scopes: Sequence[ReconcileScope]) -> RunReport:
+        """Reconcile every integration; stop at the first failure that stops all calls."""
+        report = RunReport()
+        now = int(self.clock())
+        try:
+            for scope in scopes:
+                _Run(self, scope, self.api(scope), report, now).all_environments()
+        except _RunStoppedError:
+            pass
+        return report
+
+
+@dataclass
+class _Run:
+    """One integration's part of a run."""
+
+    owner: ApiReconciler
+    scope: ReconcileScope
+    api: IncidentsApi
+    report: RunReport
+    now: int
+    # (incident id, changed_at) already handled in this run: environments overlap, and "All"
+    # holds every one of them.
+    handled: set[tuple[str, Part]] = field(default_factory=set)
+
+    def all_environments(self) -> None:
+        for environment in self.scope.environments:
+            self.environment(environment)
+
+    def environment(self, environment: str) -> None:
+        integration = self.scope.integration
+        watermark = self.owner.watermarks.get(integration, environment)
+        start = watermark if watermark is not None else self.now - self.first_window
+        since = max(0, start - self.owner.settings.overlap_seconds)
+        try:
+            self.window(environment, since, first_page_may_fall_back=True)
+        except _SearchFailedError:
+            self.report.fell_back.append(f"{integration}/{environment}")
+            self.window(ALL_ENVIRONMENTS, since, first_page_may_fall_back=False)
+        self.owner.watermarks.advance(integration, environment, self.now)
+        self.report.completed.append(f"{integration}/{environment}")
+
+    @property
+    def first_window(self) -> int:
+        return self.owner.settings.first_window_seconds
+
+    def window(self, environment: str, since: int, *, first_page_may_fall_back: bool) -> None:
+        page_size = self.owner.settings.page_size
+        page = 1
+        while True:
+            search = partial(
+                self.api.search_incidents,
+                environment,
+                since=since,
+                until=self.now,
+                page=page,
+                page_size=page_size,
+            )
+            found = self.call(search, fall_back=first_page_may_fall_back and page == 1)
+            for item in found.items:
+                self.consider(environment, item)
+            if not found.items or page * page_size >= found.total:
+                return
+            page += 1
+
+    def consider(self, environment: str, item: Mapping[str, Any]) -> None:
+        incident_id = item.get("id")
+        changed_at = item.get("changed_at")
+        if not isinstance(incident_id, str) or not incident_id:
+            return
+        if (incident_id, changed_at) in self.handled:
+            return
+        self.handled.add((incident_id, changed_at))
+        key = self.scope.storage_key(incident_id)
+        stored = self.owner.incidents.stored_version(key)
+        if stored is not None and not is_newer(changed_at, stored):
+            self.report.up_to_date += 1
+            return
+        if stored is None and not self.shared_with_us(incident_id):
+            self.report.not_shared.append(key)
+            return
+        full = self.call(
+            lambda: self.api.get_incident(environment, incident_id, expand_alerts=True)
+        )
+        if full is None:
+            return  # gone since the search: nothing to recover
+        body = webhook_body(full, environment_id=environment)
+        try:
+            result = self.owner.ingest_path.inject(body)
+        except InvalidWebhookError as invalid:
+            # Ingest would refuse this body from the webhook too; the other incidents go on.
+            self.report.unreadable.append(f"{key}: {invalid}")
+            return
+        if result.stored:
+            self.report.recovered.append(key)
+
+    def shared_with_us(self, incident_id: str) -> bool:
+        target = self.scope.share_target
+        if target is None:
+            return False
+        activities = self.call(lambda: self.api.activities(incident_id, types=(SHARED_ACTIVITY,)))
+        return any(is_share_to(activity, target) for activity in activities)
+
+    def call(self, request: Callable[[], T], *, fall_back: bool = False) -> T:
+        """One API call, counted; a failure either falls back to "All" or stops the run."""
+        self.report.api_calls += 1
+        try:
+            return request()
+        except WaitingError as waiting:
+            self.report.stopped = f"rate limit: {waiting}"
+            raise _RunStoppedError from None
+        except RetryableError as error:
+            if fall_back:
+                raise _SearchFailedError from None
+            self.report.stopped = str(error)
+            raise _RunStoppedError from None
+        except PermanentError as refused:
+            self.report.stopped = refused.reason
+            self.report.setting = refused.setting
+            raise _RunStoppedError from None
+
+
+class _SearchFailedError(Exception):
+    """The environment's own search failed: search "All" for the same window."""
+
+
+def is_newer(changed_at: Any, stored: Version) -> bool:
+    """Whether BigPanda's ``changed_at`` is later than the stored version's change time (its
+    ``changedOn``, else its ``updatedOn`` for a body that carried no ``changedOn``). Without a
+    ``changed_at`` nothing says the incident changed, so it is not fetched."""
+    if not isinstance(changed_at, int | float) or isinstance(changed_at, bool):
+        return False
+    known = stored.changed_on if stored.changed_on is not None else stored.updated_on
+    return known is None or changed_at > known
+
+
+def is_share_to(activity: Mapping[str, Any], share_target: str) -> bool:
+    """An ``incident_shared`` activity whose ``params.share_target`` is ours."""
+    params = activity.get("params")
+    return (
+        activity.get("type") == SHARED_ACTIVITY
+        and isinstance(params, Mapping)
+        and params.get("share_target") == share_target
+    )
+
+
+@dataclass(frozen=True)
+class IngestPath:
+    """The webhook's own path for a recovered body: the same parser, validation, versioning,
+    archive and conditional write, with ``recovered`` marked on the stored item."""
+
+    repository: IncidentRepository
+
+    def inject(self, body: dict[str, Any]) -> IngestResult:
+        webhook = parse_webhook(json.dumps(body, ensure_ascii=False, allow_nan=False))
+        return ingest(webhook, self.repository, recovered=True).result
