@@ -218,6 +218,8 @@ def render(found: Inspection) -> str:
         ("  received at", incident["received_at"]),
         ("  payload", f"{payload['bytes']:,} bytes, {where}"),
     ]
+    if incident["recovered"]:
+        rows.append(("  recovered", "yes: a missed delivery found by the reconciler"))
     newest = archive["newest"]
     rows.append(
         (

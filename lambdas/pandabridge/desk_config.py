@@ -261,6 +261,16 @@ class TargetConfig(_Section):
         )
 
 
+class ReconcilerConfig(_Section):
+    """``[reconciler]``: the scheduled search of BigPanda's Incidents API that recovers missed
+    deliveries (``pandabridge.reconcile``). The search covers the time since the last run plus
+    ``overlap_seconds``, so a change BigPanda's search shows late is still found."""
+
+    enabled: bool = True
+    every_minutes: int = Field(default=5, ge=1, le=1440)
+    overlap_seconds: int = Field(default=300, ge=0, le=86_400)
+
+
 class DeskConfig(_Section):
     """The whole file: the targets, and which one this deployment sends tickets to."""
 
@@ -268,6 +278,7 @@ class DeskConfig(_Section):
     targets: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")], TargetConfig] = Field(
         min_length=1
     )
+    reconciler: ReconcilerConfig = ReconcilerConfig()
 
     @model_validator(mode="after")
     def _one_target_chosen(self) -> DeskConfig:

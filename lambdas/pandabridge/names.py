@@ -109,6 +109,10 @@ class Limits:
     # level's CPU is milliseconds of a warm function. At 1,000 alerts 6 (zlib's default) writes
     # ~15% fewer bytes than 1 for ~2 ms more; 9 saves ~10% more for 7x the time.
     GZIP_LEVEL: Final = 6
+    # The reconciler's search page (``pandabridge.reconcile``): without ``expand=alerts``, whose
+    # pages BigPanda caps at 10, so one request covers a run's changes at 1,000 incidents a day.
+    # BigPanda documents no maximum for this endpoint.
+    RECONCILE_SEARCH_PAGE_SIZE: Final = 100
     # Timeout of each callback request to BigPanda, unless the stack sets another.
     BIGPANDA_TIMEOUT_SECONDS: Final = 5
     # Backoff between retries of a failed message (exponential with jitter, capped), unless
@@ -165,6 +169,13 @@ class Metric:
     INCIDENT_STALE: Final = "IncidentStale"
     WEBHOOK_REJECTED: Final = "WebhookRejected"
     WEBHOOK_FAILED: Final = "WebhookFailed"  # valid, but storage failed: answered 5xx
+
+    # The reconciler: missed deliveries it found and stored, runs it had to stop (BigPanda
+    # refused or throttled it; nothing is lost, the next run searches the same window), and
+    # the BigPanda API requests a run made (its share of the org's 150 a minute).
+    RECONCILED_INCIDENTS: Final = "ReconciledIncidents"
+    RECONCILER_FAILURES: Final = "ReconcilerFailures"
+    RECONCILER_API_CALLS: Final = "ReconcilerApiCalls"
 
     # The bearer-token authorizer (only invocations that API Gateway did not answer from its
     # cache are counted; a request without the Authorization header never reaches it).

@@ -41,6 +41,8 @@ from pandabridge.versioning import Part, Version
 # BigPanda's built-in environment of every incident; its search works where another's fails.
 ALL_ENVIRONMENTS: Final = "All"
 SHARED_ACTIVITY: Final = "incident_shared"
+# A throttled search is not a failing environment: "All" would be throttled as well.
+TOO_MANY_REQUESTS: Final = 429
 
 T = TypeVar("T")
 
@@ -278,7 +280,7 @@ class _Run:
             self.report.stopped = f"rate limit: {waiting}"
             raise _RunStoppedError from None
         except RetryableError as error:
-            if fall_back:
+            if fall_back and getattr(error, "status", None) != TOO_MANY_REQUESTS:
                 raise _SearchFailedError from None
             self.report.stopped = str(error)
             raise _RunStoppedError from None
