@@ -90,6 +90,16 @@ class Watermarks(Protocol):
         ...
 
 
+class ShareVerdicts(Protocol):
+    """Per integration: the incidents whose activities showed no share to us, and at which
+    ``changed_at``. Overlapping windows, and a run that the rate limit stopped and the next
+    one repeats, then ask BigPanda once per change: each run gets further than the last."""
+
+    def not_shared_at(self, integration: str, incident_id: str) -> Part: ...
+
+    def remember_not_shared(self, integration: str, incident_id: str, changed_at: Part) -> None: ...
+
+
 class StoredVersions(Protocol):
     def stored_version(self, storage_key: str) -> Version | None: ...
 
@@ -163,6 +173,7 @@ class _RunStoppedError(Exception):
 class ApiReconciler:
     api: Callable[[ReconcileScope], IncidentsApi]
     watermarks: Watermarks
+    verdicts: ShareVerdicts
     incidents: StoredVersions
     ingest_path: RecoveredVersions
     settings: ReconcileSettings
@@ -246,7 +257,7 @@ class _Run:
         if stored is not None and not is_newer(changed_at, stored):
             self.report.up_to_date += 1
             return
-        if stored is None and not self.shared_with_us(incident_id):
+        if stored is None and not self.shared_with_us(incident_id, changed_at):
             self.report.not_shared.append(key)
             return
         full = self.call(
@@ -264,12 +275,19 @@ class _Run:
         if result.stored:
             self.report.recovered.append(key)
 
-    def shared_with_us(self, incident_id: str) -> bool:
+    def shared_with_us(self, incident_id: str, changed_at: Part) -> bool:
         target = self.scope.share_target
         if target is None:
             return False
+        verdicts, integration = self.owner.verdicts, self.scope.integration
+        known = verdicts.not_shared_at(integration, incident_id)
+        if known is not None and changed_at is not None and known >= changed_at:
+            return False
         activities = self.call(lambda: self.api.activities(incident_id, types=(SHARED_ACTIVITY,)))
-        return any(is_share_to(activity, target) for activity in activities)
+        shared = any(is_share_to(activity, target) for activity in activities)
+        if not shared and changed_at is not None:
+            verdicts.remember_not_shared(integration, incident_id, changed_at)
+        return shared
 
     def call(self, request: Callable[[], T], *, fall_back: bool = False) -> T:
         """One API call, counted; a failure either falls back to "All" or stops the run."""

@@ -50,6 +50,7 @@ class RecoveryWorld:
         self.reconciler = ApiReconciler(
             api=lambda _scope: self.bigpanda,
             watermarks=self.watermarks,
+            verdicts=self.watermarks,
             incidents=self.world.book,
             ingest_path=IngestPath(self.world.book),
             settings=self.settings,

@@ -168,9 +168,17 @@ class MemoryBigPanda:
 
 @dataclass
 class MemoryWatermarks:
-    """The control table's ``watermark#<integration>`` items: forward only."""
+    """The control table's ``watermark#<integration>`` items: watermarks, forward only, and
+    the share verdicts."""
 
     marks: dict[tuple[str, str], int] = field(default_factory=dict)
+    not_shared: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def not_shared_at(self, integration: str, incident_id: str) -> Any:
+        return self.not_shared.get((integration, incident_id))
+
+    def remember_not_shared(self, integration: str, incident_id: str, changed_at: Any) -> None:
+        self.not_shared[(integration, incident_id)] = changed_at
 
     def get(self, integration: str, environment: str) -> int | None:
         return self.marks.get((integration, environment))

@@ -301,3 +301,37 @@ def test_an_incident_in_two_environments_is_handled_once_per_run(
     assert report.recovered == ["inc-1"]
     assert recovery.bigpanda.calls.count("get_incident") == 1
     assert recovery.bigpanda.calls.count("activities") == 1
+
+
+def test_an_incident_found_not_shared_is_not_looked_up_again_for_the_same_change(
+    recovery: RecoveryWorld,
+) -> None:
+    # Given an incident BigPanda shared elsewhere, looked up by one run
+    recovery.bigpanda.change("inc-other", shared_to=OTHER_SHARE_TARGET)
+    recovery.wait(30)
+    recovery.reconcile()
+    # When the next run's overlapping window holds the same change
+    recovery.wait(PERIOD)
+    again = recovery.reconcile()
+    # Then its activities were read once only
+    assert again.not_shared == ["inc-other"]
+    assert recovery.bigpanda.calls.count("activities") == 1
+
+
+def test_a_run_stopped_by_the_rate_limit_still_makes_progress_for_the_next(
+    recovery: RecoveryWorld,
+) -> None:
+    # Given five incidents shared elsewhere, and the org's rate limit full after three lookups
+    for n in range(5):
+        recovery.bigpanda.change(f"other-{n}", shared_to=OTHER_SHARE_TARGET)
+    recovery.wait(30)
+    recovery.bigpanda.calls.planned["activities"] = [None] * 3  # type: ignore[list-item]
+    recovery.bigpanda.calls.fail("activities", WaitingError("window full", retry_after=30))
+    # When the run stops, and the next one searches the same window
+    stopped = recovery.reconcile()
+    recovery.wait(PERIOD)
+    resumed = recovery.reconcile()
+    # Then the next run looks up only the two it had not: each run gets further
+    assert stopped.stopped is not None
+    assert resumed.stopped is None
+    assert recovery.bigpanda.calls.count("activities") == 3 + 1 + 2
