@@ -161,6 +161,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="log level of the local stack; DEBUG also turns on the functions' logs and metrics",
     )
     parser.add_argument(
+        "--reconcile-every",
+        type=float,
+        default=defaults.RECONCILE_EVERY_SECONDS,
+        metavar="SECONDS",
+        help=(
+            "how often the reconciler searches the BigPanda stand-in for deliveries that never "
+            f"arrived (default {defaults.RECONCILE_EVERY_SECONDS:g}; 0: off). Deployed, "
+            "[reconciler] every_minutes of the configuration file sets it"
+        ),
+    )
+    parser.add_argument(
         "--no-sample", action="store_true", help="do not post events/sample.json at start-up"
     )
     parser.add_argument(
@@ -414,6 +425,8 @@ def _start(console: Console, stack: LocalStack, args: argparse.Namespace) -> boo
             step.detail = stack.start_pipe()
         with console.step("pollers") as step:
             step.detail = stack.start_pollers()
+        with console.step("reconciler") as step:
+            step.detail = stack.start_reconciler()
     # Each of these has printed its FAIL line; anything else is a bug and keeps its traceback.
     except (
         PortTakenError,
@@ -549,6 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bigpanda=args.bigpanda,
             aws_endpoint=args.aws_endpoint,
             queue_visibility_seconds=args.queue_visibility,
+            reconcile_every_seconds=args.reconcile_every,
             function_overrides=_function_overrides(debug=args.log_level == "DEBUG"),
         ),
         journey,

@@ -38,7 +38,7 @@ from local.fakes.jira import DEFAULT_API_TOKEN as JIRA_API_TOKEN
 from local.fakes.jira import DEFAULT_EMAIL as JIRA_EMAIL
 from local.fakes.jira import JiraFake
 from local.fakes.servicenow import ServiceNowFake
-from local.functions import CALLBACK, INGEST, TICKET_SYNC, LocalFunction
+from local.functions import CALLBACK, INGEST, RECONCILER, TICKET_SYNC, LocalFunction
 from local.gateway import LocalGateway, Route
 from local.names import (
     CALLBACK_QUEUE,
@@ -50,6 +50,7 @@ from local.names import (
 )
 from local.pipe import StreamPipe
 from local.poller import EventSource, OnBatch, QueuePoller
+from local.reconcile_timer import ReconcileTimer
 from pandabridge.auth import TokenSecretError, valid_tokens
 from pandabridge.names import SERVICE_NAME, WEBHOOK_PATH, Env
 from pandabridge.settings import TargetKind
@@ -106,6 +107,8 @@ class StackOptions:
     # Extra environment for the functions (log level, metrics output); a value that is
     # already set in the environment wins, so a developer can override any of them.
     function_overrides: Mapping[str, str] | None = None
+    # How often the reconciler runs (EventBridge Scheduler's part); 0: not at all.
+    reconcile_every_seconds: float = defaults.RECONCILE_EVERY_SECONDS
 
 
 class LocalStack:
@@ -121,6 +124,7 @@ class LocalStack:
         self.fake_desk: JiraFake | ServiceNowFake | None = None
         self.desk_config_file: Path | None = None
         self.bigpanda: BigPandaStandIn | None = None
+        self.reconcile_timer: ReconcileTimer | None = None
         self._stops: list[tuple[str, Callable[[], None]]] = []
 
     @property
@@ -274,7 +278,7 @@ class LocalStack:
 
     def load_functions(self) -> str:
         """Import the handlers now (cold start), so an import error stops the start-up."""
-        functions = (INGEST, TICKET_SYNC, CALLBACK)
+        functions = (INGEST, TICKET_SYNC, CALLBACK, RECONCILER)
         for function in functions:
             function.load()
         return ", ".join(function.handler for function in functions)
@@ -343,6 +347,18 @@ class LocalStack:
         label = function.name.removeprefix(f"{SERVICE_NAME}-")
         self._stops.append((f"{label} poller", poller.stop))
         return f"{queue.local_name} -> {function.name} (batches of {batch_size})"
+
+    def start_reconciler(self) -> str:
+        """Run the reconciler every ``reconcile_every_seconds``, as the schedule does."""
+        period = self.options.reconcile_every_seconds
+        if period <= 0:
+            return "off (--reconcile-every 0)"
+        on_run = None
+        if self.journey is not None:
+            on_run = partial(self.journey.reconciled, received_at=stored_receipt)
+        self.reconcile_timer = ReconcileTimer(RECONCILER, period, on_run=on_run).start()
+        self._stops.append(("reconciler timer", self.reconcile_timer.stop))
+        return f"{RECONCILER.name} every {period:g} s (the BigPanda stand-in's search)"
 
     def stop(self) -> list[str]:
         """Stop what has started, in reverse order; returns the names of what was stopped."""
