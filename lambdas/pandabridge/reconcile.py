@@ -38,7 +38,8 @@ from pandabridge.parsing import InvalidWebhookError, parse_webhook
 from pandabridge.v2_mapping import webhook_body
 from pandabridge.versioning import Part, Version
 
-# BigPanda's built-in environment of every incident; its search works where another's fails.
+# BigPanda's built-in environment of every incident, by name; its search works where another's
+# fails. The API takes environment ids, so its id is looked up (``GET /environments``).
 ALL_ENVIRONMENTS: Final = "All"
 SHARED_ACTIVITY: Final = "incident_shared"
 # A throttled search is not a failing environment: "All" would be throttled as well.
@@ -78,6 +79,8 @@ class IncidentsApi(Protocol):
     def activities(
         self, incident_id: str, *, page: int = 1, per_page: int = 50, types: Sequence[str] = ()
     ) -> list[dict[str, Any]]: ...
+
+    def environments(self) -> list[dict[str, Any]]: ...
 
 
 class Watermarks(Protocol):
@@ -203,6 +206,7 @@ class _Run:
     # (incident id, changed_at) already handled in this run: environments overlap, and "All"
     # holds every one of them.
     handled: set[tuple[str, Part]] = field(default_factory=set)
+    all_environment_id: str | None = None
 
     def all_environments(self) -> None:
         for environment in self.scope.environments:
@@ -213,13 +217,34 @@ class _Run:
         watermark = self.owner.watermarks.get(integration, environment)
         start = watermark if watermark is not None else self.now - self.first_window
         since = max(0, start - self.owner.settings.overlap_seconds)
+        own = environment != ALL_ENVIRONMENTS
         try:
-            self.window(environment, since, first_page_may_fall_back=True)
+            self.window(self.environment_id(environment), since, first_page_may_fall_back=own)
         except _SearchFailedError:
             self.report.fell_back.append(f"{integration}/{environment}")
-            self.window(ALL_ENVIRONMENTS, since, first_page_may_fall_back=False)
+            self.window(
+                self.environment_id(ALL_ENVIRONMENTS), since, first_page_may_fall_back=False
+            )
         self.owner.watermarks.advance(integration, environment, self.now)
         self.report.completed.append(f"{integration}/{environment}")
+
+    def environment_id(self, environment: str) -> str:
+        """The id the API takes: a configured id as it is, "All" looked up once per run."""
+        if environment != ALL_ENVIRONMENTS:
+            return environment
+        if self.all_environment_id is None:
+            found = self.call(self.api.environments)
+            self.all_environment_id = next(
+                (
+                    str(e["id"])
+                    for e in found
+                    if isinstance(e, Mapping)
+                    and str(e.get("name", "")).casefold() == ALL_ENVIRONMENTS.casefold()
+                    and e.get("id")
+                ),
+                ALL_ENVIRONMENTS,
+            )
+        return self.all_environment_id
 
     @property
     def first_window(self) -> int:

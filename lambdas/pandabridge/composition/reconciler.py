@@ -56,9 +56,7 @@ def bigpanda_api(scope: ReconcileScope) -> HttpBigPandaApi:
     integration = integrations(desk_config()).get(scope.integration, IntegrationConfig())
     where = f"integrations.{scope.integration}"
     secret = integration.key_secret or settings.secret_id
-    key_setting = (
-        f"{where}.key_secret" if integration.key_secret else f"{Env.BIGPANDA_SECRET_ID}"
-    )
+    key_setting = f"{where}.key_secret" if integration.key_secret else f"{Env.BIGPANDA_SECRET_ID}"
     # The default integration without its own api_base keeps the stack's BIGPANDA_API_BASE.
     configured = scope.integration in desk_config().integrations
     api_base = integration.api_url if configured else settings.api_base

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pandabridge.errors import RetryableError
-from pandabridge.reconcile import ALL_ENVIRONMENTS, SHARED_ACTIVITY
+from pandabridge.reconcile import SHARED_ACTIVITY
 from tests.unit.core.fakes import Calls
 
 OUR_SHARE_TARGET = "webhook.pandabridge"
 OTHER_SHARE_TARGET = "webhook.someone-else"
+# BigPanda's built-in environment "All", as the API names it: by an id.
+ALL_ID = "env-all"
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ class MemoryBigPanda:
                 (
                     incident
                     for incident_id, incident in self.incidents.items()
-                    if env in (ALL_ENVIRONMENTS, self.environment_of[incident_id])
+                    if env in (ALL_ID, self.environment_of[incident_id])
                     and since <= incident["changed_at"] <= until
                     and incident["changed_at"] + self.lag <= self.clock()
                 ),
@@ -139,10 +141,7 @@ class MemoryBigPanda:
     ) -> dict[str, Any] | None:
         def effect() -> dict[str, Any] | None:
             incident = self.incidents.get(incident_id)
-            visible = incident is not None and env in (
-                ALL_ENVIRONMENTS,
-                self.environment_of[incident_id],
-            )
+            visible = incident is not None and env in (ALL_ID, self.environment_of[incident_id])
             if not visible:
                 return None
             shown = copy.deepcopy(incident)
@@ -160,6 +159,15 @@ class MemoryBigPanda:
             return copy.deepcopy(found[(page - 1) * per_page : page * per_page])
 
         return self.calls.run("activities", incident_id, effect=effect)  # type: ignore[no-any-return]
+
+    def environments(self) -> list[dict[str, Any]]:
+        def effect() -> list[dict[str, Any]]:
+            named = {"prod": "Production", "stage": "Staging"}
+            return [{"id": ALL_ID, "name": "All"}] + [
+                {"id": env, "name": named.get(env, env)} for env in sorted(named)
+            ]
+
+        return self.calls.run("environments", effect=effect)  # type: ignore[no-any-return]
 
     @property
     def api_calls(self) -> int:

@@ -12,7 +12,7 @@ from pandabridge.incidents import IngestResult
 from pandabridge.reconcile import IngestPath
 from pandabridge.v2_mapping import webhook_body
 from tests.unit.reconciler.conftest import OVERLAP_SECONDS, PERIOD_MINUTES, RecoveryWorld
-from tests.unit.reconciler.memory_bigpanda import OTHER_SHARE_TARGET
+from tests.unit.reconciler.memory_bigpanda import ALL_ID, OTHER_SHARE_TARGET
 
 PERIOD = PERIOD_MINUTES * 60
 
@@ -203,7 +203,7 @@ def test_a_search_that_answers_500_falls_back_to_all(recovery: RecoveryWorld) ->
     report = recovery.reconcile()
     # Then it searched "All" instead, recovered the incident and completed the environment
     assert report.fell_back == ["default/prod"]
-    assert ("search_incidents", "All", 1) in recovery.bigpanda.calls.log
+    assert ("search_incidents", ALL_ID, 1) in recovery.bigpanda.calls.log
     assert report.recovered == ["inc-1"]
     assert report.completed == ["default/prod"]
     assert report.stopped is None
@@ -297,8 +297,10 @@ def test_an_incident_in_two_environments_is_handled_once_per_run(
     recovery.wait(30)
     # When the reconciler runs
     report = recovery.reconcile()
-    # Then the incident was fetched once
+    # Then the incident was fetched once, and "All" was found by its name once
     assert report.recovered == ["inc-1"]
+    assert recovery.bigpanda.calls.count("environments") == 1
+    assert ("search_incidents", ALL_ID, 1) in recovery.bigpanda.calls.log
     assert recovery.bigpanda.calls.count("get_incident") == 1
     assert recovery.bigpanda.calls.count("activities") == 1
 
