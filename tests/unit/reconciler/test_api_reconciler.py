@@ -337,3 +337,16 @@ def test_a_run_stopped_by_the_rate_limit_still_makes_progress_for_the_next(
     assert stopped.stopped is not None
     assert resumed.stopped is None
     assert recovery.bigpanda.calls.count("activities") == 3 + 1 + 2
+
+
+def test_a_throttled_first_search_does_not_fall_back_to_all(recovery: RecoveryWorld) -> None:
+    # Given BigPanda answers the environment's search with 429 (the API's WaitingError)
+    recovery.bigpanda.change("inc-1")
+    recovery.wait(30)
+    recovery.bigpanda.calls.fail("search_incidents", WaitingError("429", retry_after=20))
+    # When the reconciler runs
+    report = recovery.reconcile()
+    # Then it stops without searching "All", which would be throttled as well
+    assert report.fell_back == []
+    assert report.stopped == "rate limit: 429"
+    assert recovery.bigpanda.calls.count("search_incidents") == 1
