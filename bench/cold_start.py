@@ -406,7 +406,7 @@ def stack_environments(
         | ticket_target_environment(load_stack_desk(settings))
         | pick_from(local_urls, Env.TICKET_BASE_URL, Env.DESK_CONFIG_FILE),
         "callback": shared
-        | pick_from(resources, Env.TICKETS_TABLE, Env.CALLBACK_DLQ_URL)
+        | pick_from(resources, Env.TICKETS_TABLE, Env.CONTROL_TABLE, Env.CALLBACK_DLQ_URL)
         | {Env.BIGPANDA_SECRET_ID: secrets["bigpanda"]}
         | bigpanda_environment(settings)
         | pick_from(local_urls, Env.BIGPANDA_API_BASE),

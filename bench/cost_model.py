@@ -203,7 +203,8 @@ def build(facts: StackFacts, measured: Measured, inputs: Inputs | None = None) -
         add("DynamoDB", "stream GetRecords by the pipe", "ddb_stream_read", month=polls)
 
     # DynamoDB: ingest's conditional PutItem on every delivery; ticket sync's consistent
-    # reads and state saves; the callback's read and write; storage of one item per incident.
+    # reads and state saves; the callback's read and write, and its slot of BigPanda's rate
+    # limit (one UpdateItem on a small window counter); storage of one item per incident.
     incident_wru = math.ceil(m.incident_item_bytes / KB)
     ticket_wru = math.ceil(m.ticket_item_bytes / KB)
     stored_gb = (m.incident_item_bytes + m.ticket_item_bytes + 200) * new * months / GB
@@ -214,6 +215,7 @@ def build(facts: StackFacts, measured: Measured, inputs: Inputs | None = None) -
     add("DynamoDB", f"ticket sync: state saves ({ticket_wru} WRU)", "ddb_wru", saves)
     add("DynamoDB", "callback: read + confirm", "ddb_rru", new)
     add("DynamoDB", "callback: confirm write", "ddb_wru", new * ticket_wru)
+    add("DynamoDB", "callback: rate-limit slot (1 WRU)", "ddb_wru", new)
     what = f"storage after {months} months (one item per incident)"
     add("DynamoDB", what, "ddb_storage_gb", stored_gb)
     if facts.pitr_tables:

@@ -28,6 +28,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from local.names import (
     CALLBACK_QUEUE,
+    CONTROL_TABLE,
     INCIDENTS_TABLE,
     PAYLOAD_BUCKET,
     TICKET_SYNC_QUEUE,
@@ -133,6 +134,7 @@ def function_environment(endpoint: str) -> dict[str, str]:
         Env.INCIDENTS_TABLE: INCIDENTS_TABLE.local_name,
         Env.PAYLOAD_BUCKET: PAYLOAD_BUCKET.local_name,
         Env.TICKETS_TABLE: TICKETS_TABLE.local_name,
+        Env.CONTROL_TABLE: CONTROL_TABLE.local_name,
         Env.TICKET_SYNC_DLQ_URL: queue_url(endpoint, TICKET_SYNC_QUEUE.dlq_local_name),
         Env.CALLBACK_QUEUE_URL: queue_url(endpoint, CALLBACK_QUEUE.local_name),
         Env.CALLBACK_DLQ_URL: queue_url(endpoint, CALLBACK_QUEUE.dlq_local_name),
@@ -171,18 +173,25 @@ def queue_arn(name: str) -> str:
 
 
 def _create_table(dynamodb: Any, spec: LocalTable) -> None:
+    """The table keyed, streamed and expiring as its shared spec says."""
     stream = (
         {"StreamEnabled": True, "StreamViewType": spec.stream_view_type}
         if spec.stream_view_type
         else {"StreamEnabled": False}
     )
+    keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
     dynamodb.create_table(
         TableName=spec.local_name,
-        AttributeDefinitions=[{"AttributeName": spec.partition_key, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name, _ in keys],
+        KeySchema=[{"AttributeName": name, "KeyType": kind} for name, kind in keys],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification=stream,
     )
+    if spec.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=spec.local_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
+        )
 
 
 def _create_queue(
@@ -223,7 +232,7 @@ def create_resources(endpoint: str, *, visibility_seconds: int | None = None) ->
     sqs = session.client("sqs", endpoint_url=endpoint)
 
     existing = set(dynamodb.list_tables()["TableNames"])
-    for spec in (INCIDENTS_TABLE, TICKETS_TABLE):
+    for spec in (INCIDENTS_TABLE, TICKETS_TABLE, CONTROL_TABLE):
         if spec.local_name not in existing:
             _create_table(dynamodb, spec)
     buckets = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}

@@ -14,7 +14,7 @@ from typing import Final
 from pandabridge import names
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LocalTable(names.TableSpec):
     """A table of the runtime's, under the name the local stack creates it with."""
 
@@ -46,6 +46,7 @@ INCIDENTS_TABLE: Final = LocalTable(
 )
 PAYLOAD_BUCKET: Final = LocalBucket(**asdict(names.PAYLOAD_BUCKET), local_name="bigpanda-payloads")
 TICKETS_TABLE: Final = LocalTable(**asdict(names.TICKETS_TABLE), local_name="bigpanda-tickets")
+CONTROL_TABLE: Final = LocalTable(**asdict(names.CONTROL_TABLE), local_name="bigpanda-control")
 
 # Both queues are FIFO with one message group per incident (one worker at a time per
 # incident, in order) and deduplication scoped to the group, as the stack builds them.

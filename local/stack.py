@@ -42,6 +42,7 @@ from local.functions import CALLBACK, INGEST, RECONCILER, TICKET_SYNC, LocalFunc
 from local.gateway import LocalGateway, Route
 from local.names import (
     CALLBACK_QUEUE,
+    CONTROL_TABLE,
     INCIDENTS_TABLE,
     PAYLOAD_BUCKET,
     TICKET_SYNC_QUEUE,
@@ -177,7 +178,7 @@ class LocalStack:
         serving); returns what there is, for the step line."""
         visibility = self.options.queue_visibility_seconds
         create_resources(self.aws_endpoint, visibility_seconds=visibility)
-        tables = f"{INCIDENTS_TABLE.local_name}, {TICKETS_TABLE.local_name}"
+        tables = ", ".join(t.local_name for t in (INCIDENTS_TABLE, TICKETS_TABLE, CONTROL_TABLE))
         queues = f"{TICKET_SYNC_QUEUE.local_name}, {CALLBACK_QUEUE.local_name} (+ DLQs)"
         if visibility is not None:
             queues += f", visibility timeout {visibility} s"

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from local.names import (
     CALLBACK_QUEUE,
+    CONTROL_TABLE,
     INCIDENTS_TABLE,
     PAYLOAD_BUCKET,
     TICKET_SYNC_QUEUE,
@@ -46,6 +47,7 @@ class Resource(Enum):
     INCIDENTS_TABLE = ("IncidentsTableName", "incidents table name")
     PAYLOAD_BUCKET = ("PayloadBucketName", "payload archive bucket name")
     TICKETS_TABLE = ("TicketsTableName", "tickets table name")
+    CONTROL_TABLE = ("ControlTableName", "control table name")
     TICKET_SYNC_QUEUE_URL = ("TicketSyncQueueUrl", "ticket-sync queue URL")
     TICKET_SYNC_DLQ_URL = ("TicketSyncDlqUrl", "ticket-sync dead-letter queue URL")
     CALLBACK_QUEUE_URL = ("CallbackQueueUrl", "callback queue URL")
@@ -85,6 +87,7 @@ def local_names(endpoint: str) -> dict[Resource, str]:
         Resource.INCIDENTS_TABLE: INCIDENTS_TABLE.local_name,
         Resource.PAYLOAD_BUCKET: PAYLOAD_BUCKET.local_name,
         Resource.TICKETS_TABLE: TICKETS_TABLE.local_name,
+        Resource.CONTROL_TABLE: CONTROL_TABLE.local_name,
         Resource.TICKET_SYNC_QUEUE_URL: queue_url(endpoint, TICKET_SYNC_QUEUE.local_name),
         Resource.TICKET_SYNC_DLQ_URL: queue_url(endpoint, TICKET_SYNC_QUEUE.dlq_local_name),
         Resource.CALLBACK_QUEUE_URL: queue_url(endpoint, CALLBACK_QUEUE.local_name),

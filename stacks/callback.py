@@ -33,10 +33,10 @@ CALLBACK_HANDLER: Final = "callback.handler.handler"
 class Callback(Construct):
     """The callback function, its event source and BigPanda's User API key.
 
-    The event source runs at most ``callback_max_concurrency`` invocations at once. That cap,
-    not the queue, is what keeps the calls to BigPanda within its API rate limit when many
-    tickets are created at once (an incident storm); a 429 that still happens is retried with
-    backoff like any other retryable failure.
+    Each call takes a slot of the org's rate limit (windows in the control table) shared with
+    every other caller of BigPanda's API; a full window makes the message wait without counting
+    a failure. The event source runs at most ``callback_max_concurrency`` invocations at once;
+    a 429 that still happens is retried with backoff like any other retryable failure.
     """
 
     def __init__(
@@ -62,6 +62,7 @@ class Callback(Construct):
             timeout=Duration.seconds(StackLimits.CALLBACK_TIMEOUT_SECONDS),
             environment={
                 Env.TICKETS_TABLE: storage.tickets_table.table_name,
+                Env.CONTROL_TABLE: storage.control_table.table_name,
                 Env.CALLBACK_DLQ_URL: queues.callback_dlq.queue_url,
                 Env.BIGPANDA_SECRET_ID: self.secret.secret_arn,
                 **bigpanda_environment(settings),
@@ -70,6 +71,7 @@ class Callback(Construct):
         function = self.confirmer.function
         storage.grant_read_callback_confirmation(function)
         storage.grant_confirm_callback(function)
+        storage.grant_rate_limit(function)
         queues.grant_dead_letter_callback(function)
         queues.consume_callback(function, max_concurrency=settings.callback_max_concurrency)
         self.grant_read_api_key(function)

@@ -213,8 +213,11 @@ class StackSettings(BaseModel):
         ge=2,
         le=1000,  # the bounds Lambda sets for an SQS event source
         description=(
-            "Most callback invocations at once (2-1000): the cap that keeps the callbacks "
-            "within BigPanda's API rate limit; a 429 is still retried with backoff."
+            "Most callback invocations at once (2-1000). BigPanda's rate limit per org (150 "
+            "requests a minute, 5 actions a second) is kept by a limiter that every caller of "
+            "its API shares (windows in the control table): a callback that finds the minute "
+            "used up waits in its queue without counting a failure; a 429 is still retried "
+            "with backoff."
         ),
     )
     bigpanda_api_base: str = Field(

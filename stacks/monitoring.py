@@ -64,6 +64,12 @@ TICKET_TABLE_OPERATIONS: Final = (
     dynamodb.Operation.PUT_ITEM,
     dynamodb.Operation.UPDATE_ITEM,
 )
+CONTROL_TABLE_OPERATIONS: Final = (
+    dynamodb.Operation.GET_ITEM,
+    dynamodb.Operation.PUT_ITEM,
+    dynamodb.Operation.UPDATE_ITEM,
+    dynamodb.Operation.QUERY,
+)
 
 # Dashboard grid: 24 units wide; each graph is 6 units high.
 FULL_WIDTH: Final = 24
@@ -156,6 +162,7 @@ class Monitoring(Construct):
         self.tables = [
             WatchedTable("incidents table", storage.table, INCIDENT_TABLE_OPERATIONS),
             WatchedTable("tickets table", storage.tickets_table, TICKET_TABLE_OPERATIONS),
+            WatchedTable("control table", storage.control_table, CONTROL_TABLE_OPERATIONS),
         ]
 
         self.topic = self._alarm_topic()

@@ -1,5 +1,5 @@
 """Where accepted deliveries and their tickets live: the incidents table, the raw-payload
-archive and the tickets table.
+archive and the tickets table; and the control table of small coordination items.
 
 The first two are the system of record (BigPanda documents no retries), and the tickets table
 is what stops a retry from opening a second ticket, so all are protected against loss by
@@ -8,6 +8,7 @@ default: point-in-time recovery, deletion protection and a ``retain`` removal po
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from aws_cdk import CfnElement, Duration, Stack
@@ -16,7 +17,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE, TableSpec
+from pandabridge.names import (
+    CONTROL_TABLE,
+    INCIDENTS_TABLE,
+    PAYLOAD_BUCKET,
+    TICKETS_TABLE,
+    TableSpec,
+)
+from pandabridge.rate_limit import RATE_LIMIT_PREFIX
 from pandabridge.stores.tickets import CALLBACK_CONFIRMED_AT
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
@@ -58,6 +66,10 @@ class IncidentStorage(Construct):
         # Apart from the incidents so that ticket sync's writes never reach the incidents
         # stream and trigger another sync.
         self.tickets_table = self._table("TicketsTable", TICKETS_TABLE, settings)
+        # Rate-limit windows, stored desk events, echo ledgers, watermarks: each owner keeps
+        # its items under its own ``pk`` prefix and is granted that prefix only
+        # (``grant_control_items``).
+        self.control_table = self._table("ControlTable", CONTROL_TABLE, settings)
 
     def grant_put_incident(self, grantee: iam.IGrantable) -> iam.Grant:
         """The one conditional ``PutItem`` per delivery; it reads the old item from its answer."""
@@ -128,6 +140,30 @@ class IncidentStorage(Construct):
             },
         )
 
+    def grant_control_items(
+        self, grantee: iam.IGrantable, *, prefix: str, actions: Sequence[str]
+    ) -> iam.Grant:
+        """``actions`` on the control table's items whose partition key starts with ``prefix``.
+
+        ``dynamodb:LeadingKeys`` holds every partition key a request names, so a function can
+        neither read nor write another owner's items; a ``Query`` is held to the prefix too.
+        """
+        if not prefix or "*" in prefix or "?" in prefix:
+            raise ValueError(f"a control-table prefix is literal and not empty, not {prefix!r}")
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(actions),
+            resource_arns=[self.control_table.table_arn],
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*"]}},
+        )
+
+    def grant_rate_limit(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Taking slots of the BigPanda rate-limit windows: one conditional ``UpdateItem`` on
+        ``ratelimit#`` items, and nothing else of the control table."""
+        return self.grant_control_items(
+            grantee, prefix=RATE_LIMIT_PREFIX, actions=["dynamodb:UpdateItem"]
+        )
+
     def grant_archive_payload(self, grantee: iam.IGrantable) -> iam.Grant:
         """Writing raw payloads under the archive prefix, and nowhere else in the bucket."""
         return self._grant_on_archive(
@@ -170,6 +206,12 @@ class IncidentStorage(Construct):
             partition_key=dynamodb.Attribute(
                 name=spec.partition_key, type=dynamodb.AttributeType.STRING
             ),
+            sort_key=(
+                dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.STRING)
+                if spec.sort_key
+                else None
+            ),
+            time_to_live_attribute=spec.ttl_attribute,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             stream=dynamodb.StreamViewType[view] if view else None,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(

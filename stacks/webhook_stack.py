@@ -113,6 +113,11 @@ class WebhookStack(Stack):
                 self.storage.tickets_table.table_name,
                 "DynamoDB table holding the ticket of each incident and its sync state",
             ),
+            "ControlTableName": (
+                self.storage.control_table.table_name,
+                "DynamoDB table of small coordination items (rate-limit windows, desk events, "
+                "echo ledgers, reconciler watermarks), each expiring through its TTL",
+            ),
             "TicketSecretName": (
                 self.ticket_sync.secret.secret_name,
                 "Secret with the ticket system's credentials (JSON); set them from a file, never "

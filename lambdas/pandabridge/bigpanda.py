@@ -3,7 +3,8 @@
 Until it hears this, BigPanda holds the incident's share and queues its updates (for up to five
 minutes), so every failure is sorted at once: retry later (429, 5xx, timeouts), or stop and say
 which setting is wrong. The User API key is sent as a bearer token and removed from every
-message this module raises.
+message this module raises. Each call first takes a slot of the org's rate limit, which it
+shares with every other caller of the org's API (``pandabridge.rate_limit``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Final
 from pandabridge.errors import PermanentError
 from pandabridge.http import HttpClient, RejectedRequestError, bearer_auth
 from pandabridge.names import BIGPANDA_CALLBACK_PATH, Env
+from pandabridge.rate_limit import RateLimiter
 
 CALLBACK_EVENT_TYPE: Final = "incident#new"  # the only event type the service documents
 
@@ -24,9 +26,16 @@ class BigPandaClient:
     api_key: str
     app_key: str
     http: HttpClient
+    limiter: RateLimiter
+    # The org the key belongs to, as ``rate_limit.org_id`` names it.
+    org: str
 
     def confirm_ticket(self, incident_id: str) -> None:
-        """Tell BigPanda the incident's ticket was created; returns on any 2xx."""
+        """Tell BigPanda the incident's ticket was created; returns on any 2xx.
+
+        ``WaitingError`` when the org's window is full: nothing was sent.
+        """
+        self.limiter.acquire(self.org, "api")
         body = {
             "event_type": CALLBACK_EVENT_TYPE,
             "incident_id": incident_id,

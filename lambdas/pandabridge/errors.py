@@ -18,12 +18,14 @@ class RetryableError(Exception):
     ``retry_after`` is the other side's own ``Retry-After`` in seconds, when it sent one.
     ``outcome_unknown`` is True when the request may have taken effect although no answer came
     (a timeout or a reset after it was sent); an answered status, or a connection that never
-    carried the request, is a definite failure: the call did nothing.
+    carried the request, is a definite failure: the call did nothing. ``status`` is the HTTP
+    status the other side answered, if it answered (429 is told apart from 5xx by it).
     """
 
     reason: str
     retry_after: float | None = None
     outcome_unknown: bool = False
+    status: int | None = None
 
     def __str__(self) -> str:
         return self.reason

@@ -241,6 +241,7 @@ class HttpClient:
             raise RetryableError(
                 f"{where} answered {status}" + (f": {excerpt}" if excerpt else ""),
                 retry_after=parse_retry_after(headers.get("Retry-After")),
+                status=status,
             )
         if not 200 <= status < 300:
             raise RejectedRequestError(

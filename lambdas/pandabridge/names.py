@@ -47,6 +47,8 @@ class Env:
     # The authorizer: the secret holding the bearer tokens BigPanda may send (JSON, see
     # ``pandabridge.auth``).
     BEARER_SECRET_ID: Final = "BEARER_SECRET_ID"  # noqa: S105 - a variable name
+    # The control table (``CONTROL_TABLE``): small coordination items shared by the functions.
+    CONTROL_TABLE: Final = "CONTROL_TABLE_NAME"
 
 
 # The stack setting (cdk.json context key) that gives the callback function its
@@ -60,6 +62,9 @@ class TableSpec:
 
     partition_key: str
     stream_view_type: str | None
+    sort_key: str | None = None
+    # The attribute holding an item's expiry (epoch seconds) for DynamoDB's TTL, if any.
+    ttl_attribute: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,13 @@ PAYLOAD_BUCKET: Final = BucketSpec(key_prefix="incidents/")
 # Ticket state is kept apart from the incidents so that ticket sync's own writes never reach
 # the incidents stream and re-trigger a sync.
 TICKETS_TABLE: Final = TableSpec(partition_key="incident_id", stream_view_type=None)
+
+# Small coordination items of several owners, each under its own ``pk`` prefix (rate-limit
+# windows, stored desk events, echo ledgers, watermarks); they expire through the TTL. No
+# stream: nothing downstream reacts to them.
+CONTROL_TABLE: Final = TableSpec(
+    partition_key="pk", stream_view_type=None, sort_key="sk", ttl_attribute="expires_at"
+)
 
 
 BIGPANDA_API_BASE: Final = "https://api.bigpanda.io"  # EU accounts: https://eu-api.bigpanda.io
@@ -109,6 +121,11 @@ class Limits:
     # level's CPU is milliseconds of a warm function. At 1,000 alerts 6 (zlib's default) writes
     # ~15% fewer bytes than 1 for ~2 ms more; 9 saves ~10% more for 7x the time.
     GZIP_LEVEL: Final = 6
+    # BigPanda's documented limits per org: Incidents API requests a minute, and incident
+    # actions (resolve, comment, tags, assignment, SCIM) a second; one doc version says 30
+    # actions, design for 5. Shared by every caller (``pandabridge.rate_limit``).
+    BIGPANDA_API_REQUESTS_PER_MINUTE: Final = 150
+    BIGPANDA_ACTIONS_PER_SECOND: Final = 5
     # The reconciler's search page (``pandabridge.reconcile``): without ``expand=alerts``, whose
     # pages BigPanda caps at 10, so one request covers a run's changes at 1,000 incidents a day.
     # BigPanda documents no maximum for this endpoint.

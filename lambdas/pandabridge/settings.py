@@ -101,6 +101,19 @@ class CallbackSettings(BaseModel):
         return _load(cls, environ)
 
 
+class ControlTableSettings(BaseModel):
+    """Where the control table is (``names.CONTROL_TABLE``): read on its own by each function
+    that keeps coordination items there (rate-limit windows, desk events, ledgers)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    control_table_name: str = Field(alias=Env.CONTROL_TABLE, min_length=1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> ControlTableSettings:
+        return _load(cls, environ)
+
+
 def dead_letter_queue_url(variable: str, environ: Mapping[str, str] = os.environ) -> str:
     """The URL of a consumer's DLQ, read on its own: a message that can never succeed must
     reach the DLQ even while the settings that the work itself needs are missing or wrong."""
@@ -145,3 +158,8 @@ def ticket_target_settings() -> TicketTargetSettings:
 @cache
 def callback_settings() -> CallbackSettings:
     return CallbackSettings.from_env()
+
+
+@cache
+def control_table_settings() -> ControlTableSettings:
+    return ControlTableSettings.from_env()

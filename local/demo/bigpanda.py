@@ -1,16 +1,28 @@
-"""A stand-in for BigPanda's API on a loopback port: the outbound callback service.
+"""A stand-in for BigPanda's API on a loopback port: the outbound callback service and the
+Incidents API v2 (``local.fakes.bigpanda_api``, its routes and behaviours).
 
 The local stack points the callback function at it (``BIGPANDA_API_BASE``), so a new ticket
 visibly ends with BigPanda's confirmation, without an account. It checks what BigPanda checks,
 the User API key as a bearer token (401) and the body's fields (400), and answers a valid
-callback as BigPanda does: 200 ``{"status": 200, "data": {}}``.
+callback as BigPanda does: 200 ``{"status": 200, "data": {}}``. Callbacks and v2 calls share
+the org's rate limit, as they do at BigPanda.
 
 Its own routes, for people and tests, need no key:
 
-- ``GET /_bigpanda/callbacks[?incident_id=...]``: every API call so far, as JSON;
+- ``GET /_bigpanda/callbacks[?incident_id=...]``: every callback so far, as JSON;
 - ``POST /_bigpanda/fail?status=503&count=2[&retry_after=5]``: the next ``count`` callbacks
   answer ``status`` (with ``Retry-After`` if given), to watch the callback retry; ``count=0``
-  ends it.
+  ends it;
+- ``POST /_fake/fail?status=429&count=2[&retry_after=5]``: the same for the next v2 calls;
+- ``POST /_fake/drop?count=1``: the next deliveries (``deliver``) are shared but not sent;
+- ``POST /_fake/share`` with a webhook body: share it (no delivery);
+- ``POST /_fake/share-target?value=webhook.name``: the ``share_target`` of later shares;
+- ``POST /_fake/rate-limits?enabled=false``: stop (or restart) enforcing the rate limits;
+- ``POST /_fake/environments?id=...&name=...[&incident_tags=true]``: add an environment;
+- ``POST /_fake/tags?name=...[&type=Text&active=false]``: define an incident tag;
+- ``POST /_fake/users?email=...[&name=...&active=false]``: add a SCIM user;
+- ``GET /_fake/writes[?kind=resolve|comment|tag|assignment]``: the writes accepted so far;
+- ``GET /_fake/incidents/{id}``: an incident as shared, with its activities (newest first).
 
 A record keeps the call's headers with every credential masked down to its last characters:
 the listing is meant to be pasted into chats and bug reports.
@@ -21,20 +33,24 @@ from __future__ import annotations
 import hmac
 import json
 import threading
+import time
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from local import defaults
+from local.fakes.bigpanda_api import API_PREFIX, BigPandaIncidentsApi, WriteKind
 from local.loopback import FailurePlan, LoopbackService, Query, Reply, json_reply
 from pandabridge.names import BIGPANDA_CALLBACK_PATH
 
 CALLBACKS_PATH: Final = "/_bigpanda/callbacks"
 FAIL_PATH: Final = "/_bigpanda/fail"
 CONTROL_PREFIX: Final = "/_bigpanda/"
+FAKE_PREFIX: Final = "/_fake/"
 EVENT_TYPE: Final = "incident#new"  # the only event type the callback service documents
 REQUIRED_FIELDS: Final = ("event_type", "incident_id", "app_key")
 # Headers that carry credentials, masked in the records.
@@ -45,6 +61,7 @@ _MASK_MIN_CHARS: Final = 12
 # A stack left running for days keeps the newest calls only.
 MAX_RECORDS: Final = 1000
 _EXCERPT_CHARS: Final = 2000
+T = TypeVar("T")
 
 
 def mask_credential(value: str) -> str:
@@ -91,12 +108,22 @@ class BigPandaStandIn(LoopbackService):
 
     name = "bigpanda-stand-in"
 
-    def __init__(self, api_key: str, *, host: str = defaults.HOST, port: int = 0) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        host: str = defaults.HOST,
+        port: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(host=host, port=port)
         if not api_key:
             raise ValueError("the stand-in needs a User API key to check")
         self._api_key = api_key
         self.failures = FailurePlan("BigPanda stand-in")
+        # The Incidents API v2: its state, knobs (``api.failures``, ``api.share_target``, ...)
+        # and the writes it accepted.
+        self.api = BigPandaIncidentsApi(clock=clock)
         self._records: deque[CallRecord] = deque(maxlen=MAX_RECORDS)
         self._lock = threading.Lock()
 
@@ -113,6 +140,12 @@ class BigPandaStandIn(LoopbackService):
     def fail_url(self) -> str:
         return f"{self.api_base}{FAIL_PATH}"
 
+    def deliver(
+        self, payload: Mapping[str, Any], send: Callable[[Mapping[str, Any]], T]
+    ) -> T | None:
+        """Share a webhook body as BigPanda does, then ``send`` it unless a drop is armed."""
+        return self.api.deliver(payload, send)
+
     def records(self, incident_id: str | None = None) -> list[CallRecord]:
         """The calls so far, oldest first; only those of one incident if given."""
         with self._lock:
@@ -128,10 +161,78 @@ class BigPandaStandIn(LoopbackService):
             return self.failures.arm_from(query)
         if path.startswith(CONTROL_PREFIX):
             return _error(HTTPStatus.NOT_FOUND, f"no route {method} {path}")
+        if path.startswith(FAKE_PREFIX):
+            return self._knob(method, path.removeprefix(FAKE_PREFIX), query, body)
         document = _parse(body)
+        if path.startswith(f"{API_PREFIX}/"):
+            if not self._authorized(headers.get("Authorization")):
+                return _error(HTTPStatus.UNAUTHORIZED, "missing or wrong bearer token")
+            return self.api.answer(method, path.removeprefix(API_PREFIX), query, document)
         reply = self._api(method, path, headers, document)
         self._record(method, path, headers, body, document, reply.status)
         return reply
+
+    def _knob(self, method: str, knob: str, query: Query, body: bytes) -> Reply:
+        """The ``/_fake/...`` routes of the module docstring."""
+        api = self.api
+
+        def one(name: str, default: str = "") -> str:
+            return query.get(name, [default])[0]
+
+        def required(name: str) -> str:
+            if not one(name):
+                raise ValueError(f"the query parameter {name} is required")
+            return one(name)
+
+        def yes(name: str, default: str) -> bool:
+            return one(name, default).lower() in ("1", "true", "yes")
+
+        done = json_reply(HTTPStatus.OK, {"ok": True})
+        if method == "GET" and knob == "writes":
+            kind: WriteKind | None = one("kind") or None  # type: ignore[assignment]
+            return json_reply(HTTPStatus.OK, {"writes": [w.as_json() for w in api.writes(kind)]})
+        if method == "GET" and knob.startswith("incidents/"):
+            incident_id = knob.removeprefix("incidents/")
+            incident = api.incident(incident_id)
+            if incident is None:
+                return _error(HTTPStatus.NOT_FOUND, f"incident {incident_id} was never shared")
+            activities = api.activities_of(incident_id)
+            return json_reply(HTTPStatus.OK, {"incident": incident, "activities": activities})
+        if method != "POST":
+            return _error(HTTPStatus.NOT_FOUND, f"no route {method} {FAKE_PREFIX}{knob}")
+        try:
+            if knob == "fail":
+                return api.failures.arm_from(query)
+            if knob == "drop":
+                api.drop_next_deliveries(int(one("count", "1")))
+            elif knob == "share":
+                document = _parse(body)
+                if not isinstance(document, dict) or not isinstance(document.get("incident"), dict):
+                    return _error(HTTPStatus.BAD_REQUEST, "the body is not a webhook body")
+                return json_reply(HTTPStatus.OK, {"incident_id": api.share(document)})
+            elif knob == "share-target":
+                api.share_target = one("value", api.share_target)
+            elif knob == "rate-limits":
+                api.rate_limited = yes("enabled", "true")
+            elif knob == "environments":
+                api.add_environment(
+                    required("id"),
+                    one("name", one("id")),
+                    uses_incident_tags=yes("incident_tags", "0"),
+                )
+            elif knob == "tags":
+                tag_id = api.define_tag(
+                    required("name"), tag_type=one("type", "Text"), active=yes("active", "true")
+                )
+                return json_reply(HTTPStatus.OK, {"id": tag_id})
+            elif knob == "users":
+                user_id = api.add_user(one("email"), name=one("name"), active=yes("active", "true"))
+                return json_reply(HTTPStatus.OK, {"id": user_id})
+            else:
+                return _error(HTTPStatus.NOT_FOUND, f"no route {method} {FAKE_PREFIX}{knob}")
+        except (KeyError, ValueError) as problem:
+            return _error(HTTPStatus.BAD_REQUEST, f"bad knob request: {problem}")
+        return done
 
     def _api(self, method: str, path: str, headers: Message, document: object) -> Reply:
         if path != BIGPANDA_CALLBACK_PATH or method != "POST":
@@ -139,6 +240,7 @@ class BigPandaStandIn(LoopbackService):
         planned = self.failures.take()
         if planned is not None:
             return planned
+        self.api.count_callback()
         if not self._authorized(headers.get("Authorization")):
             return _error(HTTPStatus.UNAUTHORIZED, "missing or wrong bearer token")
         problem = _body_problem(document)

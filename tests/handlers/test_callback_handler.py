@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import time
 import uuid
@@ -17,11 +18,13 @@ from werkzeug import Response
 
 from local.aws import MotoServer, put_secret_string, queue_arn, queue_url
 from local.context import LambdaContext
-from local.names import CALLBACK_QUEUE, TICKETS_TABLE
+from local.names import CALLBACK_QUEUE, CONTROL_TABLE, TICKETS_TABLE
 from local.poller import EventSource, QueuePoller
 from pandabridge import settings
 from pandabridge.messages import CallbackRequest
 from pandabridge.names import BIGPANDA_CALLBACK_PATH, Env, Metric
+from pandabridge.rate_limit import API_WINDOW, RATE_LIMIT_PREFIX, org_id
+from pandabridge.stores.control import control_key
 from pandabridge.stores.queues import CallbackQueue
 from pandabridge.stores.tickets import CallbackLedger, TicketStateStore
 from pandabridge.tickets.model import TicketRef
@@ -182,6 +185,18 @@ def expect_callback(httpserver: HTTPServer, status: int = 200, **reply: Any) -> 
         )
 
 
+def attempt_waits_without_calling_bigpanda(callbacks: Callbacks, httpserver: HTTPServer) -> None:
+    """Request a callback and handle it once: it must fail without a call to BigPanda and
+    wait in its queue, not in the DLQ."""
+    callbacks.request()
+    outcome = callbacks.poller.poll_once()
+    assert outcome is not None
+    assert outcome.failed
+    assert httpserver.log == []
+    assert callbacks.dead_letters() == []
+    assert callbacks.depth(CALLBACK_QUEUE.local_name) == 1
+
+
 def test_confirmation_sends_the_exact_request_and_records_it(
     callbacks: Callbacks, httpserver: HTTPServer, ledger: CallbackLedger
 ) -> None:
@@ -319,14 +334,8 @@ def test_without_an_app_key_each_attempt_logs_one_error_naming_the_setting_and_i
 ) -> None:
     # Given the stack was deployed without bigpanda_app_key
     # When a callback is attempted
-    callbacks.request()
-    outcome = callbacks.poller.poll_once()
     # Then it fails without calling BigPanda, and waits in the queue instead of the DLQ
-    assert outcome is not None
-    assert outcome.failed
-    assert httpserver.log == []
-    assert callbacks.dead_letters() == []
-    assert callbacks.depth(CALLBACK_QUEUE.local_name) == 1
+    attempt_waits_without_calling_bigpanda(callbacks, httpserver)
     # And one ERROR names the cdk.json setting and the variable, and a metric counts it
     [error] = log_lines(callback_logs, level="ERROR")
     assert "bigpanda_app_key" in json.dumps(error)
@@ -420,3 +429,29 @@ def test_a_retried_failure_logs_one_warning_and_nothing_else(
     assert outcome.failed
     [warning] = complaints(caplog)
     assert (warning.levelname, warning.getMessage()) == ("WARNING", "will be retried")
+
+
+def test_a_callback_waits_without_calling_bigpanda_while_the_org_s_minute_is_used_up(
+    callbacks: Callbacks,
+    httpserver: HTTPServer,
+    aws: Aws,
+    ledger: CallbackLedger,
+    callback_logs: io.StringIO,
+) -> None:
+    # Given the org's minute of BigPanda API calls already used up by its other callers
+    org = org_id(os.environ[Env.BIGPANDA_API_BASE], os.environ[Env.BIGPANDA_SECRET_ID])
+    now = time.time()
+    for start in (API_WINDOW.start(now), API_WINDOW.start(now) + API_WINDOW.seconds):
+        aws.dynamodb.put_item(
+            TableName=CONTROL_TABLE.local_name,
+            Item={
+                **control_key(f"{RATE_LIMIT_PREFIX}{org}", f"api#{start}"),
+                "used": {"N": str(API_WINDOW.limit)},
+            },
+        )
+    expect_callback(httpserver)
+    # When the callback is handled
+    # Then BigPanda is not called, the message waits in its queue (not the DLQ), unconfirmed
+    attempt_waits_without_calling_bigpanda(callbacks, httpserver)
+    assert ledger.confirmed_at(INCIDENT) is None
+    assert "BigPanda rate limit" in callback_logs.getvalue()

@@ -1,6 +1,7 @@
 """The callback function: fed by the callback FIFO queue at a capped concurrency, configured for
 BigPanda's API, and allowed exactly the calls it makes (on the tickets table, only the one
-attribute it owns); and BigPanda's API key secret, which the template never holds."""
+attribute it owns; on the control table, only the rate-limit windows); and BigPanda's API key
+secret, which the template never holds."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from synth_support import (
 )
 
 from pandabridge.names import TICKETS_TABLE, Env
-from pandabridge.settings import CallbackSettings
+from pandabridge.rate_limit import RATE_LIMIT_PREFIX
+from pandabridge.settings import CallbackSettings, ControlTableSettings
 from pandabridge.stores.tickets import CALLBACK_CONFIRMED_AT, CallbackLedger
 from stacks.callback import CALLBACK_HANDLER
 from stacks.functions import ARCHITECTURE, PYTHON_RUNTIME
@@ -33,10 +35,18 @@ XRAY = "*"
 # Every variable the function's settings read: a new setting that the stack does not pass
 # fails the tests below.
 SETTINGS_VARIABLES = {
-    field.alias for field in CallbackSettings.model_fields.values() if field.alias
+    field.alias
+    for model in (CallbackSettings, ControlTableSettings)
+    for field in model.model_fields.values()
+    if field.alias
 }
 # Resources the stack creates and names in the function's environment.
-RESOURCE_VARIABLES = (Env.TICKETS_TABLE, Env.CALLBACK_DLQ_URL, Env.BIGPANDA_SECRET_ID)
+RESOURCE_VARIABLES = (
+    Env.TICKETS_TABLE,
+    Env.CONTROL_TABLE,
+    Env.CALLBACK_DLQ_URL,
+    Env.BIGPANDA_SECRET_ID,
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +78,10 @@ def _resolved(variables: dict[str, Any]) -> dict[str, str]:
 
 def _tickets_table(synthesized: Synthesized) -> dict[str, Any]:
     return arn_of(synthesized.logical_id(synthesized.stack.storage.tickets_table))
+
+
+def _control_table(synthesized: Synthesized) -> dict[str, Any]:
+    return arn_of(synthesized.logical_id(synthesized.stack.storage.control_table))
 
 
 def test_the_function_runs_the_callback_handler_within_its_limits(
@@ -103,6 +117,7 @@ def test_the_environment_names_every_resource(
     # Then each names the resource the stack created for it (a secret's Ref is its ARN)
     assert {key: variables[key] for key in RESOURCE_VARIABLES} == {
         Env.TICKETS_TABLE: _ref(synthesized, stack.storage.tickets_table),
+        Env.CONTROL_TABLE: _ref(synthesized, stack.storage.control_table),
         Env.CALLBACK_DLQ_URL: _ref(synthesized, stack.queues.callback_dlq),
         Env.BIGPANDA_SECRET_ID: _ref(synthesized, stack.callback.secret),
     }
@@ -216,11 +231,12 @@ def test_the_function_is_allowed_exactly_the_calls_it_makes(
     secret = _ref(synthesized, stack.callback.secret)
     logs = arn_of(synthesized.logical_id(stack.callback.confirmer.log_group))
     # When each action is mapped to the resources it is allowed on
-    # Then it reads and updates ticket items by key, consumes and backs off its own queue,
-    # dead-letters to its own DLQ and reads its own secret; nothing is broader
+    # Then it reads and updates ticket items by key, takes rate-limit slots in the control
+    # table, consumes and backs off its own queue, dead-letters to its own DLQ and reads its own
+    # secret; nothing is broader
     assert allowed(statements) == {
         "dynamodb:GetItem": allowing(tickets),
-        "dynamodb:UpdateItem": allowing(tickets),
+        "dynamodb:UpdateItem": allowing(tickets, _control_table(synthesized)),
         "sqs:ReceiveMessage": allowing(queue),
         "sqs:DeleteMessage": allowing(queue),
         "sqs:ChangeMessageVisibility": allowing(queue),
@@ -239,18 +255,38 @@ def test_the_function_is_allowed_exactly_the_calls_it_makes(
 CALLBACK_ATTRIBUTES = [TICKETS_TABLE.partition_key, CALLBACK_CONFIRMED_AT]
 
 
-def _only_statement_allowing(statements: list[dict[str, Any]], action: str) -> dict[str, Any]:
-    found = [s for s in statements if action in actions(s)]
+def _only_statement_allowing(
+    statements: list[dict[str, Any]], action: str, resource: dict[str, Any]
+) -> dict[str, Any]:
+    found = [s for s in statements if action in actions(s) and resource in resources_of(s)]
     assert len(found) == 1, found
     assert actions(found[0]) == {action}
+    assert resources_of(found[0]) == [resource]
     return found[0]
 
 
+def test_control_table_updates_are_held_to_the_rate_limit_items(
+    synthesized: Synthesized, statements: list[dict[str, Any]]
+) -> None:
+    # Given the one statement that allows updating control-table items
+    update = _only_statement_allowing(
+        statements, "dynamodb:UpdateItem", _control_table(synthesized)
+    )
+    # When its condition is read
+    # Then every partition key a request names must be a rate-limit window's: the function
+    # cannot touch desk events, ledgers or watermarks kept in the same table
+    assert update["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{RATE_LIMIT_PREFIX}*"]}
+    }
+
+
 def test_updates_may_name_only_the_key_and_the_confirmation(
-    statements: list[dict[str, Any]],
+    synthesized: Synthesized, statements: list[dict[str, Any]]
 ) -> None:
     # Given the one statement that allows updating ticket items / When its condition is read
-    update = _only_statement_allowing(statements, "dynamodb:UpdateItem")
+    update = _only_statement_allowing(
+        statements, "dynamodb:UpdateItem", _tickets_table(synthesized)
+    )
     # Then it allows only requests whose every attribute is the table's key or
     # callback_confirmed_at, returning at most the updated attributes
     assert update["Condition"] == {
@@ -260,10 +296,10 @@ def test_updates_may_name_only_the_key_and_the_confirmation(
 
 
 def test_reads_may_project_only_the_key_and_the_confirmation(
-    statements: list[dict[str, Any]],
+    synthesized: Synthesized, statements: list[dict[str, Any]]
 ) -> None:
     # Given the one statement that allows reading ticket items / When its condition is read
-    read = _only_statement_allowing(statements, "dynamodb:GetItem")
+    read = _only_statement_allowing(statements, "dynamodb:GetItem", _tickets_table(synthesized))
     # Then it allows only reads that project the key or callback_confirmed_at, not the
     # ticket state that ticket sync owns
     assert read["Condition"] == {

@@ -1,5 +1,5 @@
-"""The incidents and tickets tables and the payload archive: durable, private, encrypted,
-expiring."""
+"""The incidents, tickets and control tables and the payload archive: durable, private,
+encrypted, expiring."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from synth_support import Synthesized
 
-from pandabridge.names import INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE
+from pandabridge.names import CONTROL_TABLE, INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +19,11 @@ def table(synthesized: Synthesized) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def tickets_table(synthesized: Synthesized) -> dict[str, Any]:
     return synthesized.resource(synthesized.stack.storage.tickets_table)
+
+
+@pytest.fixture(scope="module")
+def control_table(synthesized: Synthesized) -> dict[str, Any]:
+    return synthesized.resource(synthesized.stack.storage.control_table)
 
 
 @pytest.fixture(scope="module")
@@ -77,14 +82,54 @@ def test_table_is_protected_against_deletion_by_default(table: dict[str, Any]) -
     assert table["UpdateReplacePolicy"] == "Retain"
 
 
-def test_the_stack_has_exactly_the_incidents_and_tickets_tables(synthesized: Synthesized) -> None:
+def test_the_stack_has_exactly_the_incidents_tickets_and_control_tables(
+    synthesized: Synthesized,
+) -> None:
     # Given the synthesized stack / When its tables are listed
     storage = synthesized.stack.storage
-    # Then there are the two the storage construct owns, and no other
+    # Then there are the three the storage construct owns, and no other
     assert set(synthesized.resources("AWS::DynamoDB::Table")) == {
         synthesized.logical_id(storage.table),
         synthesized.logical_id(storage.tickets_table),
+        synthesized.logical_id(storage.control_table),
     }
+
+
+def test_control_table_is_keyed_by_pk_and_sk_without_a_stream(
+    control_table: dict[str, Any],
+) -> None:
+    # Given the control table / When its key schema and stream are read
+    properties = control_table["Properties"]
+    # Then it is keyed by the shared spec's partition and sort keys, both strings, and its
+    # coordination writes trigger nothing
+    assert properties["KeySchema"] == [
+        {"AttributeName": CONTROL_TABLE.partition_key, "KeyType": "HASH"},
+        {"AttributeName": CONTROL_TABLE.sort_key, "KeyType": "RANGE"},
+    ]
+    assert sorted(properties["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ]
+    assert "StreamSpecification" not in properties
+
+
+def test_control_table_items_expire_through_the_ttl_attribute(
+    control_table: dict[str, Any],
+) -> None:
+    # Given the control table / When its TTL is read
+    # Then DynamoDB deletes items whose expires_at has passed, so no owner sweeps its items
+    assert control_table["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expires_at",
+        "Enabled": True,
+    }
+
+
+def test_control_table_is_protected_like_the_incidents_table(
+    table: dict[str, Any], control_table: dict[str, Any]
+) -> None:
+    # Given both tables / When their billing, recovery, encryption and protections are read
+    # Then the control table is as recoverable and protected as the system of record
+    assert _protections(control_table) == _protections(table)
 
 
 def test_tickets_table_is_keyed_by_incident_id_without_a_stream(
@@ -107,21 +152,10 @@ def test_tickets_table_is_protected_like_the_incidents_table(
     table: dict[str, Any], tickets_table: dict[str, Any]
 ) -> None:
     # Given both tables / When their billing, recovery, encryption and protections are read
-    def protections(resource: dict[str, Any]) -> dict[str, Any]:
-        properties = resource["Properties"]
-        return {
-            "billing": properties["BillingMode"],
-            "pitr": properties["PointInTimeRecoverySpecification"],
-            "sse": properties["SSESpecification"],
-            "deletion_protection": properties["DeletionProtectionEnabled"],
-            "deletion_policy": resource["DeletionPolicy"],
-            "update_replace_policy": resource["UpdateReplacePolicy"],
-        }
-
     # Then the tickets table, which prevents double tickets, is kept as safely
-    assert protections(tickets_table) == protections(table)
-    assert protections(tickets_table)["pitr"] == {"PointInTimeRecoveryEnabled": True}
-    assert protections(tickets_table)["billing"] == "PAY_PER_REQUEST"
+    assert _protections(tickets_table) == _protections(table)
+    assert _protections(tickets_table)["pitr"] == {"PointInTimeRecoveryEnabled": True}
+    assert _protections(tickets_table)["billing"] == "PAY_PER_REQUEST"
 
 
 def test_table_is_encrypted_with_a_kms_key(table: dict[str, Any]) -> None:
@@ -207,3 +241,16 @@ def test_payload_bucket_access_is_logged_to_the_log_bucket(
     log_bucket_id = synthesized.logical_id(synthesized.stack.storage.access_log_bucket)
     # Then every request to it is recorded in the separate access log bucket
     assert logging["DestinationBucketName"] == {"Ref": log_bucket_id}
+
+
+def _protections(resource: dict[str, Any]) -> dict[str, Any]:
+    """A table's billing, recovery, encryption and protections against deletion."""
+    properties = resource["Properties"]
+    return {
+        "billing": properties["BillingMode"],
+        "pitr": properties["PointInTimeRecoverySpecification"],
+        "sse": properties["SSESpecification"],
+        "deletion_protection": properties["DeletionProtectionEnabled"],
+        "deletion_policy": resource["DeletionPolicy"],
+        "update_replace_policy": resource["UpdateReplacePolicy"],
+    }

@@ -188,6 +188,7 @@ def test_the_dashboard_graphs_each_queue(synthesized: Synthesized, path: str) ->
     [
         ("table", {"PutItem", "GetItem", "GetRecords"}),
         ("tickets_table", {"GetItem", "PutItem", "UpdateItem"}),
+        ("control_table", {"GetItem", "PutItem", "UpdateItem", "Query"}),
     ],
 )
 def test_the_dashboard_graphs_each_table(

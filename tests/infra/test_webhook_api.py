@@ -125,6 +125,7 @@ def test_outputs_have_fixed_names_and_no_exports(synthesized: Synthesized) -> No
         "IncidentsTableName",
         "PayloadBucketName",
         "TicketsTableName",
+        "ControlTableName",
         "TicketSecretName",
         "TicketSyncQueueUrl",
         "TicketSyncDlqUrl",

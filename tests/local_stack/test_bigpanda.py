@@ -18,6 +18,7 @@ from pandabridge.bigpanda import BigPandaClient
 from pandabridge.errors import PermanentError, RetryableError
 from pandabridge.http import HttpClient
 from pandabridge.names import BIGPANDA_CALLBACK_PATH
+from pandabridge.rate_limit import MemoryRateLimiter, org_id
 from tests.local_stack.harness import HttpAnswer, http_request
 
 API_KEY = "stand-in-test-key-5e0c7b21"
@@ -201,7 +202,14 @@ def test_the_fail_control_refuses_what_it_cannot_plan(
 
 def client(bigpanda: BigPandaStandIn, api_key: str) -> BigPandaClient:
     """The callback function's BigPanda client, pointed at the stand-in."""
-    return BigPandaClient(bigpanda.api_base, api_key, APP_KEY, HttpClient(timeout_seconds=5))
+    return BigPandaClient(
+        bigpanda.api_base,
+        api_key,
+        APP_KEY,
+        HttpClient(timeout_seconds=5),
+        limiter=MemoryRateLimiter(),
+        org=org_id(bigpanda.api_base, "stand-in"),
+    )
 
 
 def test_the_callback_functions_client_is_confirmed_by_the_stand_in(

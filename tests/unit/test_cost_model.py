@@ -49,7 +49,7 @@ def test_the_template_is_read_for_functions_queues_and_tables(default_facts: Sta
     assert default_facts.functions["ingest"].memory_mb == 1024
     assert default_facts.functions["ingest"].architecture == "arm64"
     assert default_facts.queue_fifo == {"ticket_sync": True, "callback": True}
-    assert default_facts.on_demand_tables == default_facts.tables == 2
+    assert default_facts.on_demand_tables == default_facts.tables == 3
     assert default_facts.stream
     assert default_facts.waf_rules is None
     assert default_facts.alarms > 0

@@ -1,4 +1,5 @@
-"""The callback function's collaborators: the callback ledger and the BigPanda client."""
+"""The callback function's collaborators: the callback ledger, the BigPanda client and the
+org's rate limiter."""
 
 from __future__ import annotations
 
@@ -11,13 +12,21 @@ from pandabridge.composition.secrets import read_secret
 from pandabridge.errors import NotConfiguredError, PermanentError
 from pandabridge.http import HttpClient
 from pandabridge.names import BIGPANDA_APP_KEY_SETTING, Env
-from pandabridge.settings import CallbackSettings, callback_settings
+from pandabridge.rate_limit import org_id
+from pandabridge.settings import CallbackSettings, callback_settings, control_table_settings
+from pandabridge.stores.control import DynamoRateLimiter
 from pandabridge.stores.tickets import CallbackLedger
 
 
 @cache
 def callback_ledger() -> CallbackLedger:
     return CallbackLedger(callback_settings().tickets_table_name, client("dynamodb"))
+
+
+@cache
+def rate_limiter() -> DynamoRateLimiter:
+    """The org rate limiter every BigPanda caller of this process shares."""
+    return DynamoRateLimiter(control_table_settings().control_table_name, client("dynamodb"))
 
 
 def bigpanda_api_key(settings: CallbackSettings) -> str:
@@ -48,5 +57,7 @@ def confirmer() -> Confirmer:
         api_key=bigpanda_api_key(settings),
         app_key=settings.app_key,
         http=HttpClient(timeout_seconds=settings.timeout_seconds),
+        limiter=rate_limiter(),
+        org=org_id(settings.api_base, settings.secret_id),
     )
     return Confirmer(ledger=callback_ledger(), bigpanda=bigpanda)
