@@ -114,6 +114,27 @@ class ControlTableSettings(BaseModel):
         return _load(cls, environ)
 
 
+class ReconcilerSettings(BaseModel):
+    """What the reconciler needs besides the incident storage and the control table: the
+    configuration file (integrations, environments, share targets, ``[reconciler]``) and the
+    stack's BigPanda API, for an integration that names no ``api_base`` or ``key_secret``."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    desk_config_file: str = Field(alias=Env.DESK_CONFIG_FILE, min_length=1)
+    api_base: str = Field(
+        alias=Env.BIGPANDA_API_BASE, default=BIGPANDA_API_BASE, pattern=r"^https?://[^\s]+$"
+    )
+    secret_id: str = Field(alias=Env.BIGPANDA_SECRET_ID, min_length=1)
+    timeout_seconds: float = Field(
+        alias=Env.BIGPANDA_TIMEOUT_SECONDS, default=Limits.BIGPANDA_TIMEOUT_SECONDS, gt=0, le=20
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> ReconcilerSettings:
+        return _load(cls, environ)
+
+
 def dead_letter_queue_url(variable: str, environ: Mapping[str, str] = os.environ) -> str:
     """The URL of a consumer's DLQ, read on its own: a message that can never succeed must
     reach the DLQ even while the settings that the work itself needs are missing or wrong."""
@@ -163,3 +184,8 @@ def callback_settings() -> CallbackSettings:
 @cache
 def control_table_settings() -> ControlTableSettings:
     return ControlTableSettings.from_env()
+
+
+@cache
+def reconciler_settings() -> ReconcilerSettings:
+    return ReconcilerSettings.from_env()

@@ -23,7 +23,7 @@ from pandabridge.identity import DEFAULT_INTEGRATION, IncidentKey
 from pandabridge.names import Env, Limits
 from pandabridge.rate_limit import org_id
 from pandabridge.reconcile import ApiReconciler, IngestPath, ReconcileScope, ReconcileSettings
-from pandabridge.settings import reconciler_settings
+from pandabridge.settings import control_table_settings, reconciler_settings
 from pandabridge.stores.watermarks import WatermarkStore
 
 
@@ -79,7 +79,7 @@ def bigpanda_api(scope: ReconcileScope) -> HttpBigPandaApi:
 
 @cache
 def watermarks() -> WatermarkStore:
-    return WatermarkStore(reconciler_settings().control_table_name, client("dynamodb"))
+    return WatermarkStore(control_table_settings().control_table_name, client("dynamodb"))
 
 
 def api_reconciler() -> ApiReconciler:
