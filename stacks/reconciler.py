@@ -11,12 +11,13 @@ incidents stream like any delivered one.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, cast
 
-from aws_cdk import Duration
+from aws_cdk import CfnElement, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from pandabridge.desk_config import ReconcilerConfig
@@ -44,8 +45,7 @@ class Reconciler(Construct):
         functions: FunctionDefaults,
         storage: IncidentStorage,
         desk_config: DeskConfigLayer,
-        api_key_secret_arns: list[str],
-        bigpanda_environment: dict[str, str],
+        bigpanda_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
         self.config: ReconcilerConfig = desk_config.desk.reconciler
@@ -63,7 +63,9 @@ class Reconciler(Construct):
                 Env.INLINE_PAYLOAD_MAX_BYTES: str(settings.inline_payload_max_bytes),
                 Env.CONTROL_TABLE: storage.control_table.table_name,
                 Env.DESK_CONFIG_FILE: FUNCTION_CONFIG_PATH,
-                **bigpanda_environment,
+                Env.BIGPANDA_API_BASE: settings.bigpanda_api_base,
+                Env.BIGPANDA_TIMEOUT_SECONDS: f"{settings.bigpanda_timeout_seconds:g}",
+                Env.BIGPANDA_SECRET_ID: bigpanda_secret.secret_arn,
             },
             layers=[desk_config.layer],
         )
@@ -78,14 +80,28 @@ class Reconciler(Construct):
         iam.Grant.add_to_principal(
             grantee=function,
             actions=["secretsmanager:GetSecretValue"],
-            resource_arns=api_key_secret_arns,
+            resource_arns=[bigpanda_secret.secret_arn],
+        )
+        # The schedule's own role, so that its one grant is acknowledged here with its reason.
+        self.schedule_role = iam.Role(
+            self,
+            "ScheduleRole",
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+            description="EventBridge Scheduler: invokes the reconciler function, nothing else",
+        )
+        function_id = Stack.of(self).get_logical_id(cast(CfnElement, function.node.default_child))
+        acknowledge(
+            self.schedule_role,
+            f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
+            "CDK's grantInvoke allows the function and its versions (<function ARN>:*) to be "
+            "invoked; the schedule invokes this one function only.",
         )
         # No retry by the scheduler: the next run searches the same window again.
         self.schedule = scheduler.Schedule(
             self,
             "Schedule",
             schedule=scheduler.ScheduleExpression.rate(Duration.minutes(self.config.every_minutes)),
-            target=targets.LambdaInvoke(function, retry_attempts=0),
+            target=targets.LambdaInvoke(function, retry_attempts=0, role=self.schedule_role),
             enabled=self.config.enabled,
             description=(
                 "Runs the reconciler ([reconciler] in the configuration file: every_minutes, "

@@ -15,6 +15,7 @@ from stacks.functions import FunctionDefaults
 from stacks.ingest_api import IngestApi
 from stacks.monitoring import Monitoring
 from stacks.queues import WorkQueues
+from stacks.reconciler import Reconciler
 from stacks.storage import IncidentStorage
 from stacks.stream_handoff import StreamHandoff
 from stacks.ticket_sync import TicketSync
@@ -78,6 +79,15 @@ class WebhookStack(Stack):
             storage=self.storage,
             queues=self.queues,
         )
+        self.reconciler = Reconciler(
+            self,
+            "Reconciler",
+            settings=settings,
+            functions=self.functions,
+            storage=self.storage,
+            desk_config=self.ticket_sync.desk_config,
+            bigpanda_secret=self.callback.secret,
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -88,6 +98,7 @@ class WebhookStack(Stack):
             handoff=self.handoff,
             ticket_sync=self.ticket_sync,
             callback=self.callback,
+            reconciler=self.reconciler,
         )
 
         outputs = {
