@@ -37,6 +37,7 @@ from local.client import Answer, Credentials, authorization, post_webhook, probe
 from local.demo.console import Console, configure_logging, seconds_since
 from local.demo.function_logs import route_function_logs
 from local.demo.journey import Journey
+from local.demo.missed import play_missed
 from local.demo.readback import describe_stored
 from local.demo.service_desk import FAIL_PATH
 from local.demo.story import StoryPlayer, load_story
@@ -172,6 +173,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ),
     )
     parser.add_argument(
+        "--drop-delivery",
+        type=int,
+        default=0,
+        metavar="N",
+        help=(
+            "after start-up, the BigPanda stand-in shares N new incidents and drops their "
+            "deliveries on purpose; the reconciler's next run finds them (default 0)"
+        ),
+    )
+    parser.add_argument(
         "--no-sample", action="store_true", help="do not post events/sample.json at start-up"
     )
     parser.add_argument(
@@ -181,6 +192,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     _check_aws(parser, args)
+    if args.drop_delivery < 0:
+        parser.error("--drop-delivery: a number of deliveries, 0 or more")
+    if args.drop_delivery and args.bigpanda_url:
+        parser.error("--drop-delivery needs the BigPanda stand-in: leave out --bigpanda-url")
     _check_bearer_token(parser, args.bearer_token)
     args.credentials = Credentials(args.api_key, args.bearer_token)
     args.tickets = _ticket_target(parser, args)
@@ -582,6 +597,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 console, stack.webhook_url, args.credentials, journey=journey, stop=stop
             )
             player.play(load_story())
+        if args.drop_delivery and not stop.is_set():
+            play_missed(
+                console,
+                journey,
+                stack.drop_delivery,
+                args.drop_delivery,
+                args.reconcile_every,
+                stop,
+            )
         if not stop.is_set():
             console.ok("serving", f"until Ctrl-C or SIGTERM ({stack.webhook_url})")
             _serve_until(stop)

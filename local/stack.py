@@ -349,6 +349,15 @@ class LocalStack:
         self._stops.append((f"{label} poller", poller.stop))
         return f"{queue.local_name} -> {function.name} (batches of {batch_size})"
 
+    def drop_delivery(self, payload: dict[str, Any]) -> str:
+        """BigPanda (the stand-in) shares the incident and drops its delivery: it never reaches
+        the gateway. Returns the incident id."""
+        if self.bigpanda is None:
+            raise RuntimeError("--drop-delivery needs the BigPanda stand-in (no --bigpanda-url)")
+        self.bigpanda.api.drop_next_deliveries(1)
+        self.bigpanda.deliver(payload, lambda _body: None)
+        return str(payload["incident"]["id"])
+
     def start_reconciler(self) -> str:
         """Run the reconciler every ``reconcile_every_seconds``, as the schedule does."""
         period = self.options.reconcile_every_seconds
