@@ -26,6 +26,8 @@ FORBIDDEN = {
     ),
     # The authorizer stands in front of every webhook: no pydantic, no settings model.
     "authorizer": ("pydantic", "pandabridge.settings", "pandabridge.stores"),
+    # The reconciler stores through ingest's path; ticket sync is the pipe's business.
+    "reconciler": ("pandabridge.sync", "pandabridge.tickets.factory", "pandabridge.consumer"),
 }
 
 # What each function needs from its first event on, so loaded during its init.
@@ -34,6 +36,7 @@ EXPECTED = {
     "ticket_sync": ("pandabridge.sync", "pandabridge.tickets.factory", "pandabridge.stores"),
     "callback": ("pandabridge.callbacks", "pandabridge.bigpanda"),
     "authorizer": ("aws_lambda_powertools.utilities.parameters",),
+    "reconciler": ("pandabridge.reconcile", "pandabridge.bigpanda_api", "pandabridge.stores"),
 }
 
 
