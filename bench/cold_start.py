@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -285,6 +286,8 @@ class Stage:
 BEARER_TOKEN: Final = "Bench0token0of0forty0characters000000000"  # noqa: S105
 BIGPANDA_KEY: Final = "bench-bigpanda-user-api-key"
 DESK_SECRET: Final = "bench-desk-secret"  # noqa: S105
+DESK_EVENTS_SECRET_NAME: Final = "bench/desk-events"  # noqa: S105 - a name
+DESK_EVENTS_SECRET: Final = "bench-desk-events-secret-0123456789"  # noqa: S105
 
 
 @contextmanager
@@ -305,6 +308,7 @@ def stage(runs: int) -> Iterator[Stage]:
     from local.demo.service_desk import DemoDesk
     from local.poller import lambda_record
     from pandabridge.fifo import fifo_id
+    from pandabridge.names import Env
     from stacks.functions import CODE_EXCLUDES
 
     # The local servers log every request; only the tables belong on the terminal.
@@ -326,8 +330,13 @@ def stage(runs: int) -> Iterator[Stage]:
             "bigpanda": put_secret_string(endpoint, "bench/bigpanda", BIGPANDA_KEY),
             "bearer": put_secret(endpoint, "bench/bearer", {"token": BEARER_TOKEN}),
         }
+        put_secret(endpoint, DESK_EVENTS_SECRET_NAME, {"secret": DESK_EVENTS_SECRET})
         environments = stack_environments(
             function_environment(endpoint), secrets, desk.url, bigpanda.api_base
+        )
+        target = desk_target_name()
+        environments["desk-events"][Env.DESK_CONFIG_FILE] = str(
+            two_way_config(task_root.parent, target)
         )
         sample = json.loads(SAMPLE_EVENT.read_text(encoding="utf-8"))
         # Ingest and callback runs take the first half, ticket-sync runs the second.
@@ -363,6 +372,7 @@ def stage(runs: int) -> Iterator[Stage]:
                 ),
                 "callback": lambda n: callback_event(endpoint, incident_ids[n], sqs_event),
                 "authorizer": authorizer_event,
+                "desk-events": lambda n: desk_event(endpoint, sample, n, target),
             },
         )
 
@@ -411,6 +421,9 @@ def stack_environments(
         | bigpanda_environment(settings)
         | pick_from(local_urls, Env.BIGPANDA_API_BASE),
         "authorizer": shared | {Env.BEARER_SECRET_ID: secrets["bearer"]},
+        "desk-events": shared
+        | pick_from(resources, Env.CONTROL_TABLE, Env.TICKETS_TABLE, Env.TICKET_SYNC_QUEUE_URL)
+        | pick_from(local_urls, Env.DESK_CONFIG_FILE),
     }
 
 
@@ -476,6 +489,70 @@ def callback_event(
     return sqs_event(CALLBACK_QUEUE, request.model_dump_json(), incident_id)
 
 
+def desk_target_name() -> str:
+    """The target of the shipped desk configuration."""
+    from stacks.config import StackSettings
+    from stacks.desk import load_stack_desk
+
+    return load_stack_desk(StackSettings.model_validate(StackSettings.defaults())).target_name
+
+
+def two_way_config(directory: Path, name: str) -> Path:
+    """The shipped desk configuration with its target ``name`` taking desk events (events
+    secret ``DESK_EVENTS_SECRET_NAME``), written into ``directory``."""
+    from stacks.config import StackSettings
+
+    settings = StackSettings.model_validate(StackSettings.defaults())
+    path = directory / "pandabridge.two-way.toml"
+    two_way = f'\n[targets.{name}.two_way]\nevents_secret = "{DESK_EVENTS_SECRET_NAME}"\n'
+    path.write_text(settings.config_path.read_text(encoding="utf-8") + two_way, encoding="utf-8")
+    return path
+
+
+def desk_event(endpoint: str, api_event: dict[str, Any], n: int, target: str) -> dict[str, Any]:
+    """An incident's ticket as ticket sync records it, then a signed ``http`` desk event (a
+    comment on that ticket) as API Gateway hands it to the desk-events function."""
+    from local.aws import aws_client
+    from local.names import TICKETS_TABLE
+    from pandabridge.desk_event_auth import (
+        HTTP_SIGNATURE_HEADER,
+        HTTP_TIMESTAMP_HEADER,
+        http_signature,
+    )
+    from pandabridge.stores.tickets import TicketStateStore
+    from pandabridge.tickets.model import TicketRef
+    from pandabridge.tickets.state import TicketState
+
+    incident_id = f"bench-desk-{uuid.uuid4().hex}"
+    TicketStateStore(TICKETS_TABLE.local_name, aws_client("dynamodb", endpoint)).save(
+        TicketState(incident_id=incident_id, target="http", ticket=TicketRef(id=f"T-{n}"))
+    )
+    body = json.dumps(
+        {
+            "event_id": f"bench-{incident_id}",
+            "ticket_id": f"T-{n}",
+            "incident_id": incident_id,
+            "kind": "commented",
+            "comment": "Restarted the primary",
+        }
+    )
+    now = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        HTTP_TIMESTAMP_HEADER: str(now),
+        HTTP_SIGNATURE_HEADER: http_signature(body.encode(), DESK_EVENTS_SECRET, now),
+    }
+    return {
+        **api_event,
+        "resource": "/desk/{target}/events",
+        "path": f"/desk/{target}/events",
+        "pathParameters": {"target": target},
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "body": body,
+    }
+
+
 def authorizer_event(n: int) -> dict[str, Any]:
     """A REQUEST authorizer event for POST /webhook with the valid token."""
     arn = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/v1/POST/webhook"
@@ -506,6 +583,7 @@ def functions(stage: Stage) -> list[Function]:
     """The four functions, with the client builders each handler calls."""
     from stacks.authorizer import AUTHORIZER_HANDLER
     from stacks.callback import CALLBACK_HANDLER
+    from stacks.desk_events import DESK_EVENTS_HANDLER
     from stacks.ingest_api import INGEST_HANDLER
     from stacks.ticket_sync import TICKET_SYNC_HANDLER
 
@@ -519,6 +597,7 @@ def functions(stage: Stage) -> list[Function]:
             AUTHORIZER_HANDLER,
             lambda answer: answer["policyDocument"]["Statement"][0]["Effect"] == "Allow",
         ),
+        "desk-events": (DESK_EVENTS_HANDLER, lambda answer: answer.get("statusCode") == 200),
     }
     return [
         Function(
@@ -551,6 +630,10 @@ BUILDERS: Final[dict[str, tuple[str, ...]]] = {
         "pandabridge.aws_clients:secrets_provider",
     ),
     "authorizer": ("pandabridge.aws_clients:secrets_provider",),
+    "desk-events": (
+        "pandabridge.composition.desk_events:intake",
+        "pandabridge.aws_clients:secrets_provider",
+    ),
 }
 
 
@@ -565,6 +648,7 @@ def _memory_sizes() -> dict[str, int]:
         "ticket-sync": defaults.ticket_sync_memory_mb,
         "callback": defaults.callback_memory_mb,
         "authorizer": AUTHORIZER_MEMORY_MB,
+        "desk-events": defaults.lambda_memory_mb,
     }
 
 
@@ -689,7 +773,7 @@ LIBRARIES: Final[dict[str, tuple[str, ...]]] = {
     "pydantic": ("pydantic", "pydantic_core", "annotated_types", "typing_inspection"),
     "Powertools": ("aws_lambda_powertools",),
     "X-Ray": ("aws_xray_sdk", "wrapt"),
-    "project": ("pandabridge", "ingest", "ticket_sync", "callback", "authorizer"),
+    "project": ("pandabridge", "ingest", "ticket_sync", "callback", "authorizer", "desk_events"),
     "stdlib and other": (),
 }
 

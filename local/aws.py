@@ -37,7 +37,7 @@ from local.names import (
     QueueSpec,
 )
 from local.sqs_rules import SqsFifoRules
-from pandabridge.names import METRICS_NAMESPACE, SERVICE_NAME, Env
+from pandabridge.names import METRICS_NAMESPACE, SERVICE_NAME, TICKETS_BY_TICKET_ID, Env, IndexSpec
 from stacks.limits import StackLimits
 
 LOCAL_REGION = "us-east-1"
@@ -136,6 +136,7 @@ def function_environment(endpoint: str) -> dict[str, str]:
         Env.TICKETS_TABLE: TICKETS_TABLE.local_name,
         Env.CONTROL_TABLE: CONTROL_TABLE.local_name,
         Env.TICKET_SYNC_DLQ_URL: queue_url(endpoint, TICKET_SYNC_QUEUE.dlq_local_name),
+        Env.TICKET_SYNC_QUEUE_URL: queue_url(endpoint, TICKET_SYNC_QUEUE.local_name),
         Env.CALLBACK_QUEUE_URL: queue_url(endpoint, CALLBACK_QUEUE.local_name),
         Env.CALLBACK_DLQ_URL: queue_url(endpoint, CALLBACK_QUEUE.dlq_local_name),
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
@@ -194,6 +195,29 @@ def _create_table(dynamodb: Any, spec: LocalTable) -> None:
         )
 
 
+def _add_index(dynamodb: Any, table_name: str, index: IndexSpec) -> None:
+    """The table's global secondary index as the stack builds it, unless it has it."""
+    described = dynamodb.describe_table(TableName=table_name)["Table"]
+    if any(i["IndexName"] == index.name for i in described.get("GlobalSecondaryIndexes", [])):
+        return
+    projection: dict[str, Any] = {"ProjectionType": "KEYS_ONLY"}
+    if index.projected:
+        projection = {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(index.projected)}
+    dynamodb.update_table(
+        TableName=table_name,
+        AttributeDefinitions=[{"AttributeName": index.partition_key, "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": index.name,
+                    "KeySchema": [{"AttributeName": index.partition_key, "KeyType": "HASH"}],
+                    "Projection": projection,
+                }
+            }
+        ],
+    )
+
+
 def _create_queue(
     sqs: Any, spec: QueueSpec, *, visibility_seconds: int, max_receive_count: int
 ) -> None:
@@ -235,6 +259,7 @@ def create_resources(endpoint: str, *, visibility_seconds: int | None = None) ->
     for spec in (INCIDENTS_TABLE, TICKETS_TABLE, CONTROL_TABLE):
         if spec.local_name not in existing:
             _create_table(dynamodb, spec)
+    _add_index(dynamodb, TICKETS_TABLE.local_name, TICKETS_BY_TICKET_ID)
     buckets = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
     if PAYLOAD_BUCKET.local_name not in buckets:
         s3.create_bucket(Bucket=PAYLOAD_BUCKET.local_name)

@@ -37,6 +37,10 @@ STAGE: Final = "local"
 # The demo service desk, the default ticket target, and the secret it shares with ticket sync.
 DESK_PORT: Final = 8090
 DESK_SECRET: Final = "local-desk-secret"  # noqa: S105 - a local demo value, printed on purpose
+# The local target's desk-events secret ({"secret": ...}): the Jira fake signs its webhook with
+# it, the ServiceNow fake's rule sends it as its bearer token (POST /desk/local/events).
+DESK_EVENTS_SECRET_NAME: Final = f"{SERVICE_NAME}/desk-events"
+DESK_EVENTS_SECRET: Final = "local-desk-events-secret-0123456789"  # noqa: S105 - a local demo value
 # The ticket target's credentials, in the moto server's Secrets Manager under this name.
 TICKET_SECRET_NAME: Final = f"{SERVICE_NAME}/ticket-target"
 # For a real desk (--ticket-url): its credentials as the JSON its adapter reads.

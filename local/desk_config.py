@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from local.defaults import DESK_EVENTS_SECRET_NAME
 from local.fakes.jira import DEFAULT_PROJECT
 from pandabridge.desk_config import DeskConfig, TargetKind, load_config, parse_config
 
 LOCAL_TARGET: Final = "local"
 # The keys a target of any kind takes.
-_SHARED_KEYS: Final = ("timeout_seconds", "priority_tag", "update")
+_SHARED_KEYS: Final = ("timeout_seconds", "priority_tag", "update", "two_way")
 _SHARED_FIELDS: Final = ("summary", "description")
 
 
@@ -37,6 +38,8 @@ def local_desk_config(
         if kind == "jira" and fake:
             target["jira"] = {"project": DEFAULT_PROJECT}
     target |= {"kind": kind, "base_url": base_url}
+    # The local desk always talks back, with the local stack's events secret.
+    target["two_way"] = {**target.get("two_way", {}), "events_secret": DESK_EVENTS_SECRET_NAME}
     return parse_config({"targets": {LOCAL_TARGET: target}}, source="(local)")
 
 

@@ -121,6 +121,9 @@ TICKET_SYNC = LocalFunction(
     handler="ticket_sync.handler.handler",
     timeout_seconds=StackLimits.TICKET_SYNC_TIMEOUT_SECONDS,
 )
+DESK_EVENTS = LocalFunction(
+    name=f"{SERVICE_NAME}-desk-events", handler="desk_events.handler.handler"
+)
 CALLBACK = LocalFunction(
     name=f"{SERVICE_NAME}-callback",
     handler="callback.handler.handler",

@@ -32,7 +32,7 @@ from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from local import defaults
 from local.functions import FunctionError, PayloadTooLargeError
@@ -114,6 +114,23 @@ class Route:
     # Told of every answer, refusals included, before it is written; the gateway's own line
     # about the request is then a debug line, since the reporter says it for a person.
     on_answer: Callable[[Answered], None] | None = None
+
+
+def path_parameters(template: str, path: str) -> dict[str, str] | None:
+    """The values of ``template``'s ``{name}`` segments in ``path``, or None if it does not
+    match; API Gateway matches a parameter to one non-empty segment and passes it decoded."""
+    wanted, given = template.strip("/").split("/"), path.strip("/").split("/")
+    if len(wanted) != len(given):
+        return None
+    found: dict[str, str] = {}
+    for part, value in zip(wanted, given, strict=True):
+        if part.startswith("{") and part.endswith("}"):
+            if not value:
+                return None
+            found[part[1:-1]] = unquote(value)
+        elif part != value:
+            return None
+    return found
 
 
 class _BadFramingError(Exception):
@@ -310,6 +327,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             port=self.server.server_address[1],
             api_key=gateway.api_key if route.api_key_required else None,
             api_key_id=gateway.api_key_id if route.api_key_required else None,
+            path_parameters=path_parameters(route.path, self._path) or None,
         )
         event = build_event(
             request, stage=gateway.stage, request_id=request_id, received_at=time.time()
@@ -428,7 +446,18 @@ class LocalGateway:
         return f"{self.base_url}{path}"
 
     def route_for(self, method: str, path: str) -> Route | None:
-        return self._routes.get((method, path))
+        """The route of a resource path; ``{name}`` in a route's path matches one segment."""
+        exact = self._routes.get((method, path))
+        if exact is not None:
+            return exact
+        return next(
+            (
+                route
+                for (verb, _), route in self._routes.items()
+                if verb == method and path_parameters(route.path, path) is not None
+            ),
+            None,
+        )
 
     def key_matches(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given.encode(), self.api_key.encode())

@@ -43,6 +43,7 @@ class IncomingRequest:
     port: int
     api_key: str | None = None
     api_key_id: str | None = None
+    path_parameters: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def build_event(
         "multiValueHeaders": multi_headers,
         "queryStringParameters": query,
         "multiValueQueryStringParameters": multi_query,
-        "pathParameters": None,
+        "pathParameters": dict(request.path_parameters) if request.path_parameters else None,
         "stageVariables": None,
         "requestContext": {
             "resourceId": LOCAL_RESOURCE_ID,

@@ -33,12 +33,12 @@ from local.demo.bigpanda import BigPandaStandIn
 from local.demo.journey import Journey
 from local.demo.readback import CallbackConfirmations, stored_receipt
 from local.demo.service_desk import DemoDesk
-from local.desk_config import write_local_config
+from local.desk_config import LOCAL_TARGET, write_local_config
 from local.fakes.jira import DEFAULT_API_TOKEN as JIRA_API_TOKEN
 from local.fakes.jira import DEFAULT_EMAIL as JIRA_EMAIL
 from local.fakes.jira import JiraFake
 from local.fakes.servicenow import ServiceNowFake
-from local.functions import CALLBACK, INGEST, RECONCILER, TICKET_SYNC, LocalFunction
+from local.functions import CALLBACK, DESK_EVENTS, INGEST, RECONCILER, TICKET_SYNC, LocalFunction
 from local.gateway import LocalGateway, Route
 from local.names import (
     CALLBACK_QUEUE,
@@ -53,7 +53,13 @@ from local.pipe import StreamPipe
 from local.poller import EventSource, OnBatch, QueuePoller
 from local.reconcile_timer import ReconcileTimer
 from pandabridge.auth import TokenSecretError, valid_tokens
-from pandabridge.names import SERVICE_NAME, WEBHOOK_PATH, Env
+from pandabridge.names import (
+    DESK_EVENTS_PATH,
+    DESK_EVENTS_TARGET_PARAMETER,
+    SERVICE_NAME,
+    WEBHOOK_PATH,
+    Env,
+)
 from pandabridge.settings import TargetKind
 from stacks.limits import StackLimits
 
@@ -211,6 +217,11 @@ class LocalStack:
         if tickets.demo:
             credentials, where = self._start_local_desk(tickets.kind)
         put_secret(self.aws_endpoint, defaults.TICKET_SECRET_NAME, credentials)
+        put_secret(
+            self.aws_endpoint,
+            defaults.DESK_EVENTS_SECRET_NAME,
+            {"secret": defaults.DESK_EVENTS_SECRET},
+        )
         directory = Path(tempfile.mkdtemp(prefix="pandabridge-local-"))
         self._stops.append(
             ("desk configuration", partial(shutil.rmtree, directory, ignore_errors=True))
@@ -279,7 +290,7 @@ class LocalStack:
 
     def load_functions(self) -> str:
         """Import the handlers now (cold start), so an import error stops the start-up."""
-        functions = (INGEST, TICKET_SYNC, CALLBACK, RECONCILER)
+        functions = (INGEST, TICKET_SYNC, CALLBACK, DESK_EVENTS, RECONCILER)
         for function in functions:
             function.load()
         return ", ".join(function.handler for function in functions)
@@ -291,7 +302,17 @@ class LocalStack:
             invoke = self.journey.observe(INGEST.invoke, stored_receipt)
             on_answer = self.journey.delivered
         self.gateway = LocalGateway(
-            [Route("POST", WEBHOOK_PATH, invoke, on_answer=on_answer)],
+            [
+                Route("POST", WEBHOOK_PATH, invoke, on_answer=on_answer),
+                # A desk proves itself to the function, as in the stack: no key, no authorizer.
+                Route(
+                    "POST",
+                    DESK_EVENTS_PATH,
+                    DESK_EVENTS.invoke,
+                    api_key_required=False,
+                    bearer_auth=False,
+                ),
+            ],
             self.options.api_key,
             bearer_tokens=self.bearer_tokens(),
             host=self.options.host,
@@ -303,7 +324,25 @@ class LocalStack:
             },
         ).start()
         self._stops.append(("gateway", self.gateway.stop))
+        self._connect_desk_events()
         return self.webhook_url
+
+    @property
+    def desk_events_url(self) -> str:
+        """Where the local desk posts its events (the target is the local configuration's)."""
+        if self.gateway is None:
+            raise RuntimeError("the gateway has not started")
+        path = DESK_EVENTS_PATH.replace("{" + DESK_EVENTS_TARGET_PARAMETER + "}", LOCAL_TARGET)
+        return self.gateway.url(path)
+
+    def _connect_desk_events(self) -> None:
+        """Point the Jira fake's webhook, or the ServiceNow fake's business rule, at the
+        desk-events route, with the events secret."""
+        secret = defaults.DESK_EVENTS_SECRET
+        if isinstance(self.fake_desk, JiraFake):
+            self.fake_desk.register_webhook(self.desk_events_url, secret)
+        elif isinstance(self.fake_desk, ServiceNowFake):
+            self.fake_desk.install_rule(self.desk_events_url, secret)
 
     def start_pipe(self) -> str:
         """Follow the incidents table's stream into the ticket-sync queue, as the pipe does."""

@@ -34,6 +34,7 @@ from pandabridge.names import BIGPANDA_APP_KEY_SETTING, METRICS_NAMESPACE, SERVI
 from stacks.callback import Callback
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
+from stacks.desk_events import DeskEvents
 from stacks.ingest_api import IngestApi
 from stacks.limits import StackLimits
 from stacks.queues import WorkQueues
@@ -137,6 +138,7 @@ class Monitoring(Construct):
         ticket_sync: TicketSync,
         callback: Callback,
         reconciler: Reconciler,
+        desk_events: DeskEvents | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.settings = settings
@@ -147,6 +149,10 @@ class Monitoring(Construct):
             Watched("Callback", "callback", callback.confirmer.function),
             Watched("Reconciler", "reconciler", reconciler.worker.function),
         ]
+        if desk_events is not None:
+            self.functions.append(
+                Watched("DeskEvents", "desk events", desk_events.receiver.function)
+            )
         bearer_auth = ingest_api.bearer_auth
         if bearer_auth is not None:
             self.functions.append(Watched("Authorizer", "authorizer", bearer_auth.checker.function))
@@ -185,6 +191,7 @@ class Monitoring(Construct):
         self.authorizer_alarms = self._authorizer_alarms() if bearer_auth is not None else []
         self.ticket_step_failed_alarm = self._ticket_step_failed_alarm()
         self.reconciler_alarms = self._reconciler_alarms()
+        self.desk_event_alarms = [self._desk_event_failed_alarm()] if desk_events else []
         self.callback_not_configured_alarms = (
             [self._callback_not_configured_alarm()] if settings.lacks_bigpanda_app_key else []
         )
@@ -208,6 +215,7 @@ class Monitoring(Construct):
             self.ticket_step_failed_alarm,
             *self.reconciler_alarms,
             *self.callback_not_configured_alarms,
+            *self.desk_event_alarms,
         ]
 
     # --- the topic ------------------------------------------------------------------------
@@ -476,6 +484,18 @@ class Monitoring(Construct):
             ),
         )
 
+    def _desk_event_failed_alarm(self) -> cloudwatch.Alarm:
+        return self._alarm(
+            "DeskEventFailedAlarm",
+            metric=business_metric(Metric.DESK_EVENT_FAILED),
+            threshold=0,
+            description=(
+                "A verified desk event was not stored or queued (answered 5xx; the desk "
+                "retries it). Check the desk-events function's ERROR lines: an unreadable "
+                "events secret names its setting (targets.<name>.two_way.events_secret)."
+            ),
+        )
+
     # --- the dashboard --------------------------------------------------------------------
 
     def _dashboard(self) -> cloudwatch.Dashboard:
@@ -502,6 +522,11 @@ class Monitoring(Construct):
             ),
             *self._section("Tables", [self._table_widgets(t) for t in self.tables]),
             *self._section("Deliveries, tickets and callbacks", [self._business_widgets()]),
+            *(
+                self._section("Desk events", [self._desk_event_widgets()])
+                if self.desk_event_alarms
+                else []
+            ),
             *self._section("Reconciler", [self._reconciler_widgets()]),
         ]
         return cloudwatch.Dashboard(
@@ -696,6 +721,21 @@ class Monitoring(Construct):
                 "Reconciler BigPanda API calls",
                 [business_metric(Metric.RECONCILER_API_CALLS)],
                 width=8,
+            ),
+        ]
+
+    @staticmethod
+    def _desk_event_widgets() -> list[cloudwatch.IWidget]:
+        outcomes = [
+            Metric.DESK_EVENT_QUEUED,
+            Metric.DESK_EVENT_DUPLICATE,
+            Metric.DESK_EVENT_IGNORED,
+        ]
+        refusals = [Metric.DESK_EVENT_REJECTED, Metric.DESK_EVENT_FAILED]
+        return [
+            _graph("Desk events", [business_metric(name) for name in outcomes], width=12),
+            _graph(
+                "Desk events refused or failed", [business_metric(n) for n in refusals], width=12
             ),
         ]
 

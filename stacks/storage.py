@@ -21,6 +21,7 @@ from pandabridge.names import (
     CONTROL_TABLE,
     INCIDENTS_TABLE,
     PAYLOAD_BUCKET,
+    TICKETS_BY_TICKET_ID,
     TICKETS_TABLE,
     TableSpec,
 )
@@ -70,6 +71,15 @@ class IncidentStorage(Construct):
         # its items under its own ``pk`` prefix and is granted that prefix only
         # (``grant_control_items``).
         self.control_table = self._table("ControlTable", CONTROL_TABLE, settings)
+        # A desk event names its ticket; this index finds the ticket's incident.
+        self.tickets_table.add_global_secondary_index(
+            index_name=TICKETS_BY_TICKET_ID.name,
+            partition_key=dynamodb.Attribute(
+                name=TICKETS_BY_TICKET_ID.partition_key, type=dynamodb.AttributeType.STRING
+            ),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=list(TICKETS_BY_TICKET_ID.projected),
+        )
 
     def grant_put_incident(self, grantee: iam.IGrantable) -> iam.Grant:
         """The one conditional ``PutItem`` per delivery; it reads the old item from its answer."""
@@ -99,6 +109,31 @@ class IncidentStorage(Construct):
             actions=list(TICKET_STATE_ACTIONS),
             resource_arns=[self.tickets_table.table_arn],
         )
+
+    def grant_find_ticket_incidents(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Which incident a ticket belongs to: ``GetItem`` of the attributes that tie a ticket
+        to its incident only (``dynamodb:Attributes``), and ``Query`` of the index by ticket
+        id, which projects no others. No writes, no scans."""
+        attributes = [
+            TICKETS_TABLE.partition_key,
+            TICKETS_BY_TICKET_ID.partition_key,
+            *TICKETS_BY_TICKET_ID.projected,
+        ]
+        read = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:GetItem"],
+            resource_arns=[self.tickets_table.table_arn],
+            conditions={
+                "ForAllValues:StringEquals": {"dynamodb:Attributes": attributes},
+                "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+            },
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{self.tickets_table.table_arn}/index/{TICKETS_BY_TICKET_ID.name}"],
+        )
+        return read
 
     def grant_read_callback_confirmation(self, grantee: iam.IGrantable) -> iam.Grant:
         """Reading whether an incident's callback was confirmed, and nothing else of its item.

@@ -10,6 +10,7 @@ from constructs import Construct
 from stacks.authorizer import BearerAuth
 from stacks.callback import Callback
 from stacks.config import StackSettings
+from stacks.desk_events import DeskEvents
 from stacks.edge import EdgeFirewall
 from stacks.functions import FunctionDefaults
 from stacks.ingest_api import IngestApi
@@ -71,6 +72,16 @@ class WebhookStack(Stack):
             storage=self.storage,
             queues=self.queues,
         )
+        self.desk_events = DeskEvents(
+            self,
+            "DeskEvents",
+            settings=settings,
+            functions=self.functions,
+            storage=self.storage,
+            queues=self.queues,
+            ingest_api=self.ingest_api,
+            ticket_sync=self.ticket_sync,
+        )
         self.callback = Callback(
             self,
             "Callback",
@@ -98,6 +109,7 @@ class WebhookStack(Stack):
             handoff=self.handoff,
             ticket_sync=self.ticket_sync,
             callback=self.callback,
+            desk_events=self.desk_events,
             reconciler=self.reconciler,
         )
 
@@ -105,6 +117,11 @@ class WebhookStack(Stack):
             "WebhookUrl": (
                 self.ingest_api.webhook_url,
                 "The URL to give BigPanda: POST deliveries here with the x-api-key header",
+            ),
+            "DeskEventsUrl": (
+                self.desk_events.url,
+                "Where service desks post their events: replace {target} with the name of a "
+                "[targets.<name>] that has a two_way section (README, Two-way sync)",
             ),
             "ApiKeyId": (
                 self.ingest_api.api_key.key_id,

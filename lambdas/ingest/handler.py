@@ -11,7 +11,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -22,6 +22,7 @@ from pandabridge.composition.ingest import incident_store
 from pandabridge.incidents import IngestResult, ingest
 from pandabridge.names import WEBHOOK_PATH, Metric
 from pandabridge.parsing import InvalidWebhookError, parse_webhook
+from pandabridge.responses import json_response as _json
 
 logger = Logger()
 metrics = Metrics()
@@ -72,12 +73,6 @@ def fail(error: Exception) -> Response:
     return _json(
         HTTPStatus.INTERNAL_SERVER_ERROR,
         {"message": "internal error: the delivery was not stored, send it again", "errors": []},
-    )
-
-
-def _json(status: HTTPStatus, body: dict[str, Any]) -> Response:
-    return Response(
-        status_code=status.value, content_type=content_types.APPLICATION_JSON, body=body
     )
 
 

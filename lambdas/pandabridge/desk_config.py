@@ -211,6 +211,21 @@ class ServiceNowConfig(_Section):
     )
 
 
+# A Secrets Manager secret name: what the stack grants the functions by, and how they read it.
+SECRET_NAME_PATTERN: Final = r"^[A-Za-z0-9/_+=.@-]{1,512}$"  # noqa: S105 - a pattern
+
+
+class TwoWayConfig(_Section):
+    """The desk talks back: its events reach ``POST /desk/<target>/events``.
+
+    ``events_secret`` names the Secrets Manager secret (``{"secret": "..."}``) the events are
+    verified with: the Jira webhook's secret, the ServiceNow rule's bearer token, or the
+    ``http`` desk's signing key.
+    """
+
+    events_secret: str = Field(pattern=SECRET_NAME_PATTERN)
+
+
 class TargetConfig(_Section):
     """One desk: where it is, and how incidents map onto it."""
 
@@ -228,6 +243,7 @@ class TargetConfig(_Section):
     jira: JiraConfig | None = None
     workflow: WorkflowConfig | None = None
     servicenow: ServiceNowConfig | None = None
+    two_way: TwoWayConfig | None = None
 
     @model_validator(mode="after")
     def _sections_fit_the_kind(self) -> TargetConfig:

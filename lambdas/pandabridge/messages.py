@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -32,3 +34,16 @@ class CallbackRequest(BaseModel):
     incident_id: str
     ticket_ref: str
     received_at: str
+
+
+class DeskEventNudge(BaseModel):
+    """Ticket-sync queue message: "the desk changed incident X's ticket". The stored event
+    (control table, ``desk-event#<target>`` / ``event_id``) holds what changed; the message
+    travels in the incident's FIFO group, so it never races BigPanda's own versions."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["desk_event"] = "desk_event"
+    target: str
+    event_id: str
+    incident_id: str

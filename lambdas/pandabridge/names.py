@@ -15,6 +15,10 @@ from typing import Final
 SERVICE_NAME: Final = "bigpanda-webhook"
 METRICS_NAMESPACE: Final = "BigPandaWebhook"
 WEBHOOK_PATH: Final = "/webhook"
+# Where a service desk posts its events (a Jira webhook, the ServiceNow business rule, a signed
+# ``http`` event); ``{target}`` is the name of a ``[targets.<name>]`` of the desk configuration.
+DESK_EVENTS_PATH: Final = "/desk/{target}/events"
+DESK_EVENTS_TARGET_PARAMETER: Final = "target"
 # The header BigPanda sends its bearer token in, and the header API Gateway's authorizer
 # caches its decision on (header names are case-insensitive).
 AUTHORIZATION_HEADER: Final = "Authorization"
@@ -28,6 +32,8 @@ class Env:
     INLINE_PAYLOAD_MAX_BYTES: Final = "INLINE_PAYLOAD_MAX_BYTES"
     TICKETS_TABLE: Final = "TICKETS_TABLE_NAME"
     TICKET_SYNC_DLQ_URL: Final = "TICKET_SYNC_DLQ_URL"
+    # The desk-events function queues each stored desk event on the ticket-sync queue.
+    TICKET_SYNC_QUEUE_URL: Final = "TICKET_SYNC_QUEUE_URL"
     CALLBACK_QUEUE_URL: Final = "CALLBACK_QUEUE_URL"
     # The ticket target: which adapter, where, and the Secrets Manager secret with its
     # credentials (JSON; the keys each adapter reads are in its module docstring).
@@ -81,6 +87,25 @@ INCIDENTS_TABLE: Final = TableSpec(
 )
 
 PAYLOAD_BUCKET: Final = BucketSpec(key_prefix="incidents/")
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """A global secondary index that the stack and the local stack both build: its name, its
+    key, and the attributes it projects besides the table's key (``KEYS_ONLY`` without)."""
+
+    name: str
+    partition_key: str
+    projected: tuple[str, ...] = ()
+
+
+# The tickets table by the desk's own ticket id: a desk event names the ticket, not the
+# incident, when the ticket carries no readable correlation (a Jira comment event carries no
+# labels; a correlation too long or too odd for the desk holds a digest). ``target`` tells the
+# tickets of two desks apart, ``ticket_key`` confirms the match.
+TICKETS_BY_TICKET_ID: Final = IndexSpec(
+    name="by-ticket-id", partition_key="ticket_id", projected=("target", "ticket_key")
+)
 
 # Ticket state is kept apart from the incidents so that ticket sync's own writes never reach
 # the incidents stream and re-trigger a sync.
@@ -157,6 +182,14 @@ class Limits:
     # its decision (``authorizer_cache_seconds``), a token dropped from the secret stops
     # working within the sum of both.
     BEARER_SECRET_MAX_AGE_SECONDS: Final = 300
+    # A stored desk event is kept this long (the control table's TTL): far longer than Jira
+    # retries a delivery (about 30 minutes), so a late retry is still recognised.
+    DESK_EVENT_TTL_SECONDS: Final = 14 * 24 * 3600
+    # A signed ``http`` desk event whose timestamp is further than this from now is refused as
+    # stale: a captured request cannot be replayed later.
+    SIGNED_EVENT_TOLERANCE_SECONDS: Final = 300
+    # A desk comment is kept (and mirrored) up to Jira's own comment limit.
+    DESK_COMMENT_MAX_CHARS: Final = 32_767
 
 
 class Metric:
@@ -199,3 +232,12 @@ class Metric:
     AUTHORIZER_REJECTED: Final = "AuthorizerRejected"
     # The token secret is unreadable or malformed: every request is refused until it is fixed.
     AUTHORIZER_MISCONFIGURED: Final = "AuthorizerMisconfigured"
+
+    # Desk events (``POST /desk/{target}/events``): stored and queued; a redelivery of one
+    # already queued; about a ticket we do not know or a change we do not mirror (answered 202);
+    # refused (401/403, or a body that is not an event); valid, but storing or queueing failed.
+    DESK_EVENT_QUEUED: Final = "DeskEventQueued"
+    DESK_EVENT_DUPLICATE: Final = "DeskEventDuplicate"
+    DESK_EVENT_IGNORED: Final = "DeskEventIgnored"
+    DESK_EVENT_REJECTED: Final = "DeskEventRejected"
+    DESK_EVENT_FAILED: Final = "DeskEventFailed"

@@ -135,6 +135,22 @@ class ReconcilerSettings(BaseModel):
         return _load(cls, environ)
 
 
+class DeskEventSettings(BaseModel):
+    """What the desk-events function needs: where events are stored and queued, the tickets
+    they are matched with, and the desk configuration naming each target's events secret."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    control_table_name: str = Field(alias=Env.CONTROL_TABLE, min_length=1)
+    tickets_table_name: str = Field(alias=Env.TICKETS_TABLE, min_length=1)
+    ticket_sync_queue_url: str = Field(alias=Env.TICKET_SYNC_QUEUE_URL, min_length=1)
+    desk_config_file: str = Field(alias=Env.DESK_CONFIG_FILE, min_length=1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> DeskEventSettings:
+        return _load(cls, environ)
+
+
 def dead_letter_queue_url(variable: str, environ: Mapping[str, str] = os.environ) -> str:
     """The URL of a consumer's DLQ, read on its own: a message that can never succeed must
     reach the DLQ even while the settings that the work itself needs are missing or wrong."""
@@ -189,3 +205,8 @@ def control_table_settings() -> ControlTableSettings:
 @cache
 def reconciler_settings() -> ReconcilerSettings:
     return ReconcilerSettings.from_env()
+
+
+@cache
+def desk_event_settings() -> DeskEventSettings:
+    return DeskEventSettings.from_env()

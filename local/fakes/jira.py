@@ -52,6 +52,7 @@ from typing import Any, Final
 from urllib.parse import unquote
 
 from local import defaults
+from local.fakes.desk_webhooks import WebhookSender
 from local.fakes.jira_catalog import (
     ALWAYS_REQUIRED,
     PERMISSION_NAMES,
@@ -75,6 +76,7 @@ from local.fakes.jira_shapes import (
     not_found,
     timestamp,
 )
+from local.fakes.jira_webhooks import JiraWebhook
 from local.loopback import FailurePlan, LoopbackService, Query, Reply, json_reply
 
 CONTROL: Final = "/_fake"
@@ -145,6 +147,7 @@ class JiraFake(LoopbackService):
         self._failure_scope = _Scoped(0, None, None)
         self._slow = _Scoped(0, None, None)
         self.add_project(DEFAULT_PROJECT, "Operations")
+        self.webhook = JiraWebhook()
 
     # --- knobs -------------------------------------------------------------------------
 
@@ -189,6 +192,44 @@ class JiraFake(LoopbackService):
                     workflow.initial,
                 )
         project.workflow = workflow
+
+    def register_webhook(self, url: str, secret: str, **options: Any) -> WebhookSender:
+        """Deliver every issue change to ``url``, signed with ``secret``, as an admin webhook
+        does (``jira_webhooks``); ``options`` tune the sender's retries."""
+        with self._lock:
+            return self.webhook.register(url, secret, **options)
+
+    def transition_as(self, key: str, status: str, account_id: str) -> None:
+        """An agent moves the issue to ``status`` (a done status sets the resolution "Done"),
+        and the webhook tells of it with the agent as the actor."""
+        with self._lock:
+            issue = self._issues[key]
+            before = (issue.status, issue.fields.get("resolution"))
+            issue.status = status
+            done = issue.project.workflow.status(status).category == "done"
+            issue.fields["resolution"] = dict(RESOLUTIONS[0]) if done else None
+            issue.fields["updated"] = timestamp()
+            self.webhook.status_changed(self._shapes, issue, self._person(account_id), before)
+
+    def comment_as(self, key: str, text: str, account_id: str) -> None:
+        """An agent comments on the issue; the webhook tells of it."""
+        with self._lock:
+            issue = self._issues[key]
+            self._sequence += 1
+            body = {"type": "doc", "version": 1, "content": [_paragraph(text)]}
+            comment = Comment(str(20000 + self._sequence), body, [], timestamp())
+            issue.comments.append(comment)
+            self.webhook.commented(
+                self._shapes, issue, comment, text, author=self._person(account_id)
+            )
+
+    def _person(self, account_id: str) -> dict[str, Any]:
+        user = self.users.get(account_id)
+        return self._shapes.user(user) if user else {"accountId": account_id}
+
+    def stop(self) -> None:
+        self.webhook.stop()
+        super().stop()
 
     def add_user(self, user: User) -> User:
         with self._lock:
@@ -596,10 +637,12 @@ class JiraFake(LoopbackService):
                 errors["resolution"] = "Could not find valid 'id' or 'name' in resolution object."
         if errors:
             return jira_error(HTTPStatus.BAD_REQUEST, errors=errors)
+        before = (issue.status, issue.fields.get("resolution"))
         issue.status = transition.to
         done = issue.project.workflow.status(transition.to).category == "done"
         issue.fields["resolution"] = resolution if done else None
         issue.fields["updated"] = timestamp()
+        self.webhook.status_changed(self._shapes, issue, self._shapes.api_user, before)
         return NO_CONTENT
 
     # --- people ------------------------------------------------------------------------
@@ -612,8 +655,10 @@ class JiraFake(LoopbackService):
         if not isinstance(document, dict) or "accountId" not in document:
             return jira_error(HTTPStatus.BAD_REQUEST, "The request body must hold 'accountId'.")
         account_id = document["accountId"]
+        before = issue.fields.get("assignee")
         if account_id in (None, "-1"):
             issue.fields["assignee"] = None
+            self.webhook.assignee_changed(self._shapes, issue, self._shapes.api_user, before)
             return NO_CONTENT
         if "ASSIGN_ISSUES" in issue.project.denied_permissions:
             return jira_error(HTTPStatus.FORBIDDEN, "You do not have permission to assign issues.")
@@ -625,6 +670,7 @@ class JiraFake(LoopbackService):
             )
         issue.fields["assignee"] = self._shapes.user(user)
         issue.fields["updated"] = timestamp()
+        self.webhook.assignee_changed(self._shapes, issue, self._shapes.api_user, before)
         return NO_CONTENT
 
     def _user_search(self, query: Query, *, assignable: bool) -> Reply:
@@ -674,6 +720,7 @@ class JiraFake(LoopbackService):
             created=timestamp(),
         )
         issue.comments.append(comment)
+        self.webhook.commented(self._shapes, issue, comment, adf_text(body))
         return json_reply(
             HTTPStatus.CREATED, self._shapes.comment(comment, issue, properties=False)
         )
@@ -837,10 +884,25 @@ class JiraFake(LoopbackService):
                 else None,
             )
             return json_reply(HTTPStatus.OK, self._shapes.project(project))
+        if (method, route) == ("POST", "/webhook"):
+            document = json.loads(body or b"{}")
+            self.register_webhook(str(document["url"]), str(document["secret"]))
+            return json_reply(HTTPStatus.OK, {"url": document["url"]})
+        if (method, route) == ("POST", "/act"):
+            document = json.loads(body or b"{}")
+            if "status" in document:
+                self.transition_as(document["issue"], document["status"], document["accountId"])
+            else:
+                self.comment_as(document["issue"], document["comment"], document["accountId"])
+            return json_reply(HTTPStatus.OK, {"acted": document["issue"]})
         if (method, route) == ("POST", "/users"):
             added = [self.add_user(_user(entry)) for entry in json.loads(body or b"[]")]
             return json_reply(HTTPStatus.OK, [self._shapes.user(u) for u in added])
         return not_found(f"No control route {method} {CONTROL}{route}")
+
+
+def _paragraph(text: str) -> dict[str, Any]:
+    return {"type": "paragraph", "content": [{"type": "text", "text": text}]}
 
 
 def _user(entry: dict[str, Any]) -> User:

@@ -37,6 +37,7 @@ from typing import Any, Final
 from urllib.parse import unquote
 
 from local import defaults
+from local.fakes.desk_webhooks import WebhookSender, bearer_sender, servicenow_rule_body
 from local.fakes.servicenow_tables import (
     CURRENT_CLOSE_CODES,
     Table,
@@ -98,6 +99,40 @@ class ServiceNowFake(LoopbackService):
         self.slowness = SlowPlan()
         self._lock = threading.Lock()
         self._received: list[Received] = []
+        self.rule: WebhookSender | None = None
+
+    def install_rule(self, url: str, token: str, **options: Any) -> WebhookSender:
+        """Play the business rule of ``desks/servicenow/``: after each update of an incident
+        that changes its state or assignee or adds a comment or work note, POST the change to
+        ``url`` with ``Authorization: Bearer <token>``; ``options`` tune the sender."""
+        if self.rule is not None:
+            self.rule.stop()
+        self.rule = bearer_sender(url, token, **options)
+        self.tables.on_incident_update = self._run_rule
+        return self.rule
+
+    def act_as(self, sys_id: str, values: Mapping[str, str], user_name: str) -> dict[str, str]:
+        """An agent updates an incident (the rule fires as for any update)."""
+        return self.tables.update("incident", sys_id, values, user_name)
+
+    def _run_rule(
+        self,
+        before: Mapping[str, str],
+        after: Mapping[str, str],
+        written: Mapping[str, str],
+        user_name: str,
+    ) -> None:
+        users = [u for u in self.tables.rows("sys_user") if u["user_name"] == user_name]
+        assignee = after.get("assigned_to")
+        email = self.tables.get("sys_user", assignee)["email"] if assignee else None
+        body = servicenow_rule_body(before, after, written, users[0] if users else {}, email)
+        if body is not None and self.rule is not None:
+            self.rule.deliver(body)
+
+    def stop(self) -> None:
+        if self.rule is not None:
+            self.rule.stop()
+        super().stop()
 
     @property
     def requests(self) -> list[Received]:
@@ -252,6 +287,16 @@ class ServiceNowFake(LoopbackService):
             except (KeyError, ValueError) as bad:
                 return _error(HTTPStatus.BAD_REQUEST, "bad knob request", str(bad))
             return json_reply(HTTPStatus.CREATED, {"sys_id": sys_id})
+        if method == "POST" and knob in ("rule", "act"):
+            try:
+                record = _document(body)
+                if knob == "rule":
+                    self.install_rule(str(record["url"]), str(record["token"]))
+                    return json_reply(HTTPStatus.OK, {"url": record["url"]})
+                row = self.act_as(str(record["sys_id"]), record["values"], str(record["user"]))
+            except (KeyError, ValueError, TableError) as bad:
+                return _error(HTTPStatus.BAD_REQUEST, "bad knob request", str(bad))
+            return json_reply(HTTPStatus.OK, {"result": row})
         if method == "GET" and knob == "requests":
             received = [
                 {"method": r.method, "path": r.path, "query": r.query, "body": r.body.decode()}

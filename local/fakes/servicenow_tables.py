@@ -183,6 +183,9 @@ class NotFoundError(TableError):
     message = "No Record found"
 
 
+IncidentRule = Callable[[Mapping[str, str], Mapping[str, str], Mapping[str, str], str], None]
+
+
 class Tables:
     """Every table's records (``sys_id`` -> field values, all strings), thread-safe."""
 
@@ -203,6 +206,9 @@ class Tables:
         # The scripts that ``javascript:`` query values made the instance run, in order.
         self.evaluated_scripts: list[str] = []
         self.api_user = api_user
+        # Called after each update of an incident, as an "after update" business rule runs:
+        # (the record before, after, the fields the update wrote, the user who wrote them).
+        self.on_incident_update: IncidentRule | None = None
         self.api_user_sys_id = self.add_user(api_user, f"{api_user}@example.com", name=api_user)
         self._seed_choices(close_codes)
 
@@ -303,6 +309,8 @@ class Tables:
             row.update(self._stamp(user), sys_mod_count=str(int(current["sys_mod_count"]) + 1))
             self._rows[name][sys_id] = row
             self._journal(table, row, fields, user)
+            if name == "incident" and self.on_incident_update is not None:
+                self.on_incident_update(dict(current), dict(row), dict(fields), user)
             return dict(row)
 
     def delete(self, name: str, sys_id: str) -> None:

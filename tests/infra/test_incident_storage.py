@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 from synth_support import Synthesized
 
-from pandabridge.names import CONTROL_TABLE, INCIDENTS_TABLE, PAYLOAD_BUCKET, TICKETS_TABLE
+from pandabridge.names import (
+    CONTROL_TABLE,
+    INCIDENTS_TABLE,
+    PAYLOAD_BUCKET,
+    TICKETS_BY_TICKET_ID,
+    TICKETS_TABLE,
+)
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +149,8 @@ def test_tickets_table_is_keyed_by_incident_id_without_a_stream(
         {"AttributeName": TICKETS_TABLE.partition_key, "KeyType": "HASH"}
     ]
     assert properties["AttributeDefinitions"] == [
-        {"AttributeName": TICKETS_TABLE.partition_key, "AttributeType": "S"}
+        {"AttributeName": TICKETS_TABLE.partition_key, "AttributeType": "S"},
+        {"AttributeName": TICKETS_BY_TICKET_ID.partition_key, "AttributeType": "S"},
     ]
     assert "StreamSpecification" not in properties
 

@@ -27,6 +27,7 @@ FUNCTIONS = [
     "callback.confirmer.function",
     "reconciler.worker.function",
     "ingest_api.bearer_auth.checker.function",
+    "desk_events.receiver.function",
 ]
 
 

@@ -110,7 +110,7 @@ def test_destroy_removal_policy_deletes_data_with_the_stack(overridden: Synthesi
     buckets = overridden.resources("AWS::S3::Bucket").values()
     # When the stack's data resources are read
     # Then they are deleted with the stack, buckets emptied first by CDK's custom resource
-    assert len(tables) == 2
+    assert len(tables) == 3
     assert {table["Properties"]["DeletionProtectionEnabled"] for table in tables} == {False}
     assert {table["DeletionPolicy"] for table in tables} == {"Delete"}
     assert {bucket["DeletionPolicy"] for bucket in buckets} == {"Delete"}

@@ -10,14 +10,16 @@ from pandabridge.names import WEBHOOK_PATH
 
 
 def _webhook_method(synthesized: Synthesized) -> dict:
-    return synthesized.properties("AWS::ApiGateway::Method")
+    return synthesized.resource(synthesized.stack.ingest_api.method)["Properties"]
 
 
 def test_webhook_resource_is_the_shared_webhook_path(synthesized: Synthesized) -> None:
-    # Given the synthesized stack / When its API resources are read
-    resource = synthesized.properties("AWS::ApiGateway::Resource")
-    # Then the only resource is the path the handler routes on
+    # Given the synthesized stack / When the webhook method's resource is read
+    resource_id = _webhook_method(synthesized)["ResourceId"]["Ref"]
+    resource = synthesized.resources("AWS::ApiGateway::Resource")[resource_id]["Properties"]
+    # Then it is the path the handler routes on, right under the root
     assert resource["PathPart"] == WEBHOOK_PATH.strip("/")
+    assert "RootResourceId" in json.dumps(resource["ParentId"])
 
 
 def test_post_webhook_requires_an_api_key(synthesized: Synthesized) -> None:
@@ -126,6 +128,7 @@ def test_outputs_have_fixed_names_and_no_exports(synthesized: Synthesized) -> No
         "PayloadBucketName",
         "TicketsTableName",
         "ControlTableName",
+        "DeskEventsUrl",
         "TicketSecretName",
         "TicketSyncQueueUrl",
         "TicketSyncDlqUrl",

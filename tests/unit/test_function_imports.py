@@ -26,6 +26,13 @@ FORBIDDEN = {
     ),
     # The authorizer stands in front of every webhook: no pydantic, no settings model.
     "authorizer": ("pydantic", "pandabridge.settings", "pandabridge.stores"),
+    # Desk events are stored and queued: no ticket stack, no incident store, no BigPanda.
+    "desk_events": (
+        "pandabridge.sync",
+        "pandabridge.stores.incidents",
+        "pandabridge.tickets.factory",
+        "pandabridge.bigpanda",
+    ),
     # The reconciler stores through ingest's path; ticket sync is the pipe's business.
     "reconciler": ("pandabridge.sync", "pandabridge.tickets.factory", "pandabridge.consumer"),
 }
@@ -36,6 +43,7 @@ EXPECTED = {
     "ticket_sync": ("pandabridge.sync", "pandabridge.tickets.factory", "pandabridge.stores"),
     "callback": ("pandabridge.callbacks", "pandabridge.bigpanda"),
     "authorizer": ("aws_lambda_powertools.utilities.parameters",),
+    "desk_events": ("pandabridge.desk_event_intake", "pandabridge.stores.desk_events"),
     "reconciler": ("pandabridge.reconcile", "pandabridge.bigpanda_api", "pandabridge.stores"),
 }
 

@@ -8,13 +8,14 @@ fail ``maxReceiveCount`` times against a system that will refuse it each time.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from pandabridge.fifo import fifo_id
-from pandabridge.messages import CallbackRequest
+from pandabridge.messages import CallbackRequest, DeskEventNudge
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -119,3 +120,26 @@ class QueueControl:
             answer = self.sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)
             self._urls[queue_arn] = answer["QueueUrl"]
         return self._urls[queue_arn]
+
+
+@dataclass
+class DeskEventQueue:
+    """The ticket-sync queue, as the desk-events function sends to it: each event in its
+    incident's message group, behind BigPanda's versions of that incident.
+
+    The deduplication id is a digest of the target and the event id, so two sends of one event
+    (a redelivery whose queueing was not recorded) collapse into one message within SQS's
+    five-minute window.
+    """
+
+    queue_url: str
+    sqs: SQSClient
+
+    def send(self, nudge: DeskEventNudge) -> None:
+        dedupe = hashlib.sha256(f"{nudge.target}\n{nudge.event_id}".encode()).hexdigest()
+        self.sqs.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=nudge.model_dump_json(),
+            MessageGroupId=fifo_id(nudge.incident_id),
+            MessageDeduplicationId=dedupe,
+        )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from local.defaults import DESK_EVENTS_SECRET_NAME
 from local.desk_config import local_desk_config, write_local_config
 from pandabridge.desk_config import DeskConfigurationError, load_config
 
@@ -19,8 +20,11 @@ def test_a_file_of_the_desks_kind_keeps_every_key_but_the_address(tmp_path: Path
     source = load_config(EXAMPLES / "jira.toml")
     # When it is pointed at the local desk and written, then read back as the function does
     path, written = write_local_config(EXAMPLES / "jira.toml", "jira", LOCAL_URL, tmp_path)
-    # Then only the address differs, and the TOML holds exactly that
-    expected = source.selected.model_copy(update={"base_url": LOCAL_URL})
+    # Then only the address and the events secret (the local stack's) differ, and the TOML
+    # holds exactly that
+    assert source.selected.two_way is not None
+    two_way = source.selected.two_way.model_copy(update={"events_secret": DESK_EVENTS_SECRET_NAME})
+    expected = source.selected.model_copy(update={"base_url": LOCAL_URL, "two_way": two_way})
     assert written.selected == expected
     assert load_config(path).selected == expected
 
