@@ -48,6 +48,10 @@ show: $(STAMP) ## One incident of the running local stack: summary, ticket, payl
 ops: $(STAMP) ## On-call commands: ARGS="inspect <id>" | "replay <id>" | "redrive ticket-sync" (add --local for make run)
 	$(BIN)/python -m ops $(ARGS)
 
+.PHONY: config-check
+config-check: $(STAMP) ## Validate the desk configuration file offline: integrations, paths, routes (ARGS="--config FILE")
+	$(BIN)/python -m ops config check $(ARGS)
+
 .PHONY: desk-check
 desk-check: $(STAMP) ## Check the desk configuration against the local stack's desk, ✔/✘ with fixes (ARGS= passes flags)
 	$(BIN)/python -m ops desk check --local $(ARGS)

@@ -24,6 +24,7 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.sqs import models as sqs_models
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local.names import (
@@ -66,6 +67,39 @@ class _Serialized:
             return list(self._app(environ, start_response))
 
 
+def _deduplicate_per_message_group() -> None:
+    """Make moto honour ``DeduplicationScope: messageGroup``, as SQS does for the stack's
+    queues: moto drops a message whose deduplication id any queued message has, whatever its
+    group, so the same content in two incidents' groups (two integrations sharing an incident
+    id) would lose the second nudge. Applied once per process, before any server starts."""
+    if getattr(sqs_models.Queue.add_message, "per_group", False):
+        return
+    queue_wide = sqs_models.Queue.add_message
+
+    def add_message(queue: Any, message: Any) -> None:
+        scoped = queue.attributes.get("DeduplicationScope") == "messageGroup"
+        if not (queue.fifo_queue and scoped and message.deduplication_id):
+            queue_wide(queue, message)
+            return
+        for queued in queue._messages:
+            same = (queued.group_id, queued.deduplication_id) == (
+                message.group_id,
+                message.deduplication_id,
+            )
+            age = (message.sent_timestamp - queued.sent_timestamp) / 1000
+            if same and age < sqs_models.DEDUPLICATION_TIME_IN_SECONDS:
+                return
+        # moto's own (queue-wide) check is skipped by hiding the id for the append alone.
+        dedup_id, message.deduplication_id = message.deduplication_id, None
+        try:
+            queue_wide(queue, message)
+        finally:
+            message.deduplication_id = dedup_id
+
+    add_message.per_group = True  # type: ignore[attr-defined]
+    sqs_models.Queue.add_message = add_message  # type: ignore[method-assign]
+
+
 @dataclass
 class MotoServer:
     """A moto server on a loopback port, in a daemon thread."""
@@ -87,6 +121,7 @@ class MotoServer:
             with socket.socket() as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 probe.bind((self.host, self.port))
+        _deduplicate_per_message_group()
         app = _Serialized(SqsFifoRules(DomainDispatcherApplication(create_backend_app)))
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler

@@ -17,38 +17,76 @@ from typing import Any, Final
 
 from local.defaults import DESK_EVENTS_SECRET_NAME
 from local.fakes.jira import DEFAULT_PROJECT
-from pandabridge.desk_config import DeskConfig, TargetKind, load_config, parse_config
+from pandabridge.desk_config import DeskConfig, TargetConfig, TargetKind, load_config, parse_config
 
 LOCAL_TARGET: Final = "local"
 # The keys a target of any kind takes.
-_SHARED_KEYS: Final = ("timeout_seconds", "priority_tag", "update", "two_way")
+_SHARED_KEYS: Final = ("timeout_seconds", "priority_tag", "update", "secret", "two_way")
 _SHARED_FIELDS: Final = ("summary", "description")
 
 
 def local_desk_config(
-    source: DeskConfig, kind: TargetKind, base_url: str, *, fake: bool = True
+    source: DeskConfig,
+    kind: TargetKind,
+    base_url: str,
+    *,
+    fake: bool = True,
+    routed: Mapping[str, str] | None = None,
 ) -> DeskConfig:
     """``source``'s chosen target as a ``kind`` desk at ``base_url``; for a real desk
-    (``fake=False``) no project is made up, so a file of another kind is refused."""
-    target = source.selected.model_dump(exclude_none=True)
-    if source.selected.kind != kind:
+    (``fake=False``) no project is made up, so a file of another kind is refused.
+
+    A file with integrations keeps them, their routes naming the chosen target by its local
+    name: each other routed target becomes an ``http`` demo desk at its URL in ``routed``."""
+    target = _as_kind(source.selected, kind, base_url, fake=fake)
+    # The local desk always talks back, with the local stack's events secret.
+    target["two_way"] = {**target.get("two_way", {}), "events_secret": DESK_EVENTS_SECRET_NAME}
+    if not source.integrations:
+        return parse_config({"targets": {LOCAL_TARGET: target}}, source="(local)")
+    targets = {LOCAL_TARGET: target} | {
+        name: _as_kind(source.targets[name], "http", url, fake=True)
+        for name, url in (routed or {}).items()
+    }
+    local = {source.target_name: LOCAL_TARGET}
+    integrations = {}
+    for name, integration in source.integrations.items():
+        section = integration.model_dump(exclude_none=True)
+        if "target" in section:
+            section["target"] = local.get(section["target"], section["target"])
+        for route in section.get("routes", []):
+            route["target"] = local.get(route["target"], route["target"])
+        integrations[name] = section
+    document = {"target": LOCAL_TARGET, "targets": targets, "integrations": integrations}
+    return parse_config(document, source="(local)")
+
+
+def _as_kind(
+    config: TargetConfig, kind: TargetKind, base_url: str, *, fake: bool
+) -> dict[str, Any]:
+    """A target's section as a ``kind`` desk at ``base_url``: all of it when it is of that
+    kind, else the keys every kind shares."""
+    target = config.model_dump(exclude_none=True)
+    if config.kind != kind:
         shared = {key: target[key] for key in _SHARED_KEYS if key in target}
         fields = {key: target["fields"][key] for key in _SHARED_FIELDS}
         target = {**shared, "fields": fields}
         if kind == "jira" and fake:
             target["jira"] = {"project": DEFAULT_PROJECT}
-    target |= {"kind": kind, "base_url": base_url}
-    # The local desk always talks back, with the local stack's events secret.
-    target["two_way"] = {**target.get("two_way", {}), "events_secret": DESK_EVENTS_SECRET_NAME}
-    return parse_config({"targets": {LOCAL_TARGET: target}}, source="(local)")
+    return target | {"kind": kind, "base_url": base_url}
 
 
 def write_local_config(
-    source_file: Path, kind: TargetKind, base_url: str, directory: Path, *, fake: bool = True
+    source_file: Path,
+    kind: TargetKind,
+    base_url: str,
+    directory: Path,
+    *,
+    fake: bool = True,
+    routed: Mapping[str, str] | None = None,
 ) -> tuple[Path, DeskConfig]:
-    """Validate ``source_file``, point it at the desk, write it as TOML into ``directory``;
-    returns the file and what it holds."""
-    config = local_desk_config(load_config(source_file), kind, base_url, fake=fake)
+    """Validate ``source_file``, point it at the desk (and its other routed targets at theirs,
+    ``routed``), write it as TOML into ``directory``; returns the file and what it holds."""
+    config = local_desk_config(load_config(source_file), kind, base_url, fake=fake, routed=routed)
     path = directory / "pandabridge.local.toml"
     path.write_text(to_toml(config.model_dump(exclude_none=True)), encoding="utf-8")
     return path, config

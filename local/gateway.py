@@ -10,9 +10,13 @@ key (403 "Forbidden"). Then it builds the proxy event, calls the function in-pro
 writes its answer back.
 
 The token check is ``pandabridge.auth.check``, the authorizer function's own, against the
-tokens the stack read from its token secret at start: a change of the secret takes a restart
-here, where the deployed authorizer re-reads it within minutes. Header values are never
-logged: two of them are credentials; a refusal is logged with the verdict's reason only.
+tokens of the route's integration that the stack read from their secrets at start: a change of
+a secret takes a restart here, where the deployed authorizer re-reads it within minutes. Like
+API Gateway, the gateway caches the decision per ``Authorization`` value for the authorizer's
+cache period, and the decision covers exactly the path it was made for (the authorizer's
+policy names the one method ARN): the same header on another path is refused from the cache.
+Header values are never logged: two of them are credentials; a refusal is logged with the
+verdict's reason only.
 """
 
 from __future__ import annotations
@@ -46,12 +50,16 @@ from local.proxy import (
 )
 from pandabridge.auth import DENIED_MESSAGE, UNAUTHORIZED_MESSAGE, Verdict, authorization_header
 from pandabridge.auth import check as check_bearer
+from pandabridge.identity import DEFAULT_INTEGRATION
 from pandabridge.names import SERVICE_NAME, Limits
 
 logger = logging.getLogger(__name__)
 
 Invoke = Callable[[dict[str, Any]], Any]
 
+# API Gateway keeps an authorizer decision this long by default (the stack's
+# authorizer_cache_seconds).
+AUTHORIZER_CACHE_SECONDS = 300.0
 # An idle keep-alive connection is closed after this long.
 IDLE_TIMEOUT_SECONDS = 30.0
 # After an early rejection, the rest of the body is read and dropped for at most this long,
@@ -111,6 +119,8 @@ class Route:
     api_key_required: bool = True
     # Whether the method has the bearer-token authorizer, as POST /webhook has in the stack.
     bearer_auth: bool = True
+    # The integration whose tokens the authorizer checks on this path.
+    integration: str = DEFAULT_INTEGRATION
     # Told of every answer, refusals included, before it is written; the gateway's own line
     # about the request is then a debug line, since the reporter says it for a person.
     on_answer: Callable[[Answered], None] | None = None
@@ -279,7 +289,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if length is not None and length > Limits.API_GATEWAY_MAX_BODY_BYTES:
             return TOO_LONG, route, "body over the limit"
         if route.bearer_auth:
-            refusal, verdict = gateway.authorize(self.headers.items())
+            refusal, verdict = gateway.authorize(self.headers.items(), route)
             if refusal is not None:
                 return refusal, route, verdict.value
         if route.api_key_required and not gateway.key_matches(
@@ -412,7 +422,8 @@ class LocalGateway:
         routes: Sequence[Route],
         api_key: str,
         *,
-        bearer_tokens: Sequence[str],
+        bearer_tokens: Sequence[str] | Mapping[str, Sequence[str]],
+        authorizer_cache_seconds: float = AUTHORIZER_CACHE_SECONDS,
         host: str = defaults.HOST,
         port: int = 0,
         stage: str = defaults.STAGE,
@@ -422,9 +433,16 @@ class LocalGateway:
         # API Gateway puts the key's id, not only its value, into the request context.
         self.api_key_id = hashlib.sha256(api_key.encode()).hexdigest()[:10]
         self.stage = stage
-        # The valid tokens, as ``pandabridge.auth.valid_tokens`` read them from the secret;
-        # none refuses every request to a route with the authorizer, as a broken secret does.
-        self._bearer_tokens = tuple(bearer_tokens)
+        # The valid tokens of each integration, as ``pandabridge.auth.valid_tokens`` read them
+        # from its secret; none refuses every request to its routes, as a broken secret does.
+        if not isinstance(bearer_tokens, Mapping):
+            bearer_tokens = {DEFAULT_INTEGRATION: bearer_tokens}
+        self._bearer_tokens = {name: tuple(tokens) for name, tokens in bearer_tokens.items()}
+        # API Gateway's cache of the authorizer's decisions: header value -> (verdict, path,
+        # expiry); the policy names one path, so the cached decision holds for that one only.
+        self._cache_seconds = authorizer_cache_seconds
+        self._decisions: dict[str, tuple[Verdict, str, float]] = {}
+        self._decisions_lock = threading.Lock()
         self._routes = {(route.method, route.path): route for route in routes}
         self._health = dict(health or {})
         self._host = host
@@ -462,23 +480,51 @@ class LocalGateway:
     def key_matches(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given.encode(), self.api_key.encode())
 
-    def authorize(self, headers: Iterable[tuple[str, str]]) -> tuple[HttpResponse | None, Verdict]:
+    def authorize(
+        self, headers: Iterable[tuple[str, str]], route: Route | None = None
+    ) -> tuple[HttpResponse | None, Verdict]:
         """The stack's authorizer and API Gateway around it: ``None`` for an allowed request,
         else the gateway's answer; and the verdict, for the log line.
 
         The check sees the headers as the authorizer's event carries them: one value per
         name, the last one sent. A header that is missing or empty is API Gateway's own 401
         (it does not call the authorizer without its identity source); any other refusal is
-        the authorizer's Deny, which API Gateway answers with 403.
+        the authorizer's Deny, which API Gateway answers with 403. A decision cached for the
+        header on another path is no Allow for this one: 403 without asking again.
         """
         single = dict(headers)
-        verdict = check_bearer(single, self._bearer_tokens)
+        value = authorization_header(single)
+        if value is None or not value.strip():
+            return UNAUTHORIZED, Verdict.MISSING
+        path = route.path if route is not None else ""
+        integration = route.integration if route is not None else DEFAULT_INTEGRATION
+        cached = self._cached_decision(value)
+        if cached is not None:
+            verdict, decided_for = cached
+            if verdict.allowed and decided_for == path:
+                return None, verdict
+            return DENIED, Verdict.UNKNOWN if verdict.allowed else verdict
+        verdict = check_bearer(single, self._bearer_tokens.get(integration, ()))
+        self._cache_decision(value, verdict, path)
         if verdict.allowed:
             return None, verdict
-        value = authorization_header(single)
-        if verdict is Verdict.MISSING or (value is not None and not value.strip()):
+        if verdict is Verdict.MISSING:
             return UNAUTHORIZED, Verdict.MISSING
         return DENIED, verdict
+
+    def _cached_decision(self, header: str) -> tuple[Verdict, str] | None:
+        with self._decisions_lock:
+            found = self._decisions.get(header)
+            if found is None or found[2] <= time.monotonic():
+                self._decisions.pop(header, None)
+                return None
+            return found[0], found[1]
+
+    def _cache_decision(self, header: str, verdict: Verdict, path: str) -> None:
+        if self._cache_seconds <= 0:
+            return
+        with self._decisions_lock:
+            self._decisions[header] = (verdict, path, time.monotonic() + self._cache_seconds)
 
     def health_response(self) -> HttpResponse:
         body = {"status": "ok", "service": SERVICE_NAME, **self._health}

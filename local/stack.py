@@ -8,6 +8,7 @@ and ``stop`` takes down whatever has started, last started first.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -40,6 +41,7 @@ from local.fakes.jira import JiraFake
 from local.fakes.servicenow import ServiceNowFake
 from local.functions import CALLBACK, DESK_EVENTS, INGEST, RECONCILER, TICKET_SYNC, LocalFunction
 from local.gateway import LocalGateway, Route
+from local.integrations import LocalIntegrations, integration_path
 from local.names import (
     CALLBACK_QUEUE,
     CONTROL_TABLE,
@@ -53,6 +55,7 @@ from local.pipe import StreamPipe
 from local.poller import EventSource, OnBatch, QueuePoller
 from local.reconcile_timer import ReconcileTimer
 from pandabridge.auth import TokenSecretError, valid_tokens
+from pandabridge.desk_config import load_config
 from pandabridge.names import (
     DESK_EVENTS_PATH,
     DESK_EVENTS_TARGET_PARAMETER,
@@ -118,6 +121,11 @@ class StackOptions:
     reconcile_every_seconds: float = defaults.RECONCILE_EVERY_SECONDS
 
 
+def demo_desk_credentials() -> dict[str, str]:
+    """What ticket sync's secret holds for a demo desk (the http contract's HMAC key)."""
+    return {"hmac_secret": defaults.DESK_SECRET}
+
+
 class LocalStack:
     """Starts and stops the parts of the local stack in order."""
 
@@ -131,6 +139,11 @@ class LocalStack:
         self.fake_desk: JiraFake | ServiceNowFake | None = None
         self.desk_config_file: Path | None = None
         self.bigpanda: BigPandaStandIn | None = None
+        # The configuration file's integrations besides default, and a demo desk per other
+        # routed target (by target name).
+        # Read with the desk configuration (``start_tickets``), which names them.
+        self.integrations = LocalIntegrations(None)
+        self.routed_desks: dict[str, DemoDesk] = {}
         self.reconcile_timer: ReconcileTimer | None = None
         self._stops: list[tuple[str, Callable[[], None]]] = []
 
@@ -217,6 +230,11 @@ class LocalStack:
         if tickets.demo:
             credentials, where = self._start_local_desk(tickets.kind)
         put_secret(self.aws_endpoint, defaults.TICKET_SECRET_NAME, credentials)
+        self.integrations = LocalIntegrations(load_config(tickets.config_file))
+        routed = self._start_routed_desks()
+        self.integrations.store_target_secrets(
+            self.aws_endpoint, credentials, demo_desk_credentials()
+        )
         put_secret(
             self.aws_endpoint,
             defaults.DESK_EVENTS_SECRET_NAME,
@@ -227,7 +245,12 @@ class LocalStack:
             ("desk configuration", partial(shutil.rmtree, directory, ignore_errors=True))
         )
         self.desk_config_file, _ = write_local_config(
-            tickets.config_file, tickets.kind, self.ticket_url, directory, fake=tickets.demo
+            tickets.config_file,
+            tickets.kind,
+            self.ticket_url,
+            directory,
+            fake=tickets.demo,
+            routed=routed,
         )
         os.environ.update(
             {
@@ -237,7 +260,21 @@ class LocalStack:
                 Env.DESK_CONFIG_FILE: str(self.desk_config_file),
             }
         )
-        return f"{where} at {self.ticket_url}"
+        desks = "".join(f", {name} demo desk at {url}" for name, url in routed.items())
+        return f"{where} at {self.ticket_url}{desks}"
+
+    def _start_routed_desks(self) -> dict[str, str]:
+        """A demo desk, on a free port, for each routed target besides the file's default."""
+        urls = {}
+        for name in self.integrations.routed_desks():
+            on_change = self.journey.ticket_changed if self.journey else None
+            desk = DemoDesk(
+                defaults.DESK_SECRET, host=self.options.host, port=0, on_change=on_change
+            ).start()
+            self.routed_desks[name] = desk
+            self._stops.append((f"{name} demo desk", desk.stop))
+            urls[name] = desk.url
+        return urls
 
     def _start_local_desk(self, kind: TargetKind) -> tuple[dict[str, str], str]:
         """Start the local desk of ``kind``; its credentials and its name for the step line."""
@@ -266,7 +303,7 @@ class LocalStack:
             defaults.DESK_SECRET, host=host, port=port, on_change=on_change
         ).start()
         self._stops.append(("demo desk", self.desk.stop))
-        return {"hmac_secret": defaults.DESK_SECRET}, "demo service desk"
+        return demo_desk_credentials(), "demo service desk"
 
     def start_bigpanda(self) -> str:
         """Start the BigPanda stand-in unless another API is the target; store the User API key
@@ -278,11 +315,15 @@ class LocalStack:
             ).start()
             self._stops.append(("bigpanda stand-in", self.bigpanda.stop))
         put_secret_string(self.aws_endpoint, defaults.BIGPANDA_SECRET_NAME, options.api_key)
+        self.integrations.store_secrets(
+            self.aws_endpoint, self.options.bearer_token, options.api_key
+        )
         os.environ.update(
             {
                 Env.BIGPANDA_API_BASE: self.bigpanda_url,
                 Env.BIGPANDA_APP_KEY: options.app_key,
                 Env.BIGPANDA_SECRET_ID: defaults.BIGPANDA_SECRET_NAME,
+                **self.integrations.environment(self.bigpanda_url, options.app_key),
             }
         )
         where = "API stand-in" if options.stand_in else "API"
@@ -301,9 +342,14 @@ class LocalStack:
         if self.journey is not None:
             invoke = self.journey.observe(INGEST.invoke, stored_receipt)
             on_answer = self.journey.delivered
+        routes = [Route("POST", WEBHOOK_PATH, invoke, on_answer=on_answer)] + [
+            Route("POST", path, invoke, on_answer=on_answer, integration=name)
+            for name, path in self.integrations.paths().items()
+        ]
+        tokens = self.integrations.tokens(self.bearer_tokens(), self.options.bearer_token)
         self.gateway = LocalGateway(
             [
-                Route("POST", WEBHOOK_PATH, invoke, on_answer=on_answer),
+                *routes,
                 # A desk proves itself to the function, as in the stack: no key, no authorizer.
                 Route(
                     "POST",
@@ -314,18 +360,29 @@ class LocalStack:
                 ),
             ],
             self.options.api_key,
-            bearer_tokens=self.bearer_tokens(),
+            bearer_tokens=tokens,
             host=self.options.host,
             port=self.options.port,
             health={
                 "aws_endpoint": self.aws_endpoint,
                 "ticket_url": self.ticket_url,
                 "bigpanda_url": self.bigpanda_url,
+                **self._integration_health(),
             },
         ).start()
         self._stops.append(("gateway", self.gateway.stop))
         self._connect_desk_events()
-        return self.webhook_url
+        others = [self.gateway.url(path) for path in self.integrations.paths().values()]
+        return ", ".join([self.webhook_url, *others])
+
+    def _integration_health(self) -> dict[str, str]:
+        """The integrations' paths and routed desks, for the health answer (a developer and
+        the tests find them there); nothing when the file has no integrations."""
+        if not self.integrations.names and not self.routed_desks:
+            return {}
+        paths = {name: integration_path(name) for name in self.integrations.names}
+        desks = {name: desk.url for name, desk in self.routed_desks.items()}
+        return {"integrations": json.dumps(paths), "routed_desks": json.dumps(desks)}
 
     @property
     def desk_events_url(self) -> str:

@@ -12,7 +12,7 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops import desk_check, desk_setup, discovery, inspection, redrive, replay
+from ops import config_check, desk_check, desk_setup, discovery, inspection, redrive, replay
 from ops.errors import OpsError
 
 EPILOG = """\
@@ -22,6 +22,7 @@ examples:
   .venv/bin/pandabridge-ops replay 5555370aabc20a001145d6g9 --latest --stack BigPandaWebhook-staging
   .venv/bin/pandabridge-ops inspect 5555370aabc20a001145d6g9 --local --json
   .venv/bin/pandabridge-ops desk check --config pandabridge.toml
+  .venv/bin/pandabridge-ops config check --config examples/integrations.toml
 """
 
 
@@ -101,6 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     desk_setup.add_arguments(checking)
+
+    config = commands.add_parser("config", help="the desk configuration file: validate it")
+    config_commands = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
+    validating = config_commands.add_parser(
+        "check",
+        help="validate the configuration file offline and show integrations, paths and routes",
+        description=(
+            "Validate the desk configuration file with the schema the stack and the functions "
+            "use, offline, and print each integration's path, BigPanda account, secrets (by "
+            "name) and routes in order. Exit 1 with every problem named by its key path."
+        ),
+    )
+    config_check.add_arguments(validating)
     return parser
 
 
@@ -111,6 +125,8 @@ def main(
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "config":
+            return config_check.command(args.config, out=out, err=err)
         if args.command == "desk":
             return desk_check.report(desk_check.run(desk_setup.setup_from_args(args)), out)
         target = discovery.resolve(args)

@@ -211,6 +211,10 @@ def render(found: Inspection) -> str:
     active = {True: "active", False: "not active", None: "active unknown"}[incident["active"]]
     rows: list[tuple[str, str]] = [
         ("incident", data["incident_id"]),
+        (
+            "  integration",
+            f"{incident['integration']} (BigPanda id {incident['bigpanda_incident_id']})",
+        ),
         ("  version", json.dumps(incident["version"])),
         ("  hash", incident["content_hash"]),
         ("  status", f"{incident['status']} (severity {incident['severity']}), {active}"),
@@ -255,7 +259,7 @@ def _ticket_rows(ticket: dict[str, Any]) -> list[tuple[str, str]]:
         millis = ticket["webhook_to_callback_seconds"] * 1000
         callback += f" ({millis:.0f} ms after the webhook)"
     return [
-        ("ticket", f"{ticket['target']} {ref or '(none yet)'}"),
+        ("ticket", f"{ref or '(none yet)'} in target {ticket['target']}"),
         ("  status", ticket["status"] or "-"),
         ("  synced", synced),
         ("  created", ticket["created_at"] or "-"),

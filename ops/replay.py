@@ -22,6 +22,7 @@ from ops.discovery import Resource, Target
 from ops.errors import OpsError
 from pandabridge.fifo import fifo_id
 from pandabridge.handoff import render_message
+from pandabridge.identity import DEFAULT_INTEGRATION, SEPARATOR, IncidentKey, is_integration_name
 from pandabridge.incidents import IngestResult, ingest
 from pandabridge.messages import SyncNudge
 from pandabridge.parsing import InvalidWebhookError, ParsedWebhook, parse_webhook
@@ -59,6 +60,7 @@ def command(target: Target, incident_id: str, *, latest_only: bool, out: TextIO)
     if not versions:
         where = f"s3://{store.bucket_name}/{incident_prefix(incident_id)}"
         raise OpsError(f"incident {incident_id} has no archived versions under {where}")
+    key = incident_key(store, incident_id)
     batches = _same_second_batches(versions)
     if latest_only:
         batches = batches[-1:]
@@ -67,10 +69,10 @@ def command(target: Target, incident_id: str, *, latest_only: bool, out: TextIO)
     failures = 0
     number = 0
     for batch in batches:
-        prepared = sorted((prepare(store, incident_id, v) for v in batch), key=lambda p: p.order)
+        prepared = sorted((prepare(store, key, v) for v in batch), key=lambda p: p.order)
         for item in prepared[-1:] if latest_only else prepared:
             number += 1
-            result, detail = replay_one(store, item)
+            result, detail = replay_one(store, item, key.integration)
             failures += result not in _INGEST_RESULTS
             stamp = item.version.last_modified.isoformat(timespec="seconds")
             out.write(
@@ -108,7 +110,24 @@ def _same_second_batches(versions: list[ArchivedVersion]) -> list[list[ArchivedV
     return batches
 
 
-def prepare(store: IncidentStore, incident_id: str, version: ArchivedVersion) -> Prepared:
+def incident_key(store: IncidentStore, storage_key: str) -> IncidentKey:
+    """The integration and BigPanda id behind a storage key, as the stored item records them;
+    for an incident lost from the table, a key of the shape ``<integration>#<id>`` is taken as
+    that integration's (a default incident id of that shape is refused while the integration
+    exists, ``pandabridge.identity``)."""
+    try:
+        stored = store.get(storage_key)
+    except LookupError:  # the item is there, its payload expired: the item still says
+        stored = None
+    if stored is not None:
+        return stored.summary.key
+    prefix, separator, rest = storage_key.partition(SEPARATOR)
+    if separator and rest and is_integration_name(prefix):
+        return IncidentKey.parse(storage_key, (prefix,))
+    return IncidentKey(DEFAULT_INTEGRATION, storage_key)
+
+
+def prepare(store: IncidentStore, key: IncidentKey, version: ArchivedVersion) -> Prepared:
     """Read one archived body back and parse it as ingest would."""
     try:
         raw = read_raw(store.s3, store.bucket_name, version.key)
@@ -119,17 +138,19 @@ def prepare(store: IncidentStore, incident_id: str, version: ArchivedVersion) ->
         webhook = parse_webhook(base64.b64encode(raw).decode("ascii"), is_base64_encoded=True)
     except InvalidWebhookError as error:
         return Prepared(version, None, f"invalid: {error}")
-    if webhook.incident_id != incident_id:
+    if webhook.incident_id != key.incident_id:
         return Prepared(version, None, f"invalid: the body is of incident {webhook.incident_id}")
     return Prepared(version, webhook)
 
 
-def replay_one(store: IncidentStore, item: Prepared) -> tuple[str, str]:
-    """Ingest's decision on one prepared version: (result, detail)."""
+def replay_one(
+    store: IncidentStore, item: Prepared, integration: str = DEFAULT_INTEGRATION
+) -> tuple[str, str]:
+    """Ingest's decision on one prepared version of ``integration``: (result, detail)."""
     if item.webhook is None:
         result, _, detail = item.problem.partition(": ")
         return result, detail
-    outcome = ingest(item.webhook, store)
+    outcome = ingest(item.webhook, store, integration=integration)
     detail = f"version {outcome.version.as_json()}"
     if outcome.result is IngestResult.STALE:
         detail += f" (stored {outcome.stored_version.as_json()})"

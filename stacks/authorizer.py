@@ -19,10 +19,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from pandabridge.desk_config import DeskConfig
+from pandabridge.identity import DEFAULT_INTEGRATION
 from pandabridge.names import AUTHORIZATION_HEADER, Env, Limits
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.functions import FunctionDefaults, ServiceFunction
+from stacks.integrations import grant_read_secrets_by_name, token_secret_map, token_secret_names
 from stacks.limits import StackLimits
 
 AUTHORIZER_HANDLER: Final = "authorizer.handler.handler"
@@ -43,9 +46,17 @@ class BearerAuth(Construct):
         *,
         settings: StackSettings,
         functions: FunctionDefaults,
+        desk: DeskConfig | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.secret = self._token_secret()
+        # The default integration may name its own token secret in the desk configuration.
+        default_tokens = (
+            desk.integration_settings[DEFAULT_INTEGRATION].token_secret if desk else None
+        )
+        environment = {Env.BEARER_SECRET_ID: default_tokens or self.secret.secret_arn}
+        if desk is not None and desk.extra_integrations:
+            environment[Env.INTEGRATION_BEARER_SECRETS] = token_secret_map(desk)
         self.checker = ServiceFunction(
             self,
             "Checker",
@@ -54,10 +65,14 @@ class BearerAuth(Construct):
             description="Checks the bearer token of each BigPanda webhook delivery (authorizer)",
             memory_size=AUTHORIZER_MEMORY_MB,
             timeout=Duration.seconds(StackLimits.AUTHORIZER_TIMEOUT_SECONDS),
-            environment={Env.BEARER_SECRET_ID: self.secret.secret_arn},
+            environment=environment,
             reserved_concurrency=settings.authorizer_reserved_concurrency,
         )
         self.grant_read_tokens(self.checker.function)
+        named = [*token_secret_names(desk).values()] if desk else []
+        if default_tokens:
+            named.append(default_tokens)
+        grant_read_secrets_by_name(self, self.checker.function, named)
         # Lambda permission for API Gateway included: the L2 scopes it to this authorizer.
         self.authorizer = apigw.RequestAuthorizer(
             self,

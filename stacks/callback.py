@@ -11,17 +11,21 @@ refuses for good in the callback DLQ.
 
 from __future__ import annotations
 
-from typing import Final
+import json
+from typing import Any, Final
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from pandabridge.desk_config import DeskConfig, IntegrationConfig
+from pandabridge.identity import DEFAULT_INTEGRATION
 from pandabridge.names import BIGPANDA_APP_KEY_SETTING, Env
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.functions import FunctionDefaults, ServiceFunction
+from stacks.integrations import grant_read_secrets_by_name
 from stacks.limits import StackLimits
 from stacks.queues import WorkQueues
 from stacks.storage import IncidentStorage
@@ -48,9 +52,11 @@ class Callback(Construct):
         functions: FunctionDefaults,
         storage: IncidentStorage,
         queues: WorkQueues,
+        desk: DeskConfig | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.secret = self._api_key_secret()
+        accounts = bigpanda_accounts(desk) if desk else {}
         self.confirmer = ServiceFunction(
             self,
             "Confirmer",
@@ -66,6 +72,8 @@ class Callback(Construct):
                 Env.CALLBACK_DLQ_URL: queues.callback_dlq.queue_url,
                 Env.BIGPANDA_SECRET_ID: self.secret.secret_arn,
                 **bigpanda_environment(settings),
+                **default_account_environment(desk),
+                **({Env.BIGPANDA_INTEGRATIONS: json.dumps(accounts)} if accounts else {}),
             },
         )
         function = self.confirmer.function
@@ -75,6 +83,9 @@ class Callback(Construct):
         queues.grant_dead_letter_callback(function)
         queues.consume_callback(function, max_concurrency=settings.callback_max_concurrency)
         self.grant_read_api_key(function)
+        named = [a["key_secret"] for a in accounts.values() if "key_secret" in a]
+        default = desk.integration_settings[DEFAULT_INTEGRATION] if desk else None
+        grant_read_secrets_by_name(self, function, named + _named_key_secret(default))
 
         acknowledge(
             function,
@@ -83,7 +94,7 @@ class Callback(Construct):
             "failing goes to the callback DLQ by the queue's redrive policy, and a function "
             "dead-letter queue would only ever receive failed asynchronous invocations.",
         )
-        if settings.lacks_bigpanda_app_key:
+        if settings.lacks_bigpanda_app_key and not (default and default.app_key):
             Annotations.of(self).add_warning_v2(
                 "pandabridge:missingBigPandaAppKey",
                 f"{BIGPANDA_APP_KEY_SETTING} is not set: the stack deploys, but no callback "
@@ -147,3 +158,39 @@ def bigpanda_environment(settings: StackSettings) -> dict[str, str]:
     if settings.bigpanda_app_key is not None:
         environment[Env.BIGPANDA_APP_KEY] = settings.bigpanda_app_key
     return environment
+
+
+def bigpanda_accounts(desk: DeskConfig) -> dict[str, dict[str, Any]]:
+    """Each integration but default and its BigPanda account, as ``Env.BIGPANDA_INTEGRATIONS``
+    holds them (a key secret left out is the stack's)."""
+    accounts = {}
+    for name in desk.extra_integrations:
+        integration = desk.integration_settings[name]
+        account: dict[str, Any] = {"api_base": integration.api_url}
+        if integration.app_key:
+            account["app_key"] = integration.app_key
+        if integration.key_secret:
+            account["key_secret"] = integration.key_secret
+        accounts[name] = account
+    return accounts
+
+
+def default_account_environment(desk: DeskConfig | None) -> dict[str, str]:
+    """What ``[integrations.default]`` sets of the default's account, overriding the context:
+    only the keys the file gives."""
+    if desk is None or DEFAULT_INTEGRATION not in desk.integrations:
+        return {}
+    default = desk.integrations[DEFAULT_INTEGRATION]
+    given = default.model_fields_set
+    environment = {}
+    if default.app_key:
+        environment[Env.BIGPANDA_APP_KEY] = default.app_key
+    if "api_base" in given:
+        environment[Env.BIGPANDA_API_BASE] = default.api_url
+    if default.key_secret:
+        environment[Env.BIGPANDA_SECRET_ID] = default.key_secret
+    return environment
+
+
+def _named_key_secret(integration: IntegrationConfig | None) -> list[str]:
+    return [integration.key_secret] if integration and integration.key_secret else []

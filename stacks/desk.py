@@ -46,11 +46,19 @@ def load_stack_desk(settings: StackSettings) -> DeskConfig:
         desk = load_config(path)
     except DeskConfigurationError as error:
         raise ConfigurationError(f"context key 'config_file': {error}") from None
-    url = desk.selected.base_url
-    if not _HTTPS.match(url):
+    addresses = {f"targets.{name}.base_url": t.base_url for name, t in desk.targets.items()}
+    addresses |= {
+        f"integrations.{name}.api_base": integration.api_url
+        for name, integration in desk.integrations.items()
+    }
+    plain = [
+        f"{key}: a deployed stack needs an https:// address (got {url!r})"
+        for key, url in addresses.items()
+        if not _HTTPS.match(url)
+    ]
+    if plain:
         raise ConfigurationError(
-            f"invalid desk configuration {path}:\n  - {desk.key('base_url')}: a deployed "
-            f"stack needs an https:// address (got {url!r})"
+            f"invalid desk configuration {path}:\n" + "\n".join(f"  - {line}" for line in plain)
         )
     return desk
 

@@ -20,12 +20,14 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
+from pandabridge.desk_config import DeskConfig
 from pandabridge.names import WEBHOOK_PATH, Env
 from stacks.authorizer import BearerAuth
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.edge import source_ip_policy
 from stacks.functions import FunctionDefaults, ServiceFunction
+from stacks.integrations import integration_paths
 from stacks.storage import IncidentStorage
 from stacks.tracing import stage_sampling_rule
 
@@ -77,10 +79,14 @@ class IngestApi(Construct):
         functions: FunctionDefaults,
         storage: IncidentStorage,
         bearer_auth: BearerAuth | None = None,
+        desk: DeskConfig | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.settings = settings
         self.bearer_auth = bearer_auth
+        # Each integration but default posts to a path of its own (pandabridge.identity).
+        self.integration_paths = integration_paths(desk) if desk else {}
+        integrations = {Env.INTEGRATIONS: ",".join(self.integration_paths)}
         self.ingest = ServiceFunction(
             self,
             "Ingest",
@@ -93,6 +99,7 @@ class IngestApi(Construct):
                 Env.INCIDENTS_TABLE: storage.table.table_name,
                 Env.PAYLOAD_BUCKET: storage.payload_bucket.bucket_name,
                 Env.INLINE_PAYLOAD_MAX_BYTES: str(settings.inline_payload_max_bytes),
+                **(integrations if self.integration_paths else {}),
             },
         )
         storage.grant_put_incident(self.ingest.function)
@@ -108,10 +115,21 @@ class IngestApi(Construct):
         self.sampling_rule = stage_sampling_rule(
             self, "SamplingRule", api=self.api, settings=settings
         )
-        self.method = self._webhook_method()
+        self.validator = self.api.add_request_validator(
+            "RequestValidator",
+            validate_request_parameters=True,
+            validate_request_body=True,
+        )
+        self.method = self._webhook_method(WEBHOOK_PATH)
+        self.integration_methods = {
+            name: self._webhook_method(path) for name, path in self.integration_paths.items()
+        }
         self._gateway_responses()
         self.api_key, self.usage_plan = self._usage_plan(settings)
         self.webhook_url = self.api.url_for_path(WEBHOOK_PATH)
+        self.integration_urls = {
+            name: self.api.url_for_path(path) for name, path in self.integration_paths.items()
+        }
         # The stack outputs the webhook URL itself; the stage URL that RestApi outputs on its
         # own would be a second, path-less URL under a generated name.
         self.api.node.try_remove_child("Endpoint")
@@ -148,21 +166,18 @@ class IngestApi(Construct):
             api.latest_deployment.add_to_logical_id({"resourcePolicy": policy.to_json()})
         return api
 
-    def _webhook_method(self) -> apigw.Method:
+    def _webhook_method(self, path: str) -> apigw.Method:
         # API Gateway validates a body only against a model declared for its content type,
         # and this method declares none: every body reaches the function, which checks it and
         # answers with specific JSON errors. Declaring a body model would replace those with
         # API Gateway's generic message and reject payload shapes the function accepts.
-        validator = self.api.add_request_validator(
-            "RequestValidator",
-            validate_request_parameters=True,
-            validate_request_body=True,
-        )
-        return self.api.root.resource_for_path(WEBHOOK_PATH).add_method(
+        # Each integration's path is a resource of its own (not a {integration} parameter):
+        # a path of no integration is refused by API Gateway before the authorizer runs.
+        return self.api.root.resource_for_path(path).add_method(
             "POST",
             apigw.LambdaIntegration(self.ingest.function, proxy=True),
             api_key_required=True,
-            request_validator=validator,
+            request_validator=self.validator,
             authorizer=self.bearer_auth.authorizer if self.bearer_auth else None,
         )
 
@@ -211,24 +226,8 @@ class IngestApi(Construct):
             "a 5xx and nothing is retried by Lambda; a dead-letter queue only ever receives "
             "failed asynchronous invocations.",
         )
-        method = cast(IConstruct, self.method.node.default_child)
-        if self.bearer_auth:
-            acknowledge(
-                method,
-                "AwsSolutions-COG4",
-                "POST /webhook is authorized by a Lambda REQUEST authorizer that checks the "
-                "bearer token, plus an API key: BigPanda's webhook can only send static "
-                "headers, so it cannot sign in to a Cognito user pool to obtain its tokens.",
-            )
-        else:
-            auth_reason = (
-                "bearer_auth_enabled is false for this deployment: BigPanda's webhook can only "
-                "send static headers, and POST /webhook requires an API key bound to a "
-                "throttled usage plan; the default deployment adds a Lambda authorizer that "
-                "checks a bearer token."
-            )
-            acknowledge(method, "AwsSolutions-APIG4", auth_reason)
-            acknowledge(method, "AwsSolutions-COG4", auth_reason)
+        for webhook in (self.method, *self.integration_methods.values()):
+            self._acknowledge_method(cast(IConstruct, webhook.node.default_child))
         if not self.settings.waf_enabled:
             credentials = "the API key and the bearer token" if self.bearer_auth else "the API key"
             acknowledge(
@@ -246,6 +245,25 @@ class IngestApi(Construct):
             "The AWS-managed policy AWS documents for API Gateway's account-level logging "
             "role; it only allows writing to CloudWatch Logs.",
         )
+
+    def _acknowledge_method(self, method: IConstruct) -> None:
+        if self.bearer_auth:
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "POST /webhook is authorized by a Lambda REQUEST authorizer that checks the "
+                "bearer token, plus an API key: BigPanda's webhook can only send static "
+                "headers, so it cannot sign in to a Cognito user pool to obtain its tokens.",
+            )
+        else:
+            auth_reason = (
+                "bearer_auth_enabled is false for this deployment: BigPanda's webhook can only "
+                "send static headers, and POST /webhook requires an API key bound to a "
+                "throttled usage plan; the default deployment adds a Lambda authorizer that "
+                "checks a bearer token."
+            )
+            acknowledge(method, "AwsSolutions-APIG4", auth_reason)
+            acknowledge(method, "AwsSolutions-COG4", auth_reason)
 
     def _cloud_watch_role(self) -> IConstruct:
         role = self.api.node.try_find_child("CloudWatchRole")

@@ -24,9 +24,11 @@ from pandabridge.desk_config import ReconcilerConfig
 from pandabridge.names import Env
 from pandabridge.stores.watermarks import WATERMARK_PREFIX
 from stacks.checks import acknowledge
+from stacks.callback import default_account_environment
 from stacks.config import StackSettings
 from stacks.desk import FUNCTION_CONFIG_PATH, DeskConfigLayer
 from stacks.functions import FunctionDefaults, ServiceFunction
+from stacks.integrations import grant_read_secrets_by_name
 from stacks.limits import StackLimits
 from stacks.storage import IncidentStorage
 
@@ -66,6 +68,7 @@ class Reconciler(Construct):
                 Env.BIGPANDA_API_BASE: settings.bigpanda_api_base,
                 Env.BIGPANDA_TIMEOUT_SECONDS: f"{settings.bigpanda_timeout_seconds:g}",
                 Env.BIGPANDA_SECRET_ID: bigpanda_secret.secret_arn,
+                **default_account_environment(desk_config.desk),
             },
             layers=[desk_config.layer],
         )
@@ -82,6 +85,12 @@ class Reconciler(Construct):
             actions=["secretsmanager:GetSecretValue"],
             resource_arns=[bigpanda_secret.secret_arn],
         )
+        key_secrets = [
+            integration.key_secret
+            for integration in desk_config.desk.integration_settings.values()
+            if integration.key_secret
+        ]
+        grant_read_secrets_by_name(self, function, key_secrets)
         # The schedule's own role, so that its one grant is acknowledged here with its reason.
         self.schedule_role = iam.Role(
             self,

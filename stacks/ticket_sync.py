@@ -21,6 +21,7 @@ from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.desk import DeskConfigLayer, placeholder_warning, ticket_target_environment
 from stacks.functions import FunctionDefaults, ServiceFunction
+from stacks.integrations import grant_read_secrets_by_name
 from stacks.limits import StackLimits
 from stacks.queues import WorkQueues
 from stacks.storage import IncidentStorage
@@ -76,6 +77,9 @@ class TicketSync(Construct):
         queues.grant_send_sync_again(function)
         queues.consume_ticket_sync(function, max_concurrency=settings.ticket_sync_max_concurrency)
         self.grant_read_credentials(function)
+        # Targets that name their own credentials secret (routes to several desks).
+        named = [target.secret for target in self.desk.targets.values() if target.secret]
+        grant_read_secrets_by_name(self, function, named)
 
         acknowledge(
             function,

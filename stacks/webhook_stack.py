@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Fn, Stack
 from constructs import Construct
 
 from stacks.authorizer import BearerAuth
 from stacks.callback import Callback
 from stacks.config import StackSettings
+from stacks.desk import load_stack_desk
 from stacks.desk_events import DeskEvents
 from stacks.edge import EdgeFirewall
 from stacks.functions import FunctionDefaults
@@ -38,8 +39,13 @@ class WebhookStack(Stack):
         self.settings = settings
         self.functions = FunctionDefaults(self, "Functions", settings=settings)
         self.storage = IncidentStorage(self, "Storage", settings=settings)
+        # The desk configuration, validated before anything is built from it: its
+        # integrations are paths, tokens and callbacks, its targets ticket sync's.
+        self.desk = load_stack_desk(settings)
         self.bearer_auth = (
-            BearerAuth(self, "BearerAuth", settings=settings, functions=self.functions)
+            BearerAuth(
+                self, "BearerAuth", settings=settings, functions=self.functions, desk=self.desk
+            )
             if settings.bearer_auth_enabled
             else None
         )
@@ -50,6 +56,7 @@ class WebhookStack(Stack):
             functions=self.functions,
             storage=self.storage,
             bearer_auth=self.bearer_auth,
+            desk=self.desk,
         )
         self.edge = (
             EdgeFirewall(self, "EdgeFirewall", settings=settings, api=self.ingest_api.api)
@@ -89,6 +96,7 @@ class WebhookStack(Stack):
             functions=self.functions,
             storage=self.storage,
             queues=self.queues,
+            desk=self.desk,
         )
         self.reconciler = Reconciler(
             self,
@@ -183,6 +191,15 @@ class WebhookStack(Stack):
                 "alarm_email",
             ),
         }
+        if self.ingest_api.integration_urls:
+            outputs["IntegrationWebhookUrls"] = (
+                Fn.join(
+                    " ",
+                    [f"{name}=" + url for name, url in self.ingest_api.integration_urls.items()],
+                ),
+                "Each integration's URL (name=URL): give each BigPanda integration its own, "
+                "with the bearer token of its token_secret",
+            )
         if self.bearer_auth:
             outputs["BearerTokenSecretName"] = (
                 self.bearer_auth.secret.secret_name,

@@ -1,10 +1,15 @@
-"""API Gateway REQUEST authorizer: POST /webhook must carry ``Authorization: Bearer <token>``.
+"""API Gateway REQUEST authorizer: POST /webhook and POST /webhook/<integration> must carry
+``Authorization: Bearer <token>`` with a token of that path's integration.
 
-The check is ``pandabridge.auth``'s and the valid tokens come from the token secret through
-``pandabridge.composition.authorizer``; this module answers with an IAM policy. Every
-answer is an explicit policy for the whole stage (``<api>/<stage>/*/*``): API Gateway caches
-it per ``Authorization`` header value, so a cached decision must hold for every method the
-authorizer guards, not only for the request that produced it.
+The check is ``pandabridge.auth``'s and the valid tokens come from the integration's token
+secret through ``pandabridge.composition.authorizer``; this module answers with an IAM policy
+for exactly the method ARN it was asked about. API Gateway caches the policy per
+``Authorization`` header value and applies it to later requests with that header on any path:
+a policy for the whole stage would let one integration's token through on another's path.
+With the exact ARN, a cached policy covers only the path it was decided for; the same header on
+another path is refused from the cache (an implicit deny). The price: a token sent once to a
+path that is not its own is refused on its own path too until the cached Deny expires
+(``authorizer_cache_seconds``); only someone holding the token can cause that.
 
 - A valid token: Allow.
 - No header, another scheme, an unknown token: Deny, a warning and ``AuthorizerRejected``.
@@ -31,25 +36,36 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pandabridge.auth import SecretUnavailableError, TokenSecretError, Verdict, check, is_short
+from pandabridge.auth import (
+    SecretUnavailableError,
+    TokenSecretError,
+    Verdict,
+    check,
+    integration_of_resource,
+    is_short,
+)
 from pandabridge.aws_clients import TRACED_MODULES
 from pandabridge.composition.authorizer import bearer_tokens
+from pandabridge.identity import DEFAULT_INTEGRATION
 from pandabridge.names import Env, Limits, Metric
 
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer(patch_modules=TRACED_MODULES)
 
+_MAP: Final = Env.INTEGRATION_BEARER_SECRETS
 # The caller, as API Gateway's access log and the function's own policy name it.
 PRINCIPAL_ID: Final = "bigpanda"
 
 
-def _tokens() -> tuple[str, ...] | None:
-    """The valid tokens, or ``None`` (after logging why) when the configuration is wrong."""
+def _tokens(integration: str) -> tuple[str, ...] | None:
+    """The valid tokens of ``integration``, or ``None`` (after logging why) when the
+    configuration is wrong."""
     try:
-        tokens = bearer_tokens()
+        tokens = bearer_tokens(integration)
     except SecretUnavailableError as error:
-        _misconfigured(str(error), Env.BEARER_SECRET_ID)
+        default = integration == DEFAULT_INTEGRATION
+        _misconfigured(str(error), Env.BEARER_SECRET_ID if default else _MAP)
         raise
     except TokenSecretError as error:
         _misconfigured(str(error), error.setting)
@@ -86,18 +102,24 @@ def authorize(event: APIGatewayAuthorizerRequestEvent) -> dict[str, Any]:
         stage=arn.stage,
         partition=arn.partition,
     )
-    tokens = _tokens()
+    integration = integration_of_resource(arn.resource)
+    tokens = _tokens(integration) if integration is not None else ()
     verdict = Verdict.UNKNOWN if tokens is None else check(event.headers, tokens)
     tracer.put_annotation("verdict", verdict.name)
     if verdict.allowed:
-        policy.allow_all_routes()
+        policy.allow_route(arn.http_method, arn.resource)
     else:
         metrics.add_metric(Metric.AUTHORIZER_REJECTED, MetricUnit.Count, 1)
         if tokens is not None:
             logger.warning(
-                "request refused", extra={"reason": verdict.value, "source_ip": _source_ip(event)}
+                "request refused",
+                extra={
+                    "reason": verdict.value,
+                    "integration": integration,
+                    "source_ip": _source_ip(event),
+                },
             )
-        policy.deny_all_routes()
+        policy.deny_route(arn.http_method, arn.resource)
     return policy.asdict()
 
 

@@ -46,7 +46,7 @@ def confirm_record(record: SQSRecord) -> None:
     with worker.failure_policy(record, name="confirm_record"):
         request = read_message(record, CallbackRequest, queue="callback")
         logger.append_keys(incident_id=request.incident_id)
-        outcome = confirmer().confirm(request)
+        outcome = confirmer(request.incident_id).confirm(request)
         if not outcome.sent:
             logger.info("callback already confirmed; nothing sent")
             return

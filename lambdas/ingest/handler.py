@@ -1,4 +1,6 @@
-"""POST /webhook: validate a BigPanda delivery and store it before answering.
+"""POST /webhook and POST /webhook/<integration>: validate a BigPanda delivery and store it
+before answering, as an incident of the integration its path names (``/webhook`` is the
+integration ``default``; see ``pandabridge.identity``).
 
 The handler only shapes HTTP: parsing lives in ``pandabridge.parsing``, the decision in
 ``pandabridge.incidents`` and the storage in ``pandabridge.stores.incidents``, built by
@@ -18,10 +20,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pandabridge.aws_clients import TRACED_MODULES
-from pandabridge.composition.ingest import incident_store
+from pandabridge.composition.ingest import incident_store, integrations
+from pandabridge.identity import DEFAULT_INTEGRATION, SEPARATOR, IncidentKey
 from pandabridge.incidents import IngestResult, ingest
-from pandabridge.names import WEBHOOK_PATH, Metric
-from pandabridge.parsing import InvalidWebhookError, parse_webhook
+from pandabridge.names import INTEGRATION_PATH_PARAMETER, WEBHOOK_PATH, Metric
+from pandabridge.parsing import ErrorDetail, InvalidWebhookError, parse_webhook
 from pandabridge.responses import json_response as _json
 
 logger = Logger()
@@ -40,13 +43,26 @@ RESULT_METRICS = {
 @app.post(WEBHOOK_PATH)
 @tracer.capture_method
 def receive_webhook() -> Response:
+    return _receive(DEFAULT_INTEGRATION)
+
+
+@app.post(f"{WEBHOOK_PATH}/<{INTEGRATION_PATH_PARAMETER}>")
+@tracer.capture_method
+def receive_integration_webhook(integration: str) -> Response:
+    if integration not in integrations():  # API Gateway has no such resource either
+        return _json(HTTPStatus.NOT_FOUND, {"message": "no such integration", "errors": []})
+    return _receive(integration)
+
+
+def _receive(integration: str) -> Response:
     event = app.current_event
     webhook = parse_webhook(event.body, is_base64_encoded=event.is_base64_encoded)
     logger.set_correlation_id(webhook.incident_id)
-    logger.append_keys(incident_id=webhook.incident_id)
+    logger.append_keys(incident_id=webhook.incident_id, integration=integration)
     tracer.put_annotation("incident_id", webhook.incident_id)
+    _refuse_colliding(IncidentKey(integration, webhook.incident_id))
 
-    outcome = ingest(webhook, incident_store())
+    outcome = ingest(webhook, incident_store(), integration=integration)
 
     metrics.add_metric(RESULT_METRICS[outcome.result], MetricUnit.Count, 1)
     logger.info(
@@ -54,6 +70,23 @@ def receive_webhook() -> Response:
         extra={"result": outcome.result.value, "version": outcome.version.as_json()},
     )
     return _json(HTTPStatus.OK, outcome.as_json())
+
+
+def _refuse_colliding(key: IncidentKey) -> None:
+    """A default incident id that reads as another integration's storage key would be stored
+    on that integration's incident: refused, naming why (only while that integration exists)."""
+    if key.collides(integrations()):
+        owner = key.incident_id.partition(SEPARATOR)[0]
+        message = (
+            f"incident.id {key.incident_id!r} on {WEBHOOK_PATH} starts with '{owner}{SEPARATOR}', "
+            f"the storage key of the integration '{owner}'; send it to {WEBHOOK_PATH}/{owner} "
+            "or use another id"
+        )
+        raise InvalidWebhookError(
+            HTTPStatus.BAD_REQUEST,
+            f"invalid request body: {message}",
+            [ErrorDetail(("body", "incident", "id"), message)],
+        )
 
 
 @app.exception_handler(InvalidWebhookError)

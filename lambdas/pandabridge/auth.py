@@ -39,7 +39,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from pandabridge.names import AUTHORIZATION_HEADER, Env, Limits
+from pandabridge.identity import DEFAULT_INTEGRATION, is_integration_name
+from pandabridge.names import AUTHORIZATION_HEADER, WEBHOOK_PATH, Env, Limits
 
 SCHEME: Final = "bearer"
 
@@ -90,6 +91,37 @@ def bearer_secret_id(environ: Mapping[str, str] = os.environ) -> str:
         raise TokenSecretError(
             f"has no id: the environment variable {Env.BEARER_SECRET_ID} is unset or empty"
         )
+    return value
+
+
+def integration_of_resource(resource: str) -> str | None:
+    """The integration whose path ``resource`` is (``webhook`` or ``/webhook/ops``, as a method
+    ARN or a request carries it): ``default`` for the webhook path itself, ``None`` for a path
+    that is no integration's."""
+    path = "/" + resource.strip("/")
+    if path == WEBHOOK_PATH:
+        return DEFAULT_INTEGRATION
+    parent, _, name = path.rpartition("/")
+    if parent == WEBHOOK_PATH and is_integration_name(name) and name != DEFAULT_INTEGRATION:
+        return name
+    return None
+
+
+def integration_secret_ids(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Integration -> the id of its token secret, for every integration but ``default``
+    (``Env.INTEGRATION_BEARER_SECRETS``, a JSON object; none set: no other integration)."""
+    text = environ.get(Env.INTEGRATION_BEARER_SECRETS, "").strip()
+    if not text:
+        return {}
+    setting = Env.INTEGRATION_BEARER_SECRETS
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise TokenSecretError("map is not JSON", setting) from None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()
+    ):
+        raise TokenSecretError("map is not a JSON object of integration -> secret id", setting)
     return value
 
 

@@ -7,11 +7,12 @@ The callback queue is FIFO per incident, so one incident's messages are never ha
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from pandabridge.identity import IncidentKey
 from pandabridge.messages import CallbackRequest
 
 
@@ -48,14 +49,19 @@ class CallbackOutcome:
 
 @dataclass
 class Confirmer:
+    """``integrations``: the deployment's integrations besides default, to tell BigPanda's own
+    incident id from the storage key the request carries (``pandabridge.identity``)."""
+
     ledger: ConfirmationLedger
     bigpanda: TicketConfirmations
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    integrations: Collection[str] = ()
 
     def confirm(self, request: CallbackRequest) -> CallbackOutcome:
         if self.ledger.confirmed_at(request.incident_id) is not None:
             return CallbackOutcome(sent=False)
-        self.bigpanda.confirm_ticket(request.incident_id)
+        key = IncidentKey.parse(request.incident_id, self.integrations)
+        self.bigpanda.confirm_ticket(key.incident_id)
         confirmed = self.clock()
         self.ledger.record_confirmed(request.incident_id, confirmed)
         received = datetime.fromisoformat(request.received_at)

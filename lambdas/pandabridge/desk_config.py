@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from pandabridge.identity import DEFAULT_INTEGRATION, INTEGRATION_NAME_PATTERN
 from pandabridge.names import Limits
 from pandabridge.settings import ConfigurationError
 from pandabridge.tickets.mapping import DEFAULT_DESCRIPTION, DEFAULT_SUMMARY, DraftMapping
@@ -42,6 +43,8 @@ UpdateMode = Literal["sync", "create"]
 
 # A message naming a key below the model it was raised on starts with this and the key.
 _SUBKEY: Final = "@"
+# Between the problems of one message that names several keys (each starting with _SUBKEY).
+_MANY: Final = "\n"
 
 
 class DeskConfigurationError(ConfigurationError):
@@ -109,6 +112,20 @@ def _close_notes(value: str) -> str:
                 "note) is filled in here"
             )
     return value
+
+
+def _secret_name(value: str) -> str:
+    """A Secrets Manager secret's name: what the stack grants and the function reads."""
+    if value.startswith("arn:") or not _SECRET_NAME.match(value):
+        raise ValueError(
+            "a secret is named here, never inlined: give the secret's name (letters, digits "
+            "and /_+=.@-)"
+        )
+    return value
+
+
+_SECRET_NAME: Final = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+SecretName = Annotated[str, AfterValidator(_secret_name)]
 
 
 class _Section(BaseModel):
@@ -231,6 +248,8 @@ class TargetConfig(_Section):
 
     kind: TargetKind
     base_url: str = Field(pattern=r"^https?://[^\s]+$")
+    # The Secrets Manager secret NAME with this desk's credentials; default: the stack's.
+    secret: SecretName | None = None
     timeout_seconds: float = Field(default=10, gt=0, le=30)
     priority_tag: str | None = Field(default=None, min_length=1)
     # After a create whose answer never came, how long an empty lookup is not trusted: the
@@ -277,6 +296,81 @@ class TargetConfig(_Section):
         )
 
 
+class RouteConfig(_Section):
+    """One routing rule: every condition given must hold (a list: any of its values; tags and
+    alert properties: all of them, on the incident or on one alert); none given matches all."""
+
+    target: str
+    environments: list[Annotated[str, Field(min_length=1)]] | None = None
+    severities: list[Annotated[str, Field(min_length=1)]] | None = None
+    tags: dict[str, str] | None = None
+    alert_properties: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _can_match(self) -> RouteConfig:
+        for key in CONDITION_KEYS:
+            value = getattr(self, key)
+            if value is not None and not value:
+                raise ValueError(
+                    f"{_SUBKEY}{key}: empty, so the route can never match; leave the key out "
+                    "to match any value"
+                )
+        return self
+
+    def condition(self, key: str) -> frozenset[Any]:
+        """A condition's values as a set (tags and alert properties as (key, value) pairs)."""
+        value = getattr(self, key)
+        return frozenset(value.items() if isinstance(value, dict) else value)
+
+    @property
+    def catch_all(self) -> bool:
+        return all(getattr(self, key) is None for key in CONDITION_KEYS)
+
+    def covers(self, later: RouteConfig) -> bool:
+        """Whether every incident ``later`` matches is matched by this route already: each of
+        this route's conditions is at least as loose as ``later``'s."""
+        for key in CONDITION_KEYS:
+            if getattr(self, key) is None:
+                continue
+            if getattr(later, key) is None:
+                return False
+            mine, theirs = self.condition(key), later.condition(key)
+            # Lists match any of their values; tags and alert properties need all of theirs.
+            looser = theirs <= mine if key in ANY_OF_KEYS else mine <= theirs
+            if not looser:
+                return False
+        return True
+
+
+ANY_OF_KEYS: Final = ("environments", "severities")
+CONDITION_KEYS: Final = (*ANY_OF_KEYS, "tags", "alert_properties")
+API_BASES: Final = {"us": "https://api.bigpanda.io", "eu": "https://eu-api.bigpanda.io"}
+
+
+class IntegrationConfig(_Section):
+    """One BigPanda integration: its path ``/webhook/<name>`` (``/webhook`` for ``default``),
+    its credentials by secret name, its BigPanda account, and where its incidents go."""
+
+    app_key: str | None = Field(default=None, pattern=r"^\S+$")
+    api_base: Annotated[str, Field(pattern=r"^(us|eu|https?://[^\s]+)$")] = "us"
+    key_secret: SecretName | None = None
+    token_secret: SecretName | None = None
+    target: str | None = None
+    routes: list[RouteConfig] = Field(default_factory=list)
+    # The reconciler: the BigPanda environment ids it searches ("All" by name: every one), and
+    # the share target naming this integration in BigPanda's ``incident_shared`` activities
+    # (without it, an incident never stored is never taken).
+    environments: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=lambda: ["All"], min_length=1
+    )
+    share_target: str | None = Field(default=None, min_length=1)
+
+    @property
+    def api_url(self) -> str:
+        """BigPanda's API base URL: ``us`` and ``eu`` name BigPanda's regions."""
+        return API_BASES.get(self.api_base, self.api_base).rstrip("/")
+
+
 class ReconcilerConfig(_Section):
     """``[reconciler]``: the scheduled search of BigPanda's Incidents API that recovers missed
     deliveries (``pandabridge.reconcile``). The search covers the time since the last run plus
@@ -288,12 +382,17 @@ class ReconcilerConfig(_Section):
 
 
 class DeskConfig(_Section):
-    """The whole file: the targets, and which one this deployment sends tickets to."""
+    """The whole file: the targets, which one tickets go to by default, and the BigPanda
+    integrations with their routes."""
 
     target: str | None = None
     targets: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")], TargetConfig] = Field(
         min_length=1
     )
+    # Absent: the one integration "default", from the stack's settings.
+    integrations: dict[
+        Annotated[str, Field(pattern=INTEGRATION_NAME_PATTERN)], IntegrationConfig
+    ] = Field(default_factory=dict)
     reconciler: ReconcilerConfig = ReconcilerConfig()
 
     @model_validator(mode="after")
@@ -304,6 +403,87 @@ class DeskConfig(_Section):
         if self.target is not None and self.target not in self.targets:
             raise ValueError(f"{_SUBKEY}target: {self.target!r} is not defined; one of {names}")
         return self
+
+    @model_validator(mode="after")
+    def _integrations_fit(self) -> DeskConfig:
+        """Refuse what cannot work: an unknown target, one BigPanda integration configured
+        twice (its app key) or one token opening two paths, and a route that can never match."""
+        problems: list[str] = []
+        for name, integration in self.integrations.items():
+            where = f"integrations.{name}"
+            if integration.target is not None and integration.target not in self.targets:
+                problems.append(f"{where}.target: {self._unknown(integration.target)}")
+            if name != DEFAULT_INTEGRATION and integration.token_secret is None:
+                problems.append(
+                    f"{where}.token_secret: required: each integration but default needs its "
+                    "own bearer tokens, so that no other integration's token opens its path"
+                )
+            for index, route in enumerate(integration.routes):
+                problems.extend(self._route_problems(f"{where}.routes.{index}", route, integration))
+        for key in ("app_key", "token_secret"):
+            problems.extend(self._shared(key))
+        if problems:
+            raise ValueError(_MANY.join(f"{_SUBKEY}{problem}" for problem in problems))
+        return self
+
+    def _route_problems(
+        self, where: str, route: RouteConfig, integration: IntegrationConfig
+    ) -> list[str]:
+        problems = []
+        if route.target not in self.targets:
+            problems.append(f"{where}.target: {self._unknown(route.target)}")
+        for index, earlier in enumerate(integration.routes):
+            if earlier is route:
+                break
+            if earlier.covers(route):
+                why = "matches every incident" if earlier.catch_all else "matches all it would"
+                problems.append(
+                    f"{where}: can never match: the route before it at index {index} {why}"
+                )
+                break
+        return problems
+
+    def _shared(self, key: str) -> list[str]:
+        owners: dict[str, str] = {}
+        problems = []
+        for name, integration in self.integrations.items():
+            value = getattr(integration, key)
+            if value is None:
+                continue
+            if value in owners:
+                what = (
+                    "the same BigPanda integration configured twice"
+                    if key == "app_key"
+                    else f"{owners[value]}'s token would open this integration's path"
+                )
+                problems.append(
+                    f"integrations.{name}.{key}: duplicate of integrations.{owners[value]}."
+                    f"{key}: {what}"
+                )
+            else:
+                owners[value] = name
+        return problems
+
+    def _unknown(self, target: str) -> str:
+        return f"{target!r} is not defined; one of {', '.join(self.targets)}"
+
+    @property
+    def integration_settings(self) -> dict[str, IntegrationConfig]:
+        """Every integration, ``default`` included (built from the defaults when absent)."""
+        return {DEFAULT_INTEGRATION: IntegrationConfig()} | dict(self.integrations)
+
+    @property
+    def extra_integrations(self) -> tuple[str, ...]:
+        """The integrations with a path of their own: all but ``default``."""
+        return tuple(name for name in self.integrations if name != DEFAULT_INTEGRATION)
+
+    def routed_targets(self) -> tuple[str, ...]:
+        """The targets some incident may go to: the default one and every one named."""
+        named = [self.target_name]
+        for integration in self.integration_settings.values():
+            named.extend([integration.target or self.target_name])
+            named.extend(route.target for route in integration.routes)
+        return tuple(dict.fromkeys(named))
 
     @property
     def target_name(self) -> str:
@@ -329,7 +509,8 @@ def parse_config(document: Mapping[str, Any], *, source: str = "") -> DeskConfig
     try:
         return DeskConfig.model_validate(document)
     except ValidationError as error:
-        raise DeskConfigurationError(source, [_problem(e) for e in error.errors()]) from None
+        problems = [line for e in error.errors() for line in _problems(e)]
+        raise DeskConfigurationError(source, problems) from None
 
 
 def load_config(path: str | Path) -> DeskConfig:
@@ -348,6 +529,14 @@ def load_config(path: str | Path) -> DeskConfig:
 def single_target(kind: TargetKind, base_url: str, **options: Any) -> DeskConfig:
     """A configuration of one target with every other key at its default (tests, local)."""
     return parse_config({"targets": {kind: {"kind": kind, "base_url": base_url, **options}}})
+
+
+def _problems(error: Any) -> list[str]:
+    """The problem lines of one error: a check across keys names several at once."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if _MANY not in message:
+        return [_problem(error)]
+    return [_problem(error | {"msg": line}) for line in message.split(_MANY)]
 
 
 def _problem(error: Any) -> str:

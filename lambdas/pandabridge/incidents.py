@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from pandabridge.fifo import fifo_id
+from pandabridge.identity import DEFAULT_INTEGRATION, IncidentKey
 from pandabridge.parsing import ParsedWebhook
 from pandabridge.versioning import Version
 
@@ -30,7 +31,10 @@ class IngestResult(StrEnum):
 
 @dataclass(frozen=True)
 class IncidentSummary:
-    """The attributes kept beside the payload, for queries, dashboards and ticket sync."""
+    """The attributes kept beside the payload, for queries, dashboards and ticket sync.
+
+    ``incident_id`` is the storage key (``pandabridge.identity``): BigPanda's id for the
+    integration ``default``, ``<integration>#<id>`` for any other."""
 
     incident_id: str
     version: Version
@@ -46,18 +50,25 @@ class IncidentSummary:
     updated_on: int | float | None
     received_at: datetime
     payload_bytes: int
+    integration: str = DEFAULT_INTEGRATION
     # Found by the reconciler in BigPanda's API, not delivered by the webhook (a missed
     # delivery, see ``pandabridge.reconcile``).
     recovered: bool = False
 
     @classmethod
     def of(
-        cls, webhook: ParsedWebhook, received_at: datetime, *, recovered: bool = False
+        cls,
+        webhook: ParsedWebhook,
+        received_at: datetime,
+        integration: str = DEFAULT_INTEGRATION,
+        *,
+        recovered: bool = False,
     ) -> IncidentSummary:
         incident = webhook.payload.incident
         metadata = webhook.payload.metadata
         return cls(
-            incident_id=incident.id,
+            incident_id=IncidentKey(integration, incident.id).storage_key,
+            integration=integration,
             version=webhook.version,
             content_hash=webhook.content_hash,
             status=incident.status,
@@ -75,6 +86,17 @@ class IncidentSummary:
         )
 
     @property
+    def key(self) -> IncidentKey:
+        return IncidentKey(self.integration, self.bigpanda_incident_id)
+
+    @property
+    def bigpanda_incident_id(self) -> str:
+        """BigPanda's own id of the incident, as the webhook body carries it."""
+        if self.integration == DEFAULT_INTEGRATION:
+            return self.incident_id
+        return self.incident_id.removeprefix(IncidentKey(self.integration, "").storage_key)
+
+    @property
     def fifo_group_id(self) -> str:
         """The incident's SQS message group. Stored as an attribute because the pipe can only
         copy a value from the stream record, not derive one."""
@@ -85,6 +107,8 @@ class IncidentSummary:
         output are both made from this one mapping."""
         return {
             "incident_id": self.incident_id,
+            "integration": self.integration,
+            "bigpanda_incident_id": self.bigpanda_incident_id,
             "fifo_group_id": self.fifo_group_id,
             "version": self.version.as_json(),
             "version_key": self.version.key,
@@ -157,11 +181,14 @@ def ingest(
     repository: IncidentRepository,
     received_at: datetime | None = None,
     *,
+    integration: str = DEFAULT_INTEGRATION,
     recovered: bool = False,
 ) -> IngestOutcome:
-    """Store the delivery unless the stored incident is newer or identical; ``recovered``
-    marks a version the reconciler found instead of the webhook."""
-    summary = IncidentSummary.of(webhook, received_at or datetime.now(UTC), recovered=recovered)
+    """Store the delivery of ``integration`` unless the stored incident is newer or identical;
+    ``recovered`` marks a version the reconciler found instead of the webhook."""
+    summary = IncidentSummary.of(
+        webhook, received_at or datetime.now(UTC), integration, recovered=recovered
+    )
     saved = repository.save_if_newer(summary, webhook.raw)
     return IngestOutcome(webhook.incident_id, saved.result, webhook.version, saved.stored_version)
 

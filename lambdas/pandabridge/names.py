@@ -15,6 +15,8 @@ from typing import Final
 SERVICE_NAME: Final = "bigpanda-webhook"
 METRICS_NAMESPACE: Final = "BigPandaWebhook"
 WEBHOOK_PATH: Final = "/webhook"
+# Each integration but ``default`` (which keeps WEBHOOK_PATH) posts to WEBHOOK_PATH/<name>.
+INTEGRATION_PATH_PARAMETER: Final = "integration"
 # Where a service desk posts its events (a Jira webhook, the ServiceNow business rule, a signed
 # ``http`` event); ``{target}`` is the name of a ``[targets.<name>]`` of the desk configuration.
 DESK_EVENTS_PATH: Final = "/desk/{target}/events"
@@ -50,9 +52,18 @@ class Env:
     BIGPANDA_APP_KEY: Final = "BIGPANDA_APP_KEY"
     BIGPANDA_SECRET_ID: Final = "BIGPANDA_SECRET_ID"  # noqa: S105 - a variable name
     BIGPANDA_TIMEOUT_SECONDS: Final = "BIGPANDA_TIMEOUT_SECONDS"
+    # Each integration but default: {"<name>": {"app_key", "api_base", "key_secret"}} (JSON),
+    # from the desk configuration's [integrations.<name>].
+    BIGPANDA_INTEGRATIONS: Final = "BIGPANDA_INTEGRATIONS"
     # The authorizer: the secret holding the bearer tokens BigPanda may send (JSON, see
     # ``pandabridge.auth``).
     BEARER_SECRET_ID: Final = "BEARER_SECRET_ID"  # noqa: S105 - a variable name
+    # The integrations besides ``default`` (``pandabridge.identity``), comma-separated: ingest
+    # refuses a default incident id that would read as one of their storage keys.
+    INTEGRATIONS: Final = "INTEGRATIONS"
+    # The authorizer: integration -> the secret holding its bearer tokens (JSON object); the
+    # default integration's is BEARER_SECRET_ID.
+    INTEGRATION_BEARER_SECRETS: Final = "INTEGRATION_BEARER_SECRETS"
     # The control table (``CONTROL_TABLE``): small coordination items shared by the functions.
     CONTROL_TABLE: Final = "CONTROL_TABLE_NAME"
 

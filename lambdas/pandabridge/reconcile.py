@@ -110,7 +110,7 @@ class StoredVersions(Protocol):
 class RecoveredVersions(Protocol):
     """The ingest path, for a version the reconciler found."""
 
-    def inject(self, body: dict[str, Any]) -> IngestResult: ...
+    def inject(self, integration: str, body: dict[str, Any]) -> IngestResult: ...
 
 
 @dataclass(frozen=True)
@@ -188,10 +188,19 @@ class ApiReconciler:
         now = int(self.clock())
         try:
             for scope in scopes:
-                _Run(self, scope, self.api(scope), report, now).all_environments()
+                _Run(self, scope, self.api_of(scope, report), report, now).all_environments()
         except _RunStoppedError:
             pass
         return report
+
+    def api_of(self, scope: ReconcileScope, report: RunReport) -> IncidentsApi:
+        """The integration's API; a key that cannot be read stops the run naming it."""
+        try:
+            return self.api(scope)
+        except PermanentError as refused:
+            report.stopped = refused.reason
+            report.setting = refused.setting
+            raise _RunStoppedError from None
 
 
 @dataclass
@@ -292,7 +301,7 @@ class _Run:
             return  # gone since the search: nothing to recover
         body = webhook_body(full, environment_id=environment)
         try:
-            result = self.owner.ingest_path.inject(body)
+            result = self.owner.ingest_path.inject(self.scope.integration, body)
         except InvalidWebhookError as invalid:
             # Ingest would refuse this body from the webhook too; the other incidents go on.
             self.report.unreadable.append(f"{key}: {invalid}")
@@ -364,6 +373,6 @@ class IngestPath:
 
     repository: IncidentRepository
 
-    def inject(self, body: dict[str, Any]) -> IngestResult:
+    def inject(self, integration: str, body: dict[str, Any]) -> IngestResult:
         webhook = parse_webhook(json.dumps(body, ensure_ascii=False, allow_nan=False))
-        return ingest(webhook, self.repository, recovered=True).result
+        return ingest(webhook, self.repository, integration=integration, recovered=True).result

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
 from pandabridge.names import BIGPANDA_API_BASE, Env, Limits
 
@@ -76,6 +76,18 @@ class TicketSyncSettings(StorageSettings):
         return _load(cls, environ)
 
 
+class BigPandaIntegration(BaseModel):
+    """One integration's BigPanda account, as the stack renders ``[integrations.<name>]``:
+    its app key, API base URL and the secret NAME with its User API key (default: the
+    stack's)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app_key: str | None = Field(default=None, min_length=1)
+    api_base: str = Field(default=BIGPANDA_API_BASE, pattern=r"^https?://[^\s]+$")
+    key_secret: str | None = Field(default=None, min_length=1)
+
+
 class CallbackSettings(BaseModel):
     """What the callback function needs: where to record confirmations, and BigPanda's API.
 
@@ -94,6 +106,10 @@ class CallbackSettings(BaseModel):
     secret_id: str = Field(alias=Env.BIGPANDA_SECRET_ID, min_length=1)
     timeout_seconds: float = Field(
         alias=Env.BIGPANDA_TIMEOUT_SECONDS, default=Limits.BIGPANDA_TIMEOUT_SECONDS, gt=0, le=20
+    )
+    # Every integration but default; the default's account is the fields above.
+    integrations: Json[dict[str, BigPandaIntegration]] = Field(
+        alias=Env.BIGPANDA_INTEGRATIONS, default_factory=dict
     )
 
     @classmethod

@@ -159,15 +159,18 @@ class Reconciler:
     update_policy: UpdatePolicy = field(default_factory=UpdatePolicy)
     create_outcome_window_seconds: float = Limits.CREATE_OUTCOME_WINDOW_SECONDS
     step_retry_attempts: int = Limits.STEP_RETRY_ATTEMPTS
+    # The configured target's name, recorded on a new ticket state (the routed choice, which
+    # then sticks); the adapter's kind when none is given.
+    target_name: str | None = None
 
     def sync(self, nudge: SyncNudge) -> SyncReport:
         incident = self.incidents.get(nudge.incident_id)
         if incident is None:  # only ingest writes incidents; a nudge without one has nothing to do
             return SyncReport(nudge.incident_id, None)
         payload = WebhookPayload.model_validate(incident.payload)
-        draft = draft_for(payload, mapping=self.mapping)
+        draft = draft_for(payload, mapping=self.mapping, incident_key=nudge.incident_id)
         state = self.states.get(nudge.incident_id) or TicketState(
-            incident_id=nudge.incident_id, target=self.target.name
+            incident_id=nudge.incident_id, target=self.target_name or self.target.name
         )
         run = _Run(self, incident, state)
         run.ensure_ticket(draft)

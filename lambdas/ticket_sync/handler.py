@@ -54,7 +54,7 @@ def sync_record(record: SQSRecord) -> None:
     with worker.failure_policy(record, name="sync_record"):
         nudge = read_message(record, SyncNudge, queue="ticket-sync")
         logger.append_keys(incident_id=nudge.incident_id)
-        report = reconciler().sync(nudge)
+        report = reconciler(nudge.incident_id).sync(nudge)
         for action in report.actions:
             if action in ACTION_METRICS:
                 metrics.add_metric(ACTION_METRICS[action], MetricUnit.Count, 1)

@@ -38,6 +38,13 @@ def _aws_environment(moto_server: MotoServer) -> Iterator[None]:
         yield
 
 
+@pytest.fixture
+def secrets(moto_server: MotoServer, _aws_environment: None) -> Any:
+    """Secrets Manager on a fresh moto server."""
+    moto_server.reset()
+    return boto3.client("secretsmanager")
+
+
 @dataclass
 class Aws:
     """Direct views of what the handler stored, read past the code under test."""

@@ -11,13 +11,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
 from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
 
-from local.aws import MotoServer
 from local.context import LambdaContext
 from pandabridge.names import Env, Metric
 
@@ -27,7 +25,6 @@ ACCOUNT = "123456789012"
 API = "abcdef1234"
 STAGE = "v1"
 METHOD_ARN = f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{API}/{STAGE}/POST/webhook"
-STAGE_WILDCARD = f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{API}/{STAGE}/*/*"
 
 Authorize = Callable[..., dict[str, Any]]
 
@@ -57,12 +54,6 @@ def authorizer_event(headers: dict[str, str]) -> dict[str, Any]:
             "identity": {"sourceIp": "203.0.113.9", "userAgent": "BigPanda"},
         },
     }
-
-
-@pytest.fixture
-def secrets(moto_server: MotoServer, _aws_environment: None) -> Any:
-    moto_server.reset()
-    return boto3.client("secretsmanager")
 
 
 @pytest.fixture
@@ -129,32 +120,33 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_a_valid_token_is_allowed_on_the_whole_stage(
+def test_a_valid_token_is_allowed_on_the_method_it_was_asked_about(
     token_secret: Callable[[Any], str], authorize: Authorize
 ) -> None:
     # Given the generated secret shape / When BigPanda's request carries its token
     token_secret({"token": CURRENT})
     answer = authorize(_bearer(CURRENT))
-    # Then an explicit Allow for every method of the stage, so that API Gateway's cached
-    # decision holds for any request with the same header
+    # Then an explicit Allow for exactly the method ARN of the request: API Gateway applies
+    # the cached policy to the same header on other paths, which it must not open
     assert answer["principalId"] == "bigpanda"
     assert _statement(answer) == {
         "Action": "execute-api:Invoke",
         "Effect": "Allow",
-        "Resource": [STAGE_WILDCARD],
+        "Resource": [METHOD_ARN],
     }
 
 
-def test_the_wildcard_resource_covers_the_method_that_was_asked_for(
+def test_the_allowed_resource_covers_no_other_api_stage_or_path(
     token_secret: Callable[[Any], str], authorize: Authorize
 ) -> None:
     # Given an allowed request / When the policy's resource is matched as IAM matches it
     token_secret({"token": CURRENT})
     [resource] = _statement(authorize(_bearer(CURRENT)))["Resource"]
-    # Then it covers the method ARN of the request, and no other API or stage
+    # Then it covers the method ARN of the request, and no other API, stage or path
     assert fnmatch.fnmatchcase(METHOD_ARN, resource)
     assert not fnmatch.fnmatchcase(METHOD_ARN.replace(f"/{STAGE}/", "/prod/"), resource)
     assert not fnmatch.fnmatchcase(METHOD_ARN.replace(API, "otherapi00"), resource)
+    assert not fnmatch.fnmatchcase(f"{METHOD_ARN}/ops", resource)
 
 
 @pytest.mark.parametrize(
@@ -172,11 +164,11 @@ def test_a_missing_or_wrong_token_gets_an_explicit_deny(
     # Given the token secret / When the request has no header, another scheme or another token
     token_secret({"token": CURRENT})
     answer = authorize(headers)
-    # Then the answer is an explicit Deny (a policy, not an error) on the whole stage
+    # Then the answer is an explicit Deny (a policy, not an error) of the method asked about
     assert _statement(answer) == {
         "Action": "execute-api:Invoke",
         "Effect": "Deny",
-        "Resource": [STAGE_WILDCARD],
+        "Resource": [METHOD_ARN],
     }
 
 

@@ -431,6 +431,44 @@ def test_a_retried_failure_logs_one_warning_and_nothing_else(
     assert (warning.levelname, warning.getMessage()) == ("WARNING", "will be retried")
 
 
+def test_an_integrations_callback_goes_to_its_own_bigpanda_account(
+    bigpanda_env: Any,
+    moto_server: MotoServer,
+    httpserver: HTTPServer,
+    ledger: CallbackLedger,
+    aws: Aws,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the integration "ops" with its own app key, API base and key secret, and a ticket
+    # of its incident (stored under the scoped key) whose callback is owed
+    from pandabridge.composition.callback import confirmer
+
+    secret = f"ops-bigpanda/{uuid.uuid4()}"
+    put_secret_string(moto_server.endpoint, secret, "ops-user-api-key-0123456789")
+    ops = {"app_key": "ops-app", "api_base": httpserver.url_for("/eu"), "key_secret": secret}
+    monkeypatch.setenv(Env.BIGPANDA_INTEGRATIONS, json.dumps({"ops": ops}))
+    settings.callback_settings.cache_clear()
+    scoped = f"ops#{INCIDENT}"
+    TicketStateStore(TICKETS_TABLE.local_name, aws.dynamodb).save(
+        TicketState(incident_id=scoped, target="desk", ticket=TicketRef(id="T-2"))
+    )
+    httpserver.expect_ordered_request(
+        f"/eu{BIGPANDA_CALLBACK_PATH}",
+        method="POST",
+        headers={"Authorization": "Bearer ops-user-api-key-0123456789"},
+        json={"event_type": "incident#new", "incident_id": INCIDENT, "app_key": "ops-app"},
+    ).respond_with_json(CONFIRMED)
+    # When its callback is confirmed
+    request = CallbackRequest(
+        incident_id=scoped, ticket_ref="T-2", received_at=datetime.now(UTC).isoformat()
+    )
+    confirmer(scoped).confirm(request)
+    # Then BigPanda got ops's app key and BigPanda's own id, with ops's key; recorded as ops's
+    httpserver.check_assertions()
+    assert ledger.confirmed_at(scoped) is not None
+    assert ledger.confirmed_at(INCIDENT) is None
+
+
 def test_a_callback_waits_without_calling_bigpanda_while_the_org_s_minute_is_used_up(
     callbacks: Callbacks,
     httpserver: HTTPServer,

@@ -519,7 +519,9 @@ def test_a_refused_resolve_lets_later_versions_and_comments_through(
 ) -> None:
     """Failure 3 (engine side): one bad step no longer blocks the incident."""
     # Given a desk that refuses every resolve, and a step retry that does not wait
-    monkeypatch.setattr("ticket_sync.handler.reconciler", lambda: refusing_resolves(reconciler()))
+    monkeypatch.setattr(
+        "ticket_sync.handler.reconciler", lambda key: refusing_resolves(reconciler(key))
+    )
     pipeline.deliver(sample)
     pipeline.drain()
     # When two resolved versions, each with a comment, are synced
@@ -603,7 +605,7 @@ def test_a_wait_longer_than_the_receive_count_allows_never_reaches_the_dlq(
     jira.search_lag_seconds = 10
     monkeypatch.setattr(
         "ticket_sync.handler.reconciler",
-        lambda: replace(reconciler(), create_outcome_window_seconds=15),
+        lambda key: replace(reconciler(key), create_outcome_window_seconds=15),
     )
     # When the incident is synced until its queue drains
     started = time.monotonic()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk.assertions import Template
-from synth_support import HARDENED, OVERRIDES, Synthesized, synthesize
+from synth_support import HARDENED, INTEGRATIONS_EXAMPLE, OVERRIDES, Synthesized, synthesize
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +27,13 @@ def overridden(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 def hardened(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app with bearer auth, WAF and a source allowlist all on."""
     return synthesize(tmp_path_factory.mktemp("cdk-hardened"), HARDENED)
+
+
+@pytest.fixture(scope="session")
+def integrated(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app with the worked example of two integrations routed to two desks."""
+    context = {"config_file": str(INTEGRATIONS_EXAMPLE)}
+    return synthesize(tmp_path_factory.mktemp("cdk-integrations"), context)
 
 
 @pytest.fixture(scope="session")

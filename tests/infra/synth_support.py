@@ -75,6 +75,10 @@ HARDENED: dict[str, Any] = {
 }
 
 
+# The desk configuration of two integrations routed to two desks, with secrets by name.
+INTEGRATIONS_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "integrations.toml"
+
+
 @dataclass(frozen=True)
 class Synthesized:
     """One synthesized app: its construct tree, its stack and the stack's template."""

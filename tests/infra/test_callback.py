@@ -39,7 +39,7 @@ SETTINGS_VARIABLES = {
     for model in (CallbackSettings, ControlTableSettings)
     for field in model.model_fields.values()
     if field.alias
-}
+} - {Env.BIGPANDA_INTEGRATIONS}  # only with integrations besides default (test_integrations_*)
 # Resources the stack creates and names in the function's environment.
 RESOURCE_VARIABLES = (
     Env.TICKETS_TABLE,

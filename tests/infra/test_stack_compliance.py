@@ -13,7 +13,7 @@ from synth_support import Synthesized
 
 from stacks.checks import rule_packs
 
-APPS = ["synthesized", "overridden", "hardened"]
+APPS = ["synthesized", "overridden", "hardened", "integrated"]
 
 
 def _nag_findings(synthesized: Synthesized) -> list[str]:

@@ -98,3 +98,26 @@ def test_a_batch_entry_with_an_invalid_fifo_id_fails_alone(
         }
     ]
     assert queue_depth(sqs, ticket_sync_queue) == 1
+
+
+def test_deduplication_is_per_message_group_as_the_stacks_queues_ask(
+    sqs: Any, ticket_sync_queue: str
+) -> None:
+    # Given the ticket-sync queue (DeduplicationScope messageGroup) and one deduplication id
+    # sent in two groups: two integrations' incidents with the same content
+    for group in ("5555370aabc20a001145d6g9", "ops#5555370aabc20a001145d6g9"):
+        sqs.send_message(
+            QueueUrl=ticket_sync_queue,
+            MessageBody="{}",
+            MessageGroupId=group,
+            MessageDeduplicationId="same-content-hash",
+        )
+    # And the same id again in the first group (a duplicate, which SQS drops)
+    sqs.send_message(
+        QueueUrl=ticket_sync_queue,
+        MessageBody="{}",
+        MessageGroupId="5555370aabc20a001145d6g9",
+        MessageDeduplicationId="same-content-hash",
+    )
+    # Then both groups hold their message, and only the duplicate within a group is dropped
+    assert queue_depth(sqs, ticket_sync_queue) == 2

@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 from ops.inspection import IN_SYNC, version_of_key
-from pandabridge.tickets.state import StepFailure
+from pandabridge.incidents import ingest
+from pandabridge.parsing import parse_webhook
+from pandabridge.tickets.model import TicketRef
+from pandabridge.tickets.state import StepFailure, TicketState
 from pandabridge.versioning import Version
 from tests.ops.support import INCIDENT_ID, Cli, LocalStack
 
@@ -224,3 +227,19 @@ def test_a_delivered_version_shows_no_recovered_line(
 
     # Then
     assert "recovered" not in run.out
+
+
+def test_an_integrations_incident_shows_its_integration_and_its_tickets_target(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any]
+) -> None:
+    # Given an incident of the integration "ops", routed to the target "db-jira"
+    ingest(parse_webhook(json.dumps(sample)), stack.incidents, integration="ops")
+    key = f"ops#{INCIDENT_ID}"
+    stack.tickets.save(TicketState(incident_id=key, target="db-jira", ticket=TicketRef(id="T-9")))
+    # When it is inspected by its storage key
+    run = cli("inspect", key)
+    # Then the integration, BigPanda's own id and the ticket's target are shown
+    assert run.code == 0, run.err
+    assert f"integration  ops (BigPanda id {INCIDENT_ID})" in run.out
+    assert "T-9 in target db-jira" in run.out
+    assert json.loads(cli("inspect", key, "--json").out)["incident"]["integration"] == "ops"

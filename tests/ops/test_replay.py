@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from local.names import INCIDENTS_TABLE
+from pandabridge.incidents import ingest
+from pandabridge.parsing import parse_webhook
 from tests.ops.support import INCIDENT_ID, Cli, LocalStack
 
 
@@ -150,3 +152,19 @@ def test_incidents_named_dot_and_dot_dot_are_found_and_replayed(
     assert run.code == 0, run.err
     results = [line.split()[3] for line in run.out.splitlines() if line.startswith("[")]
     assert results == ["created"]
+
+
+def test_an_integrations_incident_is_replayed_into_that_integration(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any]
+) -> None:
+    # Given an incident of the integration "ops", archived under its storage key
+    ingest(parse_webhook(json.dumps(sample)), stack.incidents, integration="ops")
+    key = f"ops#{INCIDENT_ID}"
+    # When it is replayed by its storage key
+    run = cli("replay", key)
+    # Then it goes through ingest as ops's incident again, and no default incident appears
+    assert run.code == 0, run.err
+    assert stack.incidents.get(INCIDENT_ID) is None
+    stored = stack.incidents.get(key)
+    assert stored is not None
+    assert stored.summary.integration == "ops"

@@ -14,10 +14,12 @@ from pandabridge.auth import (
     SecretUnavailableError,
     TokenSecretError,
     bearer_secret_id,
+    integration_secret_ids,
     valid_tokens,
 )
 from pandabridge.aws_clients import secrets_provider
-from pandabridge.names import Limits
+from pandabridge.identity import DEFAULT_INTEGRATION
+from pandabridge.names import Env, Limits
 
 # Secrets Manager errors that say the configuration is wrong: the next call would get the
 # same answer, so the request is denied. Any other failure to read the secret may pass.
@@ -31,13 +33,22 @@ _LASTING_SECRET_ERRORS: Final = frozenset(
 )
 
 
-def bearer_tokens() -> tuple[str, ...]:
-    """The valid tokens, re-read at most every ``Limits.BEARER_SECRET_MAX_AGE_SECONDS``.
+def bearer_tokens(integration: str = DEFAULT_INTEGRATION) -> tuple[str, ...]:
+    """The valid tokens of ``integration``'s path, re-read at most every
+    ``Limits.BEARER_SECRET_MAX_AGE_SECONDS``; an integration has only its own secret's.
 
     ``TokenSecretError`` when the configuration is wrong (every request is then denied);
     ``SecretUnavailableError`` when Secrets Manager failed for a reason that may pass.
     """
-    secret_id = bearer_secret_id()
+    if integration == DEFAULT_INTEGRATION:
+        secret_id = bearer_secret_id()
+    else:
+        secret_id = integration_secret_ids().get(integration, "")
+        if not secret_id:
+            raise TokenSecretError(
+                f"of the integration '{integration}' has no id in the map",
+                Env.INTEGRATION_BEARER_SECRETS,
+            )
     secrets_provider()  # get_secret then reads through this process's session
     try:
         value = parameters.get_secret(

@@ -1,14 +1,17 @@
 """The reconciler function's collaborators: BigPanda's API per integration, the watermarks,
 the incident store and the ingest path.
 
-Each integration of the configuration file is searched with its own API base and User API key
-(``integrations.<name>.key_secret``, default: the stack's BigPanda secret), through the org
-rate limiter that callbacks and write-back share.
+Each integration of the configuration file is searched with its own BigPanda account, as the
+callback function reaches it: ``default`` with the stack's (``BIGPANDA_API_BASE`` and
+``BIGPANDA_SECRET_ID``, which ``[integrations.default]`` may override at synth), any other
+with its ``api_base`` and ``key_secret`` (default: the stack's secret). Every call goes through
+the org rate limiter that callbacks and write-back share.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from functools import cache
 
 from pandabridge.aws_clients import client
@@ -16,7 +19,7 @@ from pandabridge.bigpanda_api import HttpBigPandaApi
 from pandabridge.composition.callback import rate_limiter
 from pandabridge.composition.ingest import incident_store
 from pandabridge.composition.secrets import read_secret
-from pandabridge.desk_config import DeskConfig, IntegrationConfig, load_config
+from pandabridge.desk_config import DeskConfig, load_config
 from pandabridge.errors import PermanentError
 from pandabridge.http import HttpClient
 from pandabridge.identity import DEFAULT_INTEGRATION, IncidentKey
@@ -33,11 +36,6 @@ def desk_config() -> DeskConfig:
     return load_config(reconciler_settings().desk_config_file)
 
 
-def integrations(desk: DeskConfig) -> dict[str, IntegrationConfig]:
-    """The file's integrations; without any, the one integration ``default``."""
-    return dict(desk.integrations) or {DEFAULT_INTEGRATION: IntegrationConfig()}
-
-
 def reconcile_scopes() -> list[ReconcileScope]:
     return [
         ReconcileScope(
@@ -46,34 +44,52 @@ def reconcile_scopes() -> list[ReconcileScope]:
             share_target=integration.share_target,
             storage_key=lambda incident_id, name=name: IncidentKey(name, incident_id).storage_key,
         )
-        for name, integration in integrations(desk_config()).items()
+        for name, integration in desk_config().integration_settings.items()
     ]
+
+
+@dataclass(frozen=True)
+class Account:
+    """Where one integration's BigPanda API is, and the settings that name each part."""
+
+    api_base: str
+    secret_id: str
+    base_setting: str
+    key_setting: str
+
+
+def account_of(integration: str) -> Account:
+    settings = reconciler_settings()
+    if integration == DEFAULT_INTEGRATION:
+        return Account(
+            settings.api_base, settings.secret_id, Env.BIGPANDA_API_BASE, Env.BIGPANDA_SECRET_ID
+        )
+    where = f"integrations.{integration}"
+    found = desk_config().integration_settings[integration]
+    if found.key_secret is None:
+        secret_id, key_setting = settings.secret_id, Env.BIGPANDA_SECRET_ID
+    else:
+        secret_id, key_setting = found.key_secret, f"{where}.key_secret"
+    return Account(found.api_url, secret_id, f"{where}.api_base", key_setting)
 
 
 def bigpanda_api(scope: ReconcileScope) -> HttpBigPandaApi:
     """The integration's API, with its key read now (cached by the secrets provider)."""
-    settings = reconciler_settings()
-    integration = integrations(desk_config()).get(scope.integration, IntegrationConfig())
-    where = f"integrations.{scope.integration}"
-    secret = integration.key_secret or settings.secret_id
-    key_setting = f"{where}.key_secret" if integration.key_secret else f"{Env.BIGPANDA_SECRET_ID}"
-    # The default integration without its own api_base keeps the stack's BIGPANDA_API_BASE.
-    configured = scope.integration in desk_config().integrations
-    api_base = integration.api_url if configured else settings.api_base
-    key = read_secret(secret, what="BigPanda API key", setting=key_setting)
+    account = account_of(scope.integration)
+    key = read_secret(account.secret_id, what="BigPanda API key", setting=account.key_setting)
     if not isinstance(key, str) or not key.strip():
         raise PermanentError(
             "the BigPanda API key secret holds no key (a plain string is expected)",
-            setting=key_setting,
+            setting=account.key_setting,
         )
     return HttpBigPandaApi(
-        api_base=api_base,
+        api_base=account.api_base,
         api_key=key.strip(),
-        http=HttpClient(timeout_seconds=settings.timeout_seconds),
+        http=HttpClient(timeout_seconds=reconciler_settings().timeout_seconds),
         limiter=rate_limiter(),
-        org=org_id(api_base, secret),
-        key_setting=key_setting,
-        base_setting=f"{where}.api_base" if configured else Env.BIGPANDA_API_BASE,
+        org=org_id(account.api_base, account.secret_id),
+        key_setting=account.key_setting,
+        base_setting=account.base_setting,
     )
 
 

@@ -1,4 +1,10 @@
-"""The ticket-sync function's collaborators: the reconciler and what it works with."""
+"""The ticket-sync function's collaborators: the reconciler and what it works with.
+
+With routes, one function serves several targets: each incident's nudge is synced by the
+reconciler of the target its ticket state names (``pandabridge.routing.StickyRouter``), built
+from that target's section of the desk configuration and its own credentials secret
+(``targets.<name>.secret``, else the stack's ticket secret).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from pandabridge.composition.secrets import read_secret
 from pandabridge.desk_config import DeskConfig, load_config, single_target
 from pandabridge.errors import PermanentError
 from pandabridge.names import Env
+from pandabridge.routing import StickyRouter
 from pandabridge.settings import (
     TicketTargetSettings,
     ticket_sync_settings,
@@ -28,18 +35,16 @@ def ticket_states() -> TicketStateStore:
     return TicketStateStore(ticket_sync_settings().tickets_table_name, client("dynamodb"))
 
 
-def ticket_credentials(settings: TicketTargetSettings) -> dict[str, Any]:
-    """The target's credentials from Secrets Manager (cached), never logged."""
+def ticket_credentials(
+    settings: TicketTargetSettings, setting: str = Env.TICKET_SECRET_ID
+) -> dict[str, Any]:
+    """The target's credentials from Secrets Manager (cached), never logged; ``setting`` is
+    what an error names to fix."""
     value = read_secret(
-        settings.secret_id,
-        what="ticket credentials",
-        setting=Env.TICKET_SECRET_ID,
-        transform="json",
+        settings.secret_id, what="ticket credentials", setting=setting, transform="json"
     )
     if not isinstance(value, dict):
-        raise PermanentError(
-            "the ticket credentials secret is not a JSON object", setting=Env.TICKET_SECRET_ID
-        )
+        raise PermanentError("the ticket credentials secret is not a JSON object", setting=setting)
     return value
 
 
@@ -57,20 +62,60 @@ def desk_config() -> DeskConfig:
     return single_target(settings.target, settings.base_url)
 
 
-def ticket_target() -> TicketTarget:
-    settings = ticket_target_settings()
-    return build_target(settings, ticket_credentials(settings), desk=desk_config())
-
-
-def reconciler() -> Reconciler:
-    """A reconciler for this invocation: the stores are reused, the credentials re-checked."""
-    settings = ticket_sync_settings()
+def routed_desk(name: str | None = None) -> DeskConfig:
+    """The desk configuration as seen by the target ``name`` (the file's default when none):
+    its ``selected`` target and key paths are that target's."""
     desk = desk_config()
+    if name is None or name == desk.target_name:
+        return desk
+    return desk.model_copy(update={"target": name})
+
+
+def target_settings(desk: DeskConfig) -> tuple[TicketTargetSettings, str]:
+    """How to reach ``desk``'s selected target, and the setting that names its secret."""
+    stack = ticket_target_settings()
+    config = desk.selected
+    if config.secret is None:
+        secret, setting = stack.secret_id, Env.TICKET_SECRET_ID
+    else:
+        secret, setting = config.secret, desk.key("secret")
+    settings = TicketTargetSettings(
+        target=config.kind,
+        base_url=config.base_url,
+        secret_id=secret,
+        timeout_seconds=config.timeout_seconds,
+        desk_config_file=stack.desk_config_file,
+    )
+    return settings, setting
+
+
+def ticket_target(name: str | None = None) -> TicketTarget:
+    """The adapter of the target ``name`` (the file's default when none)."""
+    desk = routed_desk(name)
+    if desk.target_name == desk_config().target_name and desk.selected.secret is None:
+        # The default target: the stack's own variables, as before routes.
+        settings = ticket_target_settings()
+        return build_target(settings, ticket_credentials(settings), desk=desk)
+    settings, setting = target_settings(desk)
+    return build_target(settings, ticket_credentials(settings, setting), desk=desk)
+
+
+def router() -> StickyRouter:
+    return StickyRouter(desk_config(), incident_store(), ticket_states())
+
+
+def reconciler(incident_id: str | None = None) -> Reconciler:
+    """A reconciler for this invocation, in the target the incident is routed to (sticky; the
+    file's default without an incident): the stores are reused, the credentials re-checked."""
+    settings = ticket_sync_settings()
+    name = router().target_for(incident_id) if incident_id is not None else None
+    desk = routed_desk(name)
     return Reconciler(
         incidents=incident_store(),
         states=ticket_states(),
-        target=ticket_target(),
+        target=ticket_target(name),
         callbacks=CallbackQueue(settings.callback_queue_url, client("sqs")),
+        target_name=desk.target_name,
         **reconciler_options(desk),
     )
 

@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
+from pandabridge.identity import DEFAULT_INTEGRATION
 from pandabridge.incidents import (
     IncidentSummary,
     SaveOutcome,
@@ -215,6 +216,8 @@ def _summary_from_item(item: dict[str, Any]) -> IncidentSummary:
         updated_on=_number(item.get("updated_on")),
         received_at=datetime.fromisoformat(item["received_at"]).astimezone(UTC),
         payload_bytes=int(item.get("payload_bytes", 0)),
+        # Items written before integrations existed carry neither attribute: the default's.
+        integration=item.get("integration", DEFAULT_INTEGRATION),
         recovered=bool(item.get("recovered")),
     )
 

@@ -116,21 +116,25 @@ def draft_for(
     *,
     priority_tag: str | None = None,
     mapping: DraftMapping | None = None,
+    incident_key: str | None = None,
 ) -> TicketDraft:
     """The ticket that the incident's current state calls for, by ``mapping`` (today's title
-    and description when none); ``priority_tag`` alone is the mapping's tag."""
+    and description when none); ``priority_tag`` alone is the mapping's tag. ``incident_key``
+    is the storage key the ticket is correlated by (``pandabridge.identity``; BigPanda's id,
+    as for the default integration, when none): the key the desk is searched for."""
     mapping = mapping or DraftMapping(priority_tag=priority_tag)
     incident = payload.incident
+    correlation = incident_key or incident.id
     priority = priority_for(payload, priority_tag=mapping.priority_tag)
     values = _Placeholders(payload, priority)
     return TicketDraft(
-        incident_id=incident.id,
+        incident_id=correlation,
         title=shorten(render(mapping.summary, values), MAX_TITLE_CHARS),
         description=truncate(render(mapping.description, values), MAX_DESCRIPTION_CHARS),
         priority=priority,
         status=TicketStatus.RESOLVED if incident.is_resolved else TicketStatus.OPEN,
         incident_url=payload.landing_page,
-        labels=(correlation_label(incident.id),),
+        labels=(correlation_label(correlation),),
         extra_fields=MappingProxyType(
             {
                 name: render(value, values) if isinstance(value, str) else value

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from local.defaults import DESK_EVENTS_SECRET_NAME
-from local.desk_config import local_desk_config, write_local_config
+from local.desk_config import LOCAL_TARGET, local_desk_config, write_local_config
 from pandabridge.desk_config import DeskConfigurationError, load_config
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -50,3 +50,20 @@ def test_a_real_jira_desk_needs_a_jira_file() -> None:
     # When it is pointed at that desk / Then no project is made up: the key is named
     with pytest.raises(DeskConfigurationError, match=r"targets\.local\.jira\.project: required"):
         local_desk_config(source, "jira", "https://acme.atlassian.net", fake=False)
+
+
+def test_a_file_with_integrations_keeps_them_and_points_each_routed_target_at_its_desk() -> None:
+    # Given the worked example of two integrations routed to an http desk and a Jira project
+    source = load_config(EXAMPLES / "integrations.toml")
+    # When it is pointed at the local desk, with a demo desk for the other routed target
+    config = local_desk_config(source, "http", LOCAL_URL, routed={"db-jira": "http://127.0.0.1:9/"})
+    # Then the chosen target is the local desk under its local name, the routes and targets
+    # naming it are renamed with it, and the Jira one is a demo desk keeping its secret's name
+    assert config.target_name == LOCAL_TARGET
+    assert config.targets[LOCAL_TARGET].base_url == LOCAL_URL
+    assert config.targets["db-jira"].kind == "http"
+    assert config.targets["db-jira"].secret == "pandabridge/db-jira"
+    payments = config.integrations["payments"]
+    assert payments.target == LOCAL_TARGET
+    assert [route.target for route in payments.routes] == ["db-jira"]
+    assert payments.token_secret == source.integrations["payments"].token_secret

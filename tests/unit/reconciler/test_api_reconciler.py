@@ -170,7 +170,9 @@ def test_the_reconciler_storing_a_version_the_webhook_delivered_makes_no_second_
     v2 = recovery.bigpanda.change("inc-1")
     recovery.deliver(v2)
     # When the reconciler injects that version
-    result = IngestPath(recovery.world.book).inject(webhook_body(v2, environment_id="prod"))
+    result = IngestPath(recovery.world.book).inject(
+        "default", webhook_body(v2, environment_id="prod")
+    )
     # Then it is stale: nothing is stored, so ticket sync is not nudged
     assert result is IngestResult.STALE
     assert recovery.world.book.latest["inc-1"].summary.recovered is False

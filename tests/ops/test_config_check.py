@@ -1,0 +1,48 @@
+"""config check: the configuration file validated offline, its integrations, paths and routes
+shown; every problem named by its key path, exit 1."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from ops.__main__ import main
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "integrations.toml"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["config", "check", *args], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_a_valid_file_shows_each_integrations_path_and_routes_in_order() -> None:
+    code, out, _ = run("--config", str(EXAMPLE))
+    assert code == 0
+    assert "integration default: POST /webhook\n" in out
+    assert "integration payments: POST /webhook/payments\n" in out
+    assert "tokens pandabridge/payments-tokens, API key pandabridge/payments-bigpanda" in out
+    assert "route 0    alert_properties {'service': 'billing-db'} -> db-jira" in out
+
+
+def test_every_problem_is_named_by_its_key_path_and_exits_1(tmp_path: Path) -> None:
+    broken = EXAMPLE.read_text().replace(
+        'target = "db-jira"\nalert_properties', 'target = "db-jra"\nalert_properties'
+    )
+    broken += '\n[integrations.billing]\napp_key = "fedcba9876543210fedcba9876543210"\n'
+    file = tmp_path / "desk.toml"
+    file.write_text(broken)
+    code, out, err = run("--config", str(file))
+    assert code == 1
+    assert out == ""
+    assert "integrations.payments.routes.0.target: 'db-jra' is not defined" in err
+    assert "integrations.billing.token_secret: required" in err
+    assert "integrations.billing.app_key: duplicate of integrations.payments.app_key" in err
+
+
+def test_the_shipped_file_is_checked_by_default() -> None:
+    code, out, _ = run()
+    assert code == 0
+    assert f"{REPO / 'pandabridge.toml'} is valid" in out
