@@ -23,8 +23,8 @@ from constructs import Construct
 from pandabridge.desk_config import ReconcilerConfig
 from pandabridge.names import Env
 from pandabridge.stores.watermarks import WATERMARK_PREFIX
-from stacks.checks import acknowledge
 from stacks.callback import default_account_environment
+from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.desk import FUNCTION_CONFIG_PATH, DeskConfigLayer
 from stacks.functions import FunctionDefaults, ServiceFunction
