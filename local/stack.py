@@ -35,6 +35,7 @@ from local.demo.journey import Journey
 from local.demo.readback import CallbackConfirmations, stored_receipt
 from local.demo.service_desk import DemoDesk
 from local.desk_config import LOCAL_TARGET, write_local_config
+from local.fakes.bigpanda_api import DEFAULT_SHARE_TARGET as STAND_IN_SHARE_TARGET
 from local.fakes.jira import DEFAULT_API_TOKEN as JIRA_API_TOKEN
 from local.fakes.jira import DEFAULT_EMAIL as JIRA_EMAIL
 from local.fakes.jira import JiraFake
@@ -251,6 +252,7 @@ class LocalStack:
             directory,
             fake=tickets.demo,
             routed=routed,
+            share_target=STAND_IN_SHARE_TARGET if self.options.bigpanda.stand_in else None,
         )
         os.environ.update(
             {
