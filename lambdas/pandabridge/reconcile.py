@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Final, Protocol, TypeVar
 
+from pandabridge.bigpanda_api import BigPandaApi
 from pandabridge.errors import PermanentError, RetryableError, WaitingError
 from pandabridge.incidents import IncidentRepository, IngestResult, ingest
 from pandabridge.parsing import InvalidWebhookError, parse_webhook
@@ -46,41 +47,6 @@ SHARED_ACTIVITY: Final = "incident_shared"
 TOO_MANY_REQUESTS: Final = 429
 
 T = TypeVar("T")
-
-
-class SearchPage(Protocol):
-    """One page of ``GET /resources/v2.0/environments/{env}/incidents``."""
-
-    @property
-    def total(self) -> int: ...
-
-    @property
-    def items(self) -> Sequence[Mapping[str, Any]]: ...
-
-
-class IncidentsApi(Protocol):
-    """The part of ``pandabridge.bigpanda_api.BigPandaApi`` the reconciler uses."""
-
-    def search_incidents(
-        self,
-        env: str,
-        *,
-        since: int,
-        until: int,
-        page: int,
-        page_size: int,
-        expand_alerts: bool = False,
-    ) -> SearchPage: ...
-
-    def get_incident(
-        self, env: str, incident_id: str, *, expand_alerts: bool = False
-    ) -> dict[str, Any] | None: ...
-
-    def activities(
-        self, incident_id: str, *, page: int = 1, per_page: int = 50, types: Sequence[str] = ()
-    ) -> list[dict[str, Any]]: ...
-
-    def environments(self) -> list[dict[str, Any]]: ...
 
 
 class Watermarks(Protocol):
@@ -174,7 +140,7 @@ class _RunStoppedError(Exception):
 
 @dataclass
 class ApiReconciler:
-    api: Callable[[ReconcileScope], IncidentsApi]
+    api: Callable[[ReconcileScope], BigPandaApi]
     watermarks: Watermarks
     verdicts: ShareVerdicts
     incidents: StoredVersions
@@ -193,7 +159,7 @@ class ApiReconciler:
             pass
         return report
 
-    def api_of(self, scope: ReconcileScope, report: RunReport) -> IncidentsApi:
+    def api_of(self, scope: ReconcileScope, report: RunReport) -> BigPandaApi:
         """The integration's API; a key that cannot be read stops the run naming it."""
         try:
             return self.api(scope)
@@ -209,7 +175,7 @@ class _Run:
 
     owner: ApiReconciler
     scope: ReconcileScope
-    api: IncidentsApi
+    api: BigPandaApi
     report: RunReport
     now: int
     # (incident id, changed_at) already handled in this run: environments overlap, and "All"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pandabridge.bigpanda_api import SearchPage
 from pandabridge.errors import RetryableError
 from pandabridge.reconcile import SHARED_ACTIVITY
 from tests.unit.core.fakes import Calls
@@ -24,12 +25,6 @@ OUR_SHARE_TARGET = "webhook.pandabridge"
 OTHER_SHARE_TARGET = "webhook.someone-else"
 # BigPanda's built-in environment "All", as the API names it: by an id.
 ALL_ID = "env-all"
-
-
-@dataclass(frozen=True)
-class Page:
-    total: int
-    items: Sequence[dict[str, Any]]
 
 
 def v2_incident(incident_id: str, changed_at: int, **fields: Any) -> dict[str, Any]:
@@ -110,8 +105,8 @@ class MemoryBigPanda:
         page: int,
         page_size: int,
         expand_alerts: bool = False,
-    ) -> Page:
-        def effect() -> Page:
+    ) -> SearchPage:
+        def effect() -> SearchPage:
             if page == 1:
                 self.windows.append((env, since, until))
             if env in self.tag_environments:
@@ -131,9 +126,9 @@ class MemoryBigPanda:
                 {k: v for k, v in i.items() if k != "alerts" or expand_alerts}
                 for i in matching[start : start + page_size]
             ]
-            return Page(total=len(matching), items=copy.deepcopy(items))
+            return SearchPage(total=len(matching), items=copy.deepcopy(items))
 
-        result: Page = self.calls.run("search_incidents", env, page, effect=effect)
+        result: SearchPage = self.calls.run("search_incidents", env, page, effect=effect)
         return result
 
     def get_incident(
