@@ -40,12 +40,15 @@ class RecoveryWorld:
     world: World = field(default_factory=World)
     environments: tuple[str, ...] = ("prod",)
     share_target: str | None = OUR_SHARE_TARGET
+    page_size: int = PAGE_SIZE
 
     def __post_init__(self) -> None:
         self.bigpanda = MemoryBigPanda(clock=self.epoch)
         self.watermarks = MemoryWatermarks()
         self.settings = ReconcileSettings(
-            every_minutes=PERIOD_MINUTES, overlap_seconds=OVERLAP_SECONDS, page_size=PAGE_SIZE
+            every_minutes=PERIOD_MINUTES,
+            overlap_seconds=OVERLAP_SECONDS,
+            page_size=self.page_size,
         )
         self.reconciler = ApiReconciler(
             api=lambda _scope: self.bigpanda,

@@ -16,13 +16,11 @@ from statistics import mean
 import pytest
 
 from pandabridge.names import Limits
-from pandabridge.reconcile import ApiReconciler, IngestPath, ReconcileSettings
-from tests.unit.core.world import World
-from tests.unit.reconciler.conftest import RecoveryWorld, webhook_of
+from tests.unit.reconciler.conftest import PERIOD_MINUTES, RecoveryWorld, webhook_of
 from tests.unit.reconciler.memory_bigpanda import OTHER_SHARE_TARGET
 
 DAY = 24 * 3600
-PERIOD = 300
+PERIOD = PERIOD_MINUTES * 60
 CHANGES_PER_INCIDENT = 4
 MISSED_ONE_IN = 100
 ORG_REQUESTS_PER_MINUTE = 150  # BigPanda's Incidents API limit per org
@@ -45,20 +43,7 @@ class DayOfRuns:
 
 def simulate_day(*, ours_per_day: int, others_per_day: int) -> DayOfRuns:
     """One day of changes and runs; the calls each run made, and what it recovered."""
-    recovery = RecoveryWorld(world=World())
-    recovery.reconciler = ApiReconciler(
-        api=lambda _scope: recovery.bigpanda,
-        watermarks=recovery.watermarks,
-        verdicts=recovery.watermarks,
-        incidents=recovery.world.book,
-        ingest_path=IngestPath(recovery.world.book),
-        settings=ReconcileSettings(
-            every_minutes=PERIOD // 60,
-            overlap_seconds=300,
-            page_size=Limits.RECONCILE_SEARCH_PAGE_SIZE,
-        ),
-        clock=recovery.epoch,
-    )
+    recovery = RecoveryWorld(page_size=Limits.RECONCILE_SEARCH_PAGE_SIZE)
     changes = sorted(
         [(at, "ours", n) for at, n in _spread(ours_per_day, offset=0)]
         + [(at, "other", n) for at, n in _spread(others_per_day, offset=7)]
