@@ -4,10 +4,12 @@ BigPanda's Incidents API v2, the watermarks, the incident store, ticket sync and
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
 from pandabridge.errors import PermanentError, RetryableError, WaitingError
+from pandabridge.identity import IncidentKey
 from pandabridge.incidents import IngestResult
 from pandabridge.reconcile import IngestPath
 from pandabridge.v2_mapping import webhook_body
@@ -352,3 +354,22 @@ def test_a_throttled_first_search_does_not_fall_back_to_all(recovery: RecoveryWo
     assert report.fell_back == []
     assert report.stopped == "rate limit: 429"
     assert recovery.bigpanda.calls.count("search_incidents") == 1
+
+
+def test_each_integration_stores_what_it_recovers_under_its_own_key(
+    recovery: RecoveryWorld,
+) -> None:
+    # Given the integrations "default" and "ops", both shared the same BigPanda incident id
+    recovery.bigpanda.change("inc-1")
+    recovery.wait(30)
+    ops = replace(
+        recovery.scope,
+        integration="ops",
+        storage_key=lambda incident_id: IncidentKey("ops", incident_id).storage_key,
+    )
+    # When one run reconciles both
+    report = recovery.reconciler.run([recovery.scope, ops])
+    # Then each stored its own incident, under its own storage key and watermark
+    assert report.recovered == ["inc-1", "ops#inc-1"]
+    assert recovery.world.book.latest["ops#inc-1"].summary.integration == "ops"
+    assert recovery.watermarks.get("ops", "prod") == recovery.watermarks.get("default", "prod")
