@@ -166,6 +166,11 @@ class Limits:
     # pages BigPanda caps at 10, so one request covers a run's changes at 1,000 incidents a day.
     # BigPanda documents no maximum for this endpoint.
     RECONCILE_SEARCH_PAGE_SIZE: Final = 100
+    # The longest window one search covers. After a pause (the reconciler switched off, a
+    # stretch of failed runs) each run searches at most this far past its watermark and moves
+    # it there, so runs catch up window by window instead of asking for days at once, which
+    # BigPanda's 10,000 results per query could cut short.
+    RECONCILE_MAX_WINDOW_SECONDS: Final = 6 * 3600
     # Timeout of each callback request to BigPanda, unless the stack sets another.
     BIGPANDA_TIMEOUT_SECONDS: Final = 5
     # Backoff between retries of a failed message (exponential with jitter, capped), unless

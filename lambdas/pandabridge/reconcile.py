@@ -16,7 +16,8 @@ knows instead, per integration and environment:
 4. An environment whose search answers a server error (BigPanda's search does, for
    environments that use incident tags) is searched through the built-in "All" instead.
 5. Only after an environment's whole window was handled does its watermark move, to the end of
-   that window. A 429 or 5xx (or the shared rate limiter saying "wait") stops the run where it
+   that window. A window spans at most ``Limits.RECONCILE_MAX_WINDOW_SECONDS`` past the
+   watermark, so after a pause the runs catch up window by window. A 429 or 5xx (or the shared rate limiter saying "wait") stops the run where it
    is: what was stored stays stored, and the next run searches the same window again. Ingest's
    conditional write makes a second pass over a version a no-op, so nothing is lost and
    nothing is doubled.
@@ -35,6 +36,7 @@ from typing import Any, Final, Protocol, TypeVar
 from pandabridge.bigpanda_api import BigPandaApi
 from pandabridge.errors import PermanentError, RetryableError, WaitingError
 from pandabridge.incidents import IncidentRepository, IngestResult, ingest
+from pandabridge.names import Limits
 from pandabridge.parsing import InvalidWebhookError, parse_webhook
 from pandabridge.v2_mapping import webhook_body
 from pandabridge.versioning import Part, Version
@@ -99,6 +101,7 @@ class ReconcileSettings:
     every_minutes: int
     overlap_seconds: int
     page_size: int
+    max_window_seconds: int = Limits.RECONCILE_MAX_WINDOW_SECONDS
 
     @property
     def first_window_seconds(self) -> int:
@@ -192,15 +195,19 @@ class _Run:
         watermark = self.owner.watermarks.get(integration, environment)
         start = watermark if watermark is not None else self.now - self.first_window
         since = max(0, start - self.owner.settings.overlap_seconds)
+        # After a pause, one bounded window a run: the next run goes on from its end.
+        until = min(self.now, start + self.owner.settings.max_window_seconds)
         own = environment != ALL_ENVIRONMENTS
         try:
-            self.window(self.environment_id(environment), since, first_page_may_fall_back=own)
+            self.window(
+                self.environment_id(environment), since, until, first_page_may_fall_back=own
+            )
         except _SearchFailedError:
             self.report.fell_back.append(f"{integration}/{environment}")
             self.window(
-                self.environment_id(ALL_ENVIRONMENTS), since, first_page_may_fall_back=False
+                self.environment_id(ALL_ENVIRONMENTS), since, until, first_page_may_fall_back=False
             )
-        self.owner.watermarks.advance(integration, environment, self.now)
+        self.owner.watermarks.advance(integration, environment, until)
         self.report.completed.append(f"{integration}/{environment}")
 
     def environment_id(self, environment: str) -> str:
@@ -225,7 +232,9 @@ class _Run:
     def first_window(self) -> int:
         return self.owner.settings.first_window_seconds
 
-    def window(self, environment: str, since: int, *, first_page_may_fall_back: bool) -> None:
+    def window(
+        self, environment: str, since: int, until: int, *, first_page_may_fall_back: bool
+    ) -> None:
         page_size = self.owner.settings.page_size
         page = 1
         while True:
@@ -233,7 +242,7 @@ class _Run:
                 self.api.search_incidents,
                 environment,
                 since=since,
-                until=self.now,
+                until=until,
                 page=page,
                 page_size=page_size,
             )

@@ -11,12 +11,14 @@ import pytest
 from pandabridge.errors import PermanentError, RetryableError, WaitingError
 from pandabridge.identity import IncidentKey
 from pandabridge.incidents import IngestResult
+from pandabridge.names import Limits
 from pandabridge.reconcile import IngestPath
 from pandabridge.v2_mapping import webhook_body
 from tests.unit.reconciler.conftest import OVERLAP_SECONDS, PERIOD_MINUTES, RecoveryWorld
 from tests.unit.reconciler.memory_bigpanda import ALL_ID, OTHER_SHARE_TARGET
 
 PERIOD = PERIOD_MINUTES * 60
+DAY = 24 * 3600
 
 
 def test_a_dropped_delivery_is_recovered_once_with_its_ticket_and_callback(
@@ -373,3 +375,28 @@ def test_each_integration_stores_what_it_recovers_under_its_own_key(
     assert report.recovered == ["inc-1", "ops#inc-1"]
     assert recovery.world.book.latest["ops#inc-1"].summary.integration == "ops"
     assert recovery.watermarks.get("ops", "prod") == recovery.watermarks.get("default", "prod")
+
+
+def test_after_a_long_pause_runs_catch_up_one_bounded_window_at_a_time(
+    recovery: RecoveryWorld,
+) -> None:
+    # Given a watermark two days old (the reconciler was switched off), and a change missed
+    # a day ago
+    start = int(recovery.epoch())
+    recovery.watermarks.advance("default", "prod", start)
+    recovery.wait(DAY)
+    recovery.bigpanda.change("inc-old")
+    recovery.wait(DAY)
+    # When runs follow, each a period after the last
+    reports = []
+    for _ in range(DAY * 2 // Limits.RECONCILE_MAX_WINDOW_SECONDS + 1):
+        reports.append(recovery.reconcile())
+        recovery.wait(PERIOD)
+    # Then no search spans more than the bounded window, the watermark caught up, and the
+    # missed change was recovered once
+    widths = [until - since for _env, since, until in recovery.bigpanda.windows]
+    assert max(widths) <= Limits.RECONCILE_MAX_WINDOW_SECONDS + OVERLAP_SECONDS
+    assert sum(len(r.recovered) for r in reports) == 1
+    mark = recovery.watermarks.get("default", "prod")
+    assert mark is not None
+    assert mark >= int(recovery.epoch()) - 2 * PERIOD
