@@ -17,10 +17,10 @@ knows instead, per integration and environment:
    environments that use incident tags) is searched through the built-in "All" instead.
 5. Only after an environment's whole window was handled does its watermark move, to the end of
    that window. A window spans at most ``Limits.RECONCILE_MAX_WINDOW_SECONDS`` past the
-   watermark, so after a pause the runs catch up window by window. A 429 or 5xx (or the shared rate limiter saying "wait") stops the run where it
-   is: what was stored stays stored, and the next run searches the same window again. Ingest's
-   conditional write makes a second pass over a version a no-op, so nothing is lost and
-   nothing is doubled.
+   watermark, so after a pause the runs catch up window by window. A 429 or 5xx (or the
+   shared rate limiter saying "wait") stops the run where it is: what was stored stays stored,
+   and the next run searches the same window again. Ingest's conditional write makes a second
+   pass over a version a no-op, so nothing is lost and nothing is doubled.
 
 Free of AWS: the stores and the HTTP API are passed in as the protocols below.
 """
@@ -150,6 +150,8 @@ class ApiReconciler:
     ingest_path: RecoveredVersions
     settings: ReconcileSettings
     clock: Callable[[], float]
+    # Per integration, the id of its "All" environment: looked up once per warm function.
+    all_environment_ids: dict[str, str] = field(default_factory=dict)
 
     def run(self, scopes: Sequence[ReconcileScope]) -> RunReport:
         """Reconcile every integration; stop at the first failure that stops all calls."""
@@ -184,7 +186,6 @@ class _Run:
     # (incident id, changed_at) already handled in this run: environments overlap, and "All"
     # holds every one of them.
     handled: set[tuple[str, Part]] = field(default_factory=set)
-    all_environment_id: str | None = None
 
     def all_environments(self) -> None:
         for environment in self.scope.environments:
@@ -214,9 +215,10 @@ class _Run:
         """The id the API takes: a configured id as it is, "All" looked up once per run."""
         if environment != ALL_ENVIRONMENTS:
             return environment
-        if self.all_environment_id is None:
+        known = self.owner.all_environment_ids
+        if self.scope.integration not in known:
             found = self.call(self.api.environments)
-            self.all_environment_id = next(
+            known[self.scope.integration] = next(
                 (
                     str(e["id"])
                     for e in found
@@ -226,7 +228,7 @@ class _Run:
                 ),
                 ALL_ENVIRONMENTS,
             )
-        return self.all_environment_id
+        return known[self.scope.integration]
 
     @property
     def first_window(self) -> int:

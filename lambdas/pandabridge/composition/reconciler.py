@@ -98,7 +98,10 @@ def watermarks() -> WatermarkStore:
     return WatermarkStore(control_table_settings().control_table_name, client("dynamodb"))
 
 
+@cache
 def api_reconciler() -> ApiReconciler:
+    """The reconciler of this process: what it learns of BigPanda (the "All" environment's
+    id) serves the later runs of a warm function."""
     store = incident_store()
     config = desk_config().reconciler
     return ApiReconciler(

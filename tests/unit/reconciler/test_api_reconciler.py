@@ -400,3 +400,17 @@ def test_after_a_long_pause_runs_catch_up_one_bounded_window_at_a_time(
     mark = recovery.watermarks.get("default", "prod")
     assert mark is not None
     assert mark >= int(recovery.epoch()) - 2 * PERIOD
+
+
+def test_the_all_environment_is_looked_up_once_for_the_runs_of_a_warm_function(
+    make_recovery: Callable[..., RecoveryWorld],
+) -> None:
+    # Given an integration that searches "All" (the default)
+    recovery = make_recovery(environments=("All",))
+    # When one reconciler (a warm function) runs three times
+    for _ in range(3):
+        recovery.reconcile()
+        recovery.wait(PERIOD)
+    # Then it asked BigPanda for the environments once: each later run is one search
+    assert recovery.bigpanda.calls.count("environments") == 1
+    assert recovery.bigpanda.calls.count("search_incidents") == 3
