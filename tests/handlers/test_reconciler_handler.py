@@ -57,6 +57,7 @@ def reconciler_env(
 def _clear_caches() -> None:
     settings.reconciler_settings.cache_clear()
     composition.desk_config.cache_clear()
+    composition.api_reconciler.cache_clear()
 
 
 @pytest.fixture
