@@ -30,6 +30,7 @@ from local.aws import (
     queue_arn,
     queue_url,
 )
+from local.demo.agent import TalkBack
 from local.demo.bigpanda import BigPandaStandIn
 from local.demo.journey import Journey
 from local.demo.readback import CallbackConfirmations, stored_receipt
@@ -58,6 +59,7 @@ from local.reconcile_timer import ReconcileTimer
 from pandabridge.auth import TokenSecretError, valid_tokens
 from pandabridge.desk_config import load_config
 from pandabridge.names import (
+    DEFAULT_LINK_TAG,
     DESK_EVENTS_PATH,
     DESK_EVENTS_TARGET_PARAMETER,
     SERVICE_NAME,
@@ -316,6 +318,8 @@ class LocalStack:
                 options.api_key, host=self.options.host, port=self.options.bigpanda_port
             ).start()
             self._stops.append(("bigpanda stand-in", self.bigpanda.stop))
+            # The local desk talks back: write-back tags each new incident with its ticket.
+            self.bigpanda.api.define_tag(DEFAULT_LINK_TAG)
         put_secret_string(self.aws_endpoint, defaults.BIGPANDA_SECRET_NAME, options.api_key)
         self.integrations.store_secrets(
             self.aws_endpoint, self.options.bearer_token, options.api_key
@@ -395,13 +399,15 @@ class LocalStack:
         return self.gateway.url(path)
 
     def _connect_desk_events(self) -> None:
-        """Point the Jira fake's webhook, or the ServiceNow fake's business rule, at the
-        desk-events route, with the events secret."""
+        """Point the Jira fake's webhook, or the ServiceNow fake's business rule, or the demo
+        desk's agent buttons, at the desk-events route, with the events secret."""
         secret = defaults.DESK_EVENTS_SECRET
         if isinstance(self.fake_desk, JiraFake):
             self.fake_desk.register_webhook(self.desk_events_url, secret)
         elif isinstance(self.fake_desk, ServiceNowFake):
             self.fake_desk.install_rule(self.desk_events_url, secret)
+        elif self.desk is not None:
+            self.desk.talk_back = TalkBack(self.desk_events_url, secret)
 
     def start_pipe(self) -> str:
         """Follow the incidents table's stream into the ticket-sync queue, as the pipe does."""

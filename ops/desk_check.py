@@ -12,6 +12,8 @@ admin must grant), ⚠ could not be verified. Exit status 0 only when no check f
 - ServiceNow: the credentials and read access to the tables the adapter uses, the choice values
   we write (state, close_code, category), the assignment group and the caller (active).
 - http: the contract's harmless signed lookup (``GET {base}/tickets?incident_id=...``).
+- two-way with the ticket link on: BigPanda's incident tag definition named ``link_tag``
+  exists and is active (with ``--bigpanda-key-file``; otherwise not verified).
 
 When the credentials fail, nothing else is attempted: every later answer would be a 401.
 Credentials are sent only as headers and removed from every message.
@@ -99,6 +101,14 @@ class ServiceNowExpectations:
 
 
 @dataclass(frozen=True)
+class BigPandaAccess:
+    """BigPanda's API as the preflight reads it: the API base and a User API key."""
+
+    api_base: str
+    api_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class DeskSetup:
     """What the preflight checks: one target of the configuration, with its credentials.
 
@@ -114,6 +124,10 @@ class DeskSetup:
     name: str = "desk"
     jira: JiraExpectations | None = None
     servicenow: ServiceNowExpectations | None = None
+    # Write-back's ticket-link tag (``two_way.link_tag``), when the link is written; and how
+    # to read BigPanda's tag definitions, when given.
+    link_tag: str | None = None
+    bigpanda: BigPandaAccess | None = None
 
     def key(self, path: str) -> str:
         """The configuration key path of one of this target's settings."""
@@ -176,7 +190,50 @@ def run(setup: DeskSetup, http: HttpClient | None = None) -> list[Finding]:
                 f"set {setup.key('kind')} to one of " + ", ".join(sorted(checks)),
             )
         ]
-    return list(check(setup, client))
+    return [*check(setup, client), *_link_tag(setup, client)]
+
+
+TAG_DEFINITIONS_PATH: Final = "/resources/v2.0/incidents/tags/definitions"
+
+
+def _link_tag(setup: DeskSetup, http: HttpClient) -> Iterator[Finding]:
+    """The ticket link needs BigPanda's incident tag definition named ``link_tag``: without
+    it, BigPanda refuses the tag value and the link step waits for an operator."""
+    if setup.link_tag is None:
+        return
+    what = f"BigPanda incident tag definition {setup.link_tag!r}"
+    setting = setup.key("two_way.link_tag")
+    if setup.bigpanda is None:
+        yield Finding(
+            Outcome.UNVERIFIED,
+            what,
+            "pass --bigpanda-key-file (a file holding the BigPanda User API key) to check it",
+        )
+        return
+    access = setup.bigpanda
+    client = http.redacting(access.api_key)
+    try:
+        answer = client.request(
+            "GET",
+            access.api_base.rstrip("/") + TAG_DEFINITIONS_PATH,
+            headers={"Authorization": bearer_auth(access.api_key)},
+        )
+    except DeskError as error:
+        yield failed(f"{what}: BigPanda refused the listing ({error})", "check the API key")
+        return
+    # A bare array, as BigPanda documents it; an object with "items" is read too.
+    listed = answer.data if isinstance(answer.data, list) else _listing(answer.data, "items")
+    definitions = [d for d in listed if isinstance(d, dict) and d.get("name") == setup.link_tag]
+    if not definitions:
+        yield failed(
+            f"{what}: not defined",
+            f"create it in BigPanda (POST {TAG_DEFINITIONS_PATH}, type Text) or set {setting} "
+            "to an existing one",
+        )
+    elif definitions[0].get("active") is False:
+        yield failed(f"{what}: inactive", f"activate it in BigPanda, or change {setting}")
+    else:
+        yield passed(what)
 
 
 def report(findings: Sequence[Finding], out: TextIO) -> int:

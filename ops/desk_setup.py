@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from ops import discovery
 from ops.desk_check import (
     JIRA_CREATE_FIELDS,
+    BigPandaAccess,
     DeskSetup,
     JiraExpectations,
     ServiceNowExpectations,
@@ -31,6 +32,7 @@ from ops.desk_check import (
 )
 from ops.errors import OpsError
 from pandabridge.desk_config import DeskConfigurationError, parse_config
+from pandabridge.names import BIGPANDA_API_BASE, DEFAULT_LINK_TAG
 
 CONFIG_FILE: Final = discovery.CDK_JSON.parent / "pandabridge.toml"
 KINDS: Final = ("http", "jira", "servicenow")
@@ -55,6 +57,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="the credentials as the secret's JSON, instead of reading the secret",
     )
+    bigpanda = parser.add_argument_group("BigPanda (two-way targets)")
+    bigpanda.add_argument(
+        "--bigpanda-key-file",
+        type=Path,
+        metavar="FILE",
+        help="a file holding the BigPanda User API key, to check the link tag definition",
+    )
+    bigpanda.add_argument(
+        "--bigpanda-api-base",
+        metavar="URL",
+        default=BIGPANDA_API_BASE,
+        help=f"BigPanda's API (default {BIGPANDA_API_BASE}; EU: https://eu-api.bigpanda.io)",
+    )
 
 
 def setup_from_args(args: argparse.Namespace) -> DeskSetup:
@@ -77,7 +92,30 @@ def setup_from_args(args: argparse.Namespace) -> DeskSetup:
         name=name,
         jira=_jira(target, jira_table) if kind == "jira" else None,
         servicenow=_servicenow(target) if kind == "servicenow" else None,
+        link_tag=_link_tag(target),
+        bigpanda=_bigpanda(args),
     )
+
+
+def _link_tag(target: Mapping[str, Any]) -> str | None:
+    """The tag write-back writes the ticket link in, when the target is two-way with the
+    link on."""
+    two_way = target.get("two_way")
+    if not isinstance(two_way, Mapping) or not two_way.get("link", True):
+        return None
+    return str(two_way.get("link_tag", DEFAULT_LINK_TAG))
+
+
+def _bigpanda(args: argparse.Namespace) -> BigPandaAccess | None:
+    if not args.bigpanda_key_file:
+        return None
+    try:
+        key = args.bigpanda_key_file.read_text().strip()
+    except OSError as error:
+        raise OpsError(f"cannot read {args.bigpanda_key_file}: {error}") from None
+    if not key:
+        raise OpsError(f"{args.bigpanda_key_file} holds no BigPanda API key")
+    return BigPandaAccess(api_base=args.bigpanda_api_base, api_key=key)
 
 
 def _target(path: Path, wanted: str | None) -> tuple[str, Mapping[str, Any]]:

@@ -19,6 +19,7 @@ from ops.discovery import Resource, Target
 from ops.errors import OpsError
 from pandabridge.callbacks import after_webhook
 from pandabridge.incidents import StoredIncident
+from pandabridge.stores.echo import DynamoCircuitBreaker
 from pandabridge.stores.incidents import IncidentStore
 from pandabridge.stores.tickets import TicketStateStore
 from pandabridge.tickets.model import TicketStatus
@@ -34,10 +35,25 @@ class Inspection:
     bucket: str
     versions: list[ArchivedVersion]
     state: TicketState | None
+    # When write-back's circuit breaker stopped mirroring this incident (a sync loop is
+    # suspected); None while it mirrors, or where the stack has no write-back.
+    loop_suspected_since: datetime | None = None
 
     @property
     def problems(self) -> list[str]:
         """What is not yet as it should be, most pressing first; empty when all is done."""
+        loop = (
+            [
+                f"sync loop suspected: mirroring to BigPanda stopped at "
+                f"{_time(self.loop_suspected_since)}; check two_way.integration_user and the "
+                "desk's automation"
+            ]
+            if self.loop_suspected_since is not None
+            else []
+        )
+        return loop + self._ticket_problems()
+
+    def _ticket_problems(self) -> list[str]:
         summary = self.incident.summary
         state = self.state
         if state is None or state.ticket is None:
@@ -117,6 +133,7 @@ class Inspection:
                 },
             },
             "ticket": None if self.state is None else self._ticket_json(self.state),
+            "loop_suspected_since": _time(self.loop_suspected_since),
             "verdict": self.verdict,
             "in_sync": not self.problems,
         }
@@ -137,6 +154,7 @@ class Inspection:
             "updated_at": _time(state.updated_at),
             "resolved_at": _time(state.resolved_at),
             "create_attempted_at": _time(state.create_attempted_at),
+            "link_written_at": _time(state.link_written_at),
             "callback_enqueued_at": _time(state.callback_enqueued_at),
             "callback_confirmed_at": _time(state.callback_confirmed_at),
             "webhook_to_callback_seconds": self.callback_latency_seconds,
@@ -185,7 +203,18 @@ def inspect(target: Target, incident_id: str) -> Inspection:
         bucket=store.bucket_name,
         versions=list_versions(store.s3, store.bucket_name, incident_id),
         state=tickets.get(incident_id),
+        loop_suspected_since=_loop_suspected_since(target, incident_id),
     )
+
+
+def _loop_suspected_since(target: Target, incident_id: str) -> datetime | None:
+    """When write-back's breaker opened on the incident; None on a stack without a control
+    table (deployed before it)."""
+    try:
+        table = target.resources[Resource.CONTROL_TABLE]
+    except OpsError:
+        return None
+    return DynamoCircuitBreaker(table, target.aws.client("dynamodb")).opened_at(incident_id)
 
 
 def command(target: Target, incident_id: str, *, as_json: bool, out: TextIO) -> int:

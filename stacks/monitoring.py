@@ -191,6 +191,7 @@ class Monitoring(Construct):
         self.authorizer_alarms = self._authorizer_alarms() if bearer_auth is not None else []
         self.ticket_step_failed_alarm = self._ticket_step_failed_alarm()
         self.reconciler_alarms = self._reconciler_alarms()
+        self.sync_loop_alarm = self._sync_loop_alarm()
         self.desk_event_alarms = [self._desk_event_failed_alarm()] if desk_events else []
         self.callback_not_configured_alarms = (
             [self._callback_not_configured_alarm()] if settings.lacks_bigpanda_app_key else []
@@ -214,6 +215,7 @@ class Monitoring(Construct):
             *self.authorizer_alarms,
             self.ticket_step_failed_alarm,
             *self.reconciler_alarms,
+            self.sync_loop_alarm,
             *self.callback_not_configured_alarms,
             *self.desk_event_alarms,
         ]
@@ -465,6 +467,22 @@ class Monitoring(Construct):
         )
         return [failures, missed]
 
+    def _sync_loop_alarm(self) -> cloudwatch.Alarm:
+        """Write-back's circuit breaker stopped mirroring an incident: our own writes seem to
+        come back as new changes, which no echo guard recognised."""
+        return self._alarm(
+            "SyncLoopSuspected",
+            metric=business_metric(Metric.SYNC_LOOP_SUSPECTED),
+            threshold=0,
+            description=(
+                "A sync loop is suspected: more than targets.<name>.two_way.loop_limit desk "
+                "changes of one incident were mirrored to BigPanda within 10 minutes, so its "
+                "mirroring stopped for a day. The ticket-sync function's ERROR line names the "
+                "incident; .venv/bin/pandabridge-ops inspect <incident id> shows since when. "
+                "Check two_way.integration_user and the desk's automation rules."
+            ),
+        )
+
     def _callback_not_configured_alarm(self) -> cloudwatch.Alarm:
         """Callbacks refused for want of the app key, which the stack deploys without.
 
@@ -528,6 +546,7 @@ class Monitoring(Construct):
                 else []
             ),
             *self._section("Reconciler", [self._reconciler_widgets()]),
+            *self._section("Write-back to BigPanda", [self._write_back_widgets()]),
         ]
         return cloudwatch.Dashboard(
             self,
@@ -737,6 +756,18 @@ class Monitoring(Construct):
             _graph(
                 "Desk events refused or failed", [business_metric(n) for n in refusals], width=12
             ),
+        ]
+
+    @staticmethod
+    def _write_back_widgets() -> list[cloudwatch.IWidget]:
+        events = [Metric.DESK_EVENT_MIRRORED, Metric.DESK_EVENT_DROPPED]
+        return [
+            _graph(
+                "Desk events mirrored to BigPanda",
+                [business_metric(name) for name in events],
+                width=12,
+            ),
+            _graph("Sync loops suspected", [business_metric(Metric.SYNC_LOOP_SUSPECTED)], width=12),
         ]
 
 

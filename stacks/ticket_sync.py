@@ -13,10 +13,14 @@ from typing import Final
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from pandabridge.names import Env
+from pandabridge.stores.desk_events import KEY_PREFIX as DESK_EVENT_PREFIX
+from pandabridge.stores.echo import BREAKER_PREFIX, LEDGER_PREFIX
+from stacks.callback import Callback, bigpanda_environment
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.desk import DeskConfigLayer, placeholder_warning, ticket_target_environment
@@ -28,6 +32,10 @@ from stacks.storage import IncidentStorage
 from stacks.tracing import consumer_tracing
 
 TICKET_SYNC_HANDLER: Final = "ticket_sync.handler.handler"
+# Write-back's control-table items: its echo ledger (and desk events applied), its circuit
+# breaker; and reading the desk events the desk-events function stored.
+LEDGER_ACTIONS: Final = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+BREAKER_ACTIONS: Final = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 
 
 class TicketSync(Construct):
@@ -44,6 +52,7 @@ class TicketSync(Construct):
         queues: WorkQueues,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.settings = settings
         self.desk_config = DeskConfigLayer(self, "DeskConfig", settings=settings)
         self.desk = self.desk_config.desk
         self.secret = self._credentials_secret()
@@ -91,6 +100,36 @@ class TicketSync(Construct):
         warning = placeholder_warning(self.desk, settings)
         if warning:
             Annotations.of(self).add_warning_v2("pandabridge:placeholderTicketUrl", warning)
+
+    def write_back(
+        self, *, storage: IncidentStorage, callback: Callback, ingest: lambda_.Function
+    ) -> bool:
+        """With a ``two_way`` target, let the function write back to BigPanda: the callback's
+        API key secret and API settings, the org's rate limit, its own ledger and breaker
+        items, and the stored desk events, each by its control-table prefix; and tell ingest
+        the link tag to leave out of its content hash. One-way deployments get none of it.
+        True when granted."""
+        two_way = self.desk.selected.two_way
+        if two_way is None:
+            return False
+        ingest.add_environment(Env.LINK_TAG, two_way.link_tag)
+        function = self.worker.function
+        environment = {
+            Env.CONTROL_TABLE: storage.control_table.table_name,
+            Env.BIGPANDA_SECRET_ID: callback.secret.secret_arn,
+            **bigpanda_environment(self.settings),
+        }
+        environment.pop(Env.BIGPANDA_APP_KEY, None)  # the callback's alone
+        for name, value in environment.items():
+            function.add_environment(name, value)
+        callback.grant_read_api_key(function)
+        storage.grant_rate_limit(function)
+        storage.grant_control_items(function, prefix=LEDGER_PREFIX, actions=LEDGER_ACTIONS)
+        storage.grant_control_items(function, prefix=BREAKER_PREFIX, actions=BREAKER_ACTIONS)
+        storage.grant_control_items(
+            function, prefix=DESK_EVENT_PREFIX, actions=["dynamodb:GetItem"]
+        )
+        return True
 
     def grant_read_credentials(self, grantee: iam.IGrantable) -> iam.Grant:
         """Reading the current value of the one credentials secret; not describing, listing

@@ -98,6 +98,11 @@ class WebhookStack(Stack):
             queues=self.queues,
             desk=self.desk,
         )
+        self.ticket_sync.write_back(
+            storage=self.storage,
+            callback=self.callback,
+            ingest=self.ingest_api.ingest.function,
+        )
         self.reconciler = Reconciler(
             self,
             "Reconciler",

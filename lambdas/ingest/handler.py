@@ -26,6 +26,7 @@ from pandabridge.incidents import IngestResult, ingest
 from pandabridge.names import INTEGRATION_PATH_PARAMETER, WEBHOOK_PATH, Metric
 from pandabridge.parsing import ErrorDetail, InvalidWebhookError, parse_webhook
 from pandabridge.responses import json_response as _json
+from pandabridge.settings import ingest_settings
 
 logger = Logger()
 metrics = Metrics()
@@ -56,7 +57,11 @@ def receive_integration_webhook(integration: str) -> Response:
 
 def _receive(integration: str) -> Response:
     event = app.current_event
-    webhook = parse_webhook(event.body, is_base64_encoded=event.is_base64_encoded)
+    webhook = parse_webhook(
+        event.body,
+        is_base64_encoded=event.is_base64_encoded,
+        link_tag=ingest_settings().link_tag,
+    )
     logger.set_correlation_id(webhook.incident_id)
     logger.append_keys(incident_id=webhook.incident_id, integration=integration)
     tracer.put_annotation("incident_id", webhook.incident_id)

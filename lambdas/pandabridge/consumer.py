@@ -37,27 +37,32 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from pandabridge.errors import NotConfiguredError, PermanentError, RetryableError, WaitingError
 from pandabridge.retry import backoff_seconds
 from pandabridge.stores.queues import QueueControl
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 # A waiting record this close to the queue's maxReceiveCount is sent on as a fresh copy: one
 # receive to spare in case the copy cannot be sent this time.
 RESEND_MARGIN = 2
 
 
-def read_message(record: SQSRecord, model: type[M], *, queue: str) -> M:
-    """The record's body as ``model``; a body that is not one can never succeed, so it is a
-    ``PermanentError`` (the DLQ), naming the queue whose producer sent it."""
+def read_message(record: SQSRecord, model: type[M] | TypeAdapter[T], *, queue: str) -> M | T:
+    """The record's body as ``model`` (a model, or an adapter of a union of models); a body
+    that is not one can never succeed, so it is a ``PermanentError`` (the DLQ), naming the
+    queue whose producer sent it."""
     try:
+        if isinstance(model, TypeAdapter):
+            return model.validate_json(record.body)
         return model.model_validate_json(record.body)
     except ValidationError:
+        name = f"{queue} message" if isinstance(model, TypeAdapter) else model.__name__
         raise PermanentError(
-            f"the message is not a {model.__name__}", setting=f"the {queue} queue's producer"
+            f"the message is not a {name}", setting=f"the {queue} queue's producer"
         ) from None
 
 

@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from pandabridge.identity import DEFAULT_INTEGRATION, INTEGRATION_NAME_PATTERN
-from pandabridge.names import Limits
+from pandabridge.names import DEFAULT_LINK_TAG, Limits
 from pandabridge.settings import ConfigurationError
 from pandabridge.tickets.mapping import DEFAULT_DESCRIPTION, DEFAULT_SUMMARY, DraftMapping
 from pandabridge.tickets.model import PRIORITIES
@@ -233,14 +233,26 @@ SECRET_NAME_PATTERN: Final = r"^[A-Za-z0-9/_+=.@-]{1,512}$"  # noqa: S105 - a pa
 
 
 class TwoWayConfig(_Section):
-    """The desk talks back: its events reach ``POST /desk/<target>/events``.
+    """The desk talks back: its events reach ``POST /desk/<target>/events``, and what agents
+    do there reaches BigPanda (``pandabridge.write_back``).
 
     ``events_secret`` names the Secrets Manager secret (``{"secret": "..."}``) the events are
     verified with: the Jira webhook's secret, the ServiceNow rule's bearer token, or the
-    ``http`` desk's signing key.
+    ``http`` desk's signing key. ``integration_user`` is our own user on the desk (a Jira
+    accountId, a ServiceNow user name): its events are our own writes coming back and are
+    dropped. Each switch turns one direction of write-back on or off; ``link_tag`` is the
+    BigPanda incident tag the ticket link is written in (its definition must exist);
+    ``loop_limit`` mirrored writes per incident in 10 minutes trip the circuit breaker.
     """
 
     events_secret: str = Field(pattern=SECRET_NAME_PATTERN)
+    integration_user: str | None = Field(default=None, min_length=1)
+    resolve: bool = True
+    comments: bool = True
+    link: bool = True
+    assignee: bool = False
+    link_tag: str = Field(default=DEFAULT_LINK_TAG, pattern=r"^\S{1,20}$")
+    loop_limit: int = Field(default=Limits.LOOP_LIMIT, ge=1, le=1000)
 
 
 class TargetConfig(_Section):

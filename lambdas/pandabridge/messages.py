@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter
 
 
 class SyncNudge(BaseModel):
@@ -47,3 +47,16 @@ class DeskEventNudge(BaseModel):
     target: str
     event_id: str
     incident_id: str
+
+
+def _message_kind(value: Any) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return "desk_event" if kind == "desk_event" else "sync"
+
+
+# What the ticket-sync queue carries: a ``SyncNudge`` has no ``kind``, a desk event says so.
+TicketSyncMessage = Annotated[
+    Annotated[SyncNudge, Tag("sync")] | Annotated[DeskEventNudge, Tag("desk_event")],
+    Discriminator(_message_kind),
+]
+TICKET_SYNC_MESSAGE: TypeAdapter[SyncNudge | DeskEventNudge] = TypeAdapter(TicketSyncMessage)

@@ -45,6 +45,10 @@ class Env:
     TICKET_TIMEOUT_SECONDS: Final = "TICKET_TIMEOUT_SECONDS"
     # The desk configuration file the stack ships with the function (``pandabridge.desk_config``).
     DESK_CONFIG_FILE: Final = "DESK_CONFIG_FILE"
+    # The BigPanda incident tag that write-back keeps the ticket link in: ingest leaves it out
+    # of the content hash, so our own tag write coming back is no update (default
+    # ``DEFAULT_LINK_TAG``).
+    LINK_TAG: Final = "BIGPANDA_LINK_TAG"
     # The callback function: BigPanda's API, the integration's app key, and the secret holding
     # the User API key (the key itself as the secret string).
     CALLBACK_DLQ_URL: Final = "CALLBACK_DLQ_URL"
@@ -132,6 +136,8 @@ CONTROL_TABLE: Final = TableSpec(
 
 BIGPANDA_API_BASE: Final = "https://api.bigpanda.io"  # EU accounts: https://eu-api.bigpanda.io
 BIGPANDA_CALLBACK_PATH: Final = "/resources/v2.1/outbound/callback"
+# The incident tag holding the ticket key and URL (``targets.<name>.two_way.link_tag``).
+DEFAULT_LINK_TAG: Final = "ticket_link"
 
 
 class Limits:
@@ -187,6 +193,13 @@ class Limits:
     # on the next version only. Well below the ticket-sync queue's maxReceiveCount (20).
     STEP_RETRY_ATTEMPTS: Final = 3
     STEP_RETRY_BASE_SECONDS: Final = 30
+    # Write-back (``pandabridge.write_back``): the circuit breaker counts mirrored writes per
+    # incident in windows this long; a tripped breaker, and the echo ledger's entries, expire
+    # after the TTLs below. A desk echo arrives within seconds; a day covers a desk's retries.
+    LOOP_WINDOW_SECONDS: Final = 600
+    LOOP_LIMIT: Final = 10
+    BREAKER_OPEN_SECONDS: Final = 24 * 3600
+    ECHO_LEDGER_TTL_SECONDS: Final = 24 * 3600
     # Bearer tokens (``pandabridge.auth``): a shorter token is refused as a configuration error,
     # 32 characters are recommended, and the stack generates 64 (letters and digits, ~380 bits).
     # Two at most: the current token and, during a rotation, the previous one.
@@ -257,3 +270,9 @@ class Metric:
     DESK_EVENT_IGNORED: Final = "DeskEventIgnored"
     DESK_EVENT_REJECTED: Final = "DeskEventRejected"
     DESK_EVENT_FAILED: Final = "DeskEventFailed"
+
+    # Write-back: a desk event mirrored to BigPanda, one dropped by an echo guard, and the
+    # circuit breaker stopping an incident's mirroring (a loop is suspected).
+    DESK_EVENT_MIRRORED: Final = "DeskEventMirrored"
+    DESK_EVENT_DROPPED: Final = "DeskEventDropped"
+    SYNC_LOOP_SUSPECTED: Final = "SyncLoopSuspected"

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from pandabridge.models import WebhookPayload
 from pandabridge.names import Limits
+from pandabridge.own_writes import without_own_writes
 from pandabridge.versioning import Version, canonical_json, content_hash
 
 Loc = tuple[str | int, ...]
@@ -81,8 +82,13 @@ class ParsedWebhook:
         return self.payload.incident.id
 
 
-def parse_webhook(body: str | None, *, is_base64_encoded: bool = False) -> ParsedWebhook:
-    """Decode, parse and validate one delivery; raises ``InvalidWebhookError`` and nothing else."""
+def parse_webhook(
+    body: str | None, *, is_base64_encoded: bool = False, link_tag: str | None = None
+) -> ParsedWebhook:
+    """Decode, parse and validate one delivery; raises ``InvalidWebhookError`` and nothing else.
+
+    The content hash leaves out what write-back put on the incident (the ``link_tag`` tag, our
+    own comment): BigPanda sending it back is no news (``pandabridge.own_writes``)."""
     raw, text = _decode(body, is_base64_encoded)
     with _collection_paused():
         document = _parse_json(text)
@@ -94,7 +100,7 @@ def parse_webhook(body: str | None, *, is_base64_encoded: bool = False) -> Parse
             )
         payload = _validate(document)
         try:
-            canonical = canonical_json(document)
+            canonical = canonical_json(without_own_writes(document, link_tag))
         except UnicodeEncodeError:
             msg = "contains an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)"
             raise _bad_body(msg) from None

@@ -13,7 +13,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
-from pandabridge.names import BIGPANDA_API_BASE, Env, Limits
+from pandabridge.names import BIGPANDA_API_BASE, DEFAULT_LINK_TAG, Env, Limits
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -38,6 +38,17 @@ class StorageSettings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> StorageSettings:
+        return _load(cls, environ)
+
+
+class IngestSettings(StorageSettings):
+    """The ingest function's: the storage, and write-back's ticket-link tag, which the content
+    hash leaves out (``pandabridge.own_writes``)."""
+
+    link_tag: str = Field(alias=Env.LINK_TAG, default=DEFAULT_LINK_TAG, min_length=1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> IngestSettings:
         return _load(cls, environ)
 
 
@@ -76,6 +87,25 @@ class TicketSyncSettings(StorageSettings):
         return _load(cls, environ)
 
 
+class BigPandaApiSettings(BaseModel):
+    """BigPanda's API as the functions that call it reach it (the callback, and write-back in
+    the ticket-sync function): the API base and the secret holding the User API key."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    api_base: str = Field(
+        alias=Env.BIGPANDA_API_BASE, default=BIGPANDA_API_BASE, pattern=r"^https?://[^\s]+$"
+    )
+    secret_id: str = Field(alias=Env.BIGPANDA_SECRET_ID, min_length=1)
+    timeout_seconds: float = Field(
+        alias=Env.BIGPANDA_TIMEOUT_SECONDS, default=Limits.BIGPANDA_TIMEOUT_SECONDS, gt=0, le=20
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> BigPandaApiSettings:
+        return _load(cls, environ)
+
+
 class BigPandaIntegration(BaseModel):
     """One integration's BigPanda account, as the stack renders ``[integrations.<name>]``:
     its app key, API base URL and the secret NAME with its User API key (default: the
@@ -88,7 +118,7 @@ class BigPandaIntegration(BaseModel):
     key_secret: str | None = Field(default=None, min_length=1)
 
 
-class CallbackSettings(BaseModel):
+class CallbackSettings(BigPandaApiSettings):
     """What the callback function needs: where to record confirmations, and BigPanda's API.
 
     The app key may be absent: the stack is deployed once without it, to learn the webhook
@@ -96,17 +126,8 @@ class CallbackSettings(BaseModel):
     refused by ``composition.callback.confirmer`` with an error that names the setting.
     """
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
     tickets_table_name: str = Field(alias=Env.TICKETS_TABLE, min_length=1)
-    api_base: str = Field(
-        alias=Env.BIGPANDA_API_BASE, default=BIGPANDA_API_BASE, pattern=r"^https?://[^\s]+$"
-    )
     app_key: str | None = Field(alias=Env.BIGPANDA_APP_KEY, default=None, min_length=1)
-    secret_id: str = Field(alias=Env.BIGPANDA_SECRET_ID, min_length=1)
-    timeout_seconds: float = Field(
-        alias=Env.BIGPANDA_TIMEOUT_SECONDS, default=Limits.BIGPANDA_TIMEOUT_SECONDS, gt=0, le=20
-    )
     # Every integration but default; the default's account is the fields above.
     integrations: Json[dict[str, BigPandaIntegration]] = Field(
         alias=Env.BIGPANDA_INTEGRATIONS, default_factory=dict
@@ -199,6 +220,11 @@ def storage_settings() -> StorageSettings:
 
 
 @cache
+def ingest_settings() -> IngestSettings:
+    return IngestSettings.from_env()
+
+
+@cache
 def ticket_sync_settings() -> TicketSyncSettings:
     return TicketSyncSettings.from_env()
 
@@ -211,6 +237,11 @@ def ticket_target_settings() -> TicketTargetSettings:
 @cache
 def callback_settings() -> CallbackSettings:
     return CallbackSettings.from_env()
+
+
+@cache
+def bigpanda_api_settings() -> BigPandaApiSettings:
+    return BigPandaApiSettings.from_env()
 
 
 @cache

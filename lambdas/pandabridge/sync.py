@@ -41,6 +41,7 @@ from pandabridge.incidents import StoredIncident
 from pandabridge.messages import CallbackRequest, SyncNudge
 from pandabridge.models import WebhookPayload
 from pandabridge.names import Limits
+from pandabridge.own_writes import without_own_writes
 from pandabridge.tickets.mapping import DraftMapping, draft_for
 from pandabridge.tickets.model import (
     UPDATABLE_FIELDS,
@@ -52,6 +53,13 @@ from pandabridge.tickets.model import (
     TicketTarget,
 )
 from pandabridge.tickets.state import StepFailure, TicketState
+from pandabridge.write_back import (
+    REOPENED_WRITE,
+    RESOLVED_WRITE,
+    EchoLedger,
+    Side,
+    comment_write,
+)
 
 
 class IncidentReader(Protocol):
@@ -70,6 +78,13 @@ class CallbackOutbox(Protocol):
     def send(self, request: CallbackRequest) -> None: ...
 
 
+class TicketLinks(Protocol):
+    """Write-back's ticket link (``pandabridge.write_back.Mirror``): tag and comment the
+    BigPanda incident with the ticket; False when switched off."""
+
+    def write_link(self, incident: StoredIncident, ticket: TicketRef) -> bool: ...
+
+
 class Action:
     """What a sync did, in the words of the logs, metrics and the local stack's journey."""
 
@@ -81,6 +96,8 @@ class Action:
     MOVED = "moved"  # the desk could not reopen: the incident lives on a new ticket
     COMMENTED = "commented"
     ASSIGNED = "assigned"
+    LINKED = "linked"  # the BigPanda incident carries the ticket link
+    ECHO_DROPPED = "echo-dropped"  # our own BigPanda comment came back: not put on the ticket
     CALLBACK_QUEUED = "callback-queued"
 
 
@@ -162,12 +179,17 @@ class Reconciler:
     # The configured target's name, recorded on a new ticket state (the routed choice, which
     # then sticks); the adapter's kind when none is given.
     target_name: str | None = None
+    # Two-way sync: the ledger of our own writes on each side (echoes of them are dropped),
+    # the ticket link written once after the create, and the link tag the ticket leaves out.
+    ledger: EchoLedger | None = None
+    links: TicketLinks | None = None
+    link_tag: str | None = None
 
     def sync(self, nudge: SyncNudge) -> SyncReport:
         incident = self.incidents.get(nudge.incident_id)
         if incident is None:  # only ingest writes incidents; a nudge without one has nothing to do
             return SyncReport(nudge.incident_id, None)
-        payload = WebhookPayload.model_validate(incident.payload)
+        payload = WebhookPayload.model_validate(without_own_writes(incident.payload, self.link_tag))
         draft = draft_for(payload, mapping=self.mapping, incident_key=nudge.incident_id)
         state = self.states.get(nudge.incident_id) or TicketState(
             incident_id=nudge.incident_id, target=self.target_name or self.target.name
@@ -179,6 +201,7 @@ class Reconciler:
         run.apply_status(draft.status)
         run.add_comment(self._version_payload(nudge, incident))
         run.assign(payload)
+        run.write_link()
         return SyncReport(
             nudge.incident_id,
             run.state.ticket,
@@ -385,6 +408,7 @@ class _Run:
     def apply_status(self, wanted: TicketStatus) -> None:
         if wanted is TicketStatus.RESOLVED and self.state.status is not TicketStatus.RESOLVED:
             with self.step("resolve"):
+                self.record_own(RESOLVED_WRITE)
                 self.owner.target.resolve(self.ticket, RESOLVE_NOTE)
                 self.save(
                     Action.RESOLVED,
@@ -395,6 +419,7 @@ class _Run:
                 )
         elif wanted is TicketStatus.OPEN and self.state.status is TicketStatus.RESOLVED:
             with self.step("reopen"):
+                self.record_own(REOPENED_WRITE)
                 moved = self.owner.target.reopen(self.ticket, REOPEN_NOTE)
                 self.save(
                     Action.REOPENED,
@@ -426,9 +451,17 @@ class _Run:
         key = comment_key(text)
         if key in self.state.comment_hashes:
             return
+        ledger = self.owner.ledger
+        if ledger is not None and ledger.take(
+            self.state.incident_id, Side.BIGPANDA, comment_write(text)
+        ):
+            # Our own BigPanda comment (a desk comment mirrored) sent back by sendComments.
+            self.save(Action.ECHO_DROPPED, comment_hashes=self.state.comment_hashes | {key})
+            return
         step = f"comment:{key}"
         unknown = key in self.state.comment_attempts
         if not unknown:
+            self.record_own(comment_write(text))
             # Recorded before the call: should its answer be lost, the retry looks first.
             self.save(comment_attempts=self.state.comment_attempts | {key})
         try:
@@ -443,6 +476,44 @@ class _Run:
             step_failures=self.without_failures(step),
             updated_at=self.now,
         )
+
+    def record_own(self, write: str) -> None:
+        """Note a desk write of ours in the echo ledger before making it: the desk event it
+        causes is then recognised as our own echo."""
+        if self.owner.ledger is not None:
+            self.owner.ledger.record(self.state.incident_id, Side.DESK, write)
+
+    def write_link(self) -> None:
+        """Once the ticket exists, tag and comment the BigPanda incident with its link, once.
+
+        A missing tag definition, or BigPanda failing, is a step failure (naming
+        ``two_way.link_tag``), tried again later like any refused step; a full rate limit makes
+        the nudge wait.
+        """
+        links = self.owner.links
+        if links is None or self.state.ticket is None or self.state.link_written_at is not None:
+            return
+        try:
+            written = links.write_link(self.incident, self.ticket)
+        except StepFailedError as error:
+            self.record_failure("link", error)
+            return
+        except PermanentError as error:
+            self.record_failure("link", StepFailedError(error.reason, error.setting, error.status))
+            return
+        except WaitingError:
+            raise  # the org's rate limit is full: the whole nudge waits, counting no failure
+        except RetryableError as error:
+            # BigPanda unreachable: the ticket's own steps are done; the link is tried again.
+            failure = StepFailedError(error.reason, "BigPanda's API (tried again later)", None)
+            self.record_failure("link", failure)
+            return
+        if written:
+            self.save(
+                Action.LINKED,
+                link_written_at=self.now,
+                step_failures=self.without_failures("link"),
+            )
 
     def assign(self, payload: WebhookPayload) -> None:
         person = payload.metadata.assignee if payload.metadata else None

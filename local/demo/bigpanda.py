@@ -9,6 +9,7 @@ the org's rate limit, as they do at BigPanda.
 
 Its own routes, for people and tests, need no key:
 
+- ``GET /``: a page of the resolves, comments, tags and assignments written so far;
 - ``GET /_bigpanda/callbacks[?incident_id=...]``: every callback so far, as JSON;
 - ``POST /_bigpanda/fail?status=503&count=2[&retry_after=5]``: the next ``count`` callbacks
   answer ``status`` (with ``Retry-After`` if given), to watch the callback retry; ``count=0``
@@ -43,6 +44,7 @@ from http import HTTPStatus
 from typing import Any, Final, TypeVar
 
 from local import defaults
+from local.demo.bigpanda_page import render
 from local.fakes.bigpanda_api import API_PREFIX, BigPandaIncidentsApi, WriteKind
 from local.loopback import FailurePlan, LoopbackService, Query, Reply, json_reply
 from pandabridge.names import BIGPANDA_CALLBACK_PATH
@@ -153,6 +155,8 @@ class BigPandaStandIn(LoopbackService):
         return [r for r in records if incident_id is None or r.incident_id == incident_id]
 
     def answer(self, method: str, path: str, query: Query, headers: Message, body: bytes) -> Reply:
+        if path == "/" and method == "GET":
+            return Reply(HTTPStatus.OK, render(self.api.writes()).encode(), "text/html")
         if path == CALLBACKS_PATH and method == "GET":
             incident_id = query.get("incident_id", [None])[0]
             listing = [record.as_json() for record in self.records(incident_id)]

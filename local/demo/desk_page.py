@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from html import escape
 from typing import Any, Final
+from urllib.parse import quote
 
 REFRESH_SECONDS: Final = 3
 
@@ -27,7 +28,24 @@ def _time(iso: str) -> str:
     return datetime.fromisoformat(iso).astimezone().strftime("%H:%M:%S")
 
 
-def _row(ticket: Mapping[str, Any]) -> str:
+def _actions(ticket: Mapping[str, Any]) -> str:
+    """An agent's buttons: resolve the ticket, or comment on it; the desk tells the stack."""
+    base = f"/_desk/tickets/{quote(str(ticket['id']), safe='')}"
+    resolve = (
+        f'<form method="post" action="{escape(base)}/resolve" style="display:inline">'
+        '<button type="submit">resolve</button></form>'
+        if ticket["status"] != "resolved"
+        else ""
+    )
+    comment = (
+        f'<form method="post" action="{escape(base)}/comment" style="display:inline">'
+        '<input name="text" placeholder="comment as Dana Levi" required> '
+        '<button type="submit">comment</button></form>'
+    )
+    return f"{resolve} {comment}"
+
+
+def _row(ticket: Mapping[str, Any], *, actions: bool) -> str:
     cells = [
         f'<a href="#{escape(ticket["id"])}">{escape(ticket["id"])}</a>',
         escape(ticket["incident_id"]),
@@ -37,6 +55,8 @@ def _row(ticket: Mapping[str, Any]) -> str:
         str(len(ticket["comments"])),
         f'<span class="when">{escape(_time(ticket["updated_at"]))}</span>',
     ]
+    if actions:
+        cells.append(_actions(ticket))
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
 
@@ -50,13 +70,12 @@ def _history(ticket: Mapping[str, Any]) -> str:
     return f'<h3 id="{escape(ticket["id"])}">{escape(title)}</h3><ul>{entries}</ul>'
 
 
-def render(tickets: Sequence[Mapping[str, Any]]) -> str:
-    """The page for ``TicketBook.records()``; it reloads itself to follow the pipeline."""
-    header = "".join(
-        f"<th>{name}</th>"
-        for name in ("Ticket", "Incident", "Title", "Priority", "Status", "Comments", "Updated")
-    )
-    rows = "".join(_row(ticket) for ticket in reversed(tickets))
+def render(tickets: Sequence[Mapping[str, Any]], *, actions: bool = False) -> str:
+    """The page for ``TicketBook.records()``; it reloads itself to follow the pipeline. With
+    ``actions``, each ticket has an agent's resolve and comment buttons."""
+    columns = ["Ticket", "Incident", "Title", "Priority", "Status", "Comments", "Updated"]
+    header = "".join(f"<th>{name}</th>" for name in [*columns, *(["Agent"] if actions else [])])
+    rows = "".join(_row(ticket, actions=actions) for ticket in reversed(tickets))
     body = (
         f"<table><tr>{header}</tr>{rows}</table><h2>History</h2>"
         + "".join(_history(ticket) for ticket in reversed(tickets))

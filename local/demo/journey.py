@@ -34,7 +34,7 @@ from local.demo.ticket_book import Change
 from local.gateway import Answered
 from local.poller import BatchOutcome
 from pandabridge.callbacks import after_webhook
-from pandabridge.messages import CallbackRequest, SyncNudge
+from pandabridge.messages import TICKET_SYNC_MESSAGE, CallbackRequest, DeskEventNudge, SyncNudge
 
 Invoke = Callable[[dict[str, Any]], Any]
 # When the callback function recorded an incident's confirmation (``None``: it has not).
@@ -66,6 +66,14 @@ def _nudge_of(record: Mapping[str, Any]) -> SyncNudge | None:
         return SyncNudge.model_validate_json(record["body"])
     except ValueError:
         return None
+
+
+def _desk_event_of(record: Mapping[str, Any]) -> DeskEventNudge | None:
+    try:
+        message = TICKET_SYNC_MESSAGE.validate_json(record["body"])
+    except ValueError:
+        return None
+    return message if isinstance(message, DeskEventNudge) else None
 
 
 def _incident_of(record: Mapping[str, Any]) -> str | None:
@@ -172,6 +180,13 @@ class Journey:
             incident_id = _incident_of(record) or record["messageId"]
             if record["messageId"] in outcome.failed:
                 self._will_retry("sync", incident_id, record, outcome)
+                continue
+            desk_event = _desk_event_of(record)
+            if desk_event is not None:
+                # The desk talked back: write-back applied the event to BigPanda (or dropped it
+                # as an echo; the stand-in's /_fake/writes lists what BigPanda received).
+                detail = f"desk event {desk_event.event_id} of incident {incident_id} applied"
+                self._console.ok("bigpanda", detail, f"from {desk_event.target}")
                 continue
             if self._target is not None:
                 detail = f"incident {incident_id} synced with {self._target}"

@@ -10,7 +10,11 @@ of ``pandabridge.tickets.generic``; the desk's own routes, for people and tests,
   answer ``status`` (with ``Retry-After`` if given), to watch ticket sync retry; ``count=0``
   ends it;
 - ``POST /_desk/slow?seconds=2&count=1[&method=POST]``: the next ``count`` contract calls take
-  effect, then are answered ``seconds`` late (a client that gave up still changed the desk).
+  effect, then are answered ``seconds`` late (a client that gave up still changed the desk);
+- ``POST /_desk/tickets/<id>/resolve`` and ``.../comment`` (form field or JSON ``text``): an
+  agent resolves or comments the ticket (the page's buttons); with ``talk_back`` set, the desk
+  posts the signed desk event about it (``local.demo.agent``). A form is answered with the
+  page again (303), JSON with the ticket and the events route's answer.
 
 A comment with an ``Idempotency-Key`` the ticket has seen is not added again (200 with the
 first one), and keys that are not printable ASCII are refused (400).
@@ -23,9 +27,10 @@ import time
 from email.message import Message
 from http import HTTPStatus
 from typing import Final
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from local import defaults
+from local.demo.agent import TalkBack
 from local.demo.desk_page import render
 from local.demo.ticket_book import OnChange, TicketBook
 from local.loopback import (
@@ -63,11 +68,16 @@ class DemoDesk(LoopbackService):
         self.book = TicketBook(lambda ticket_id: f"{self.url}#{ticket_id}", on_change)
         self.failures = FailurePlan("demo desk")
         self.slowness = SlowPlan()
+        # Where the desk posts events about what its agents do, once the stack says.
+        self.talk_back: TalkBack | None = None
 
     def answer(self, method: str, path: str, query: Query, headers: Message, body: bytes) -> Reply:
         """The reply to one request; the HTTP layer only reads and writes bytes."""
         if path == "/" and method == "GET":
-            return Reply(HTTPStatus.OK, render(self.book.records()).encode(), "text/html")
+            page = render(self.book.records(), actions=self.talk_back is not None)
+            return Reply(HTTPStatus.OK, page.encode(), "text/html")
+        if method == "POST" and path.startswith(f"{RECORDS_PATH}/"):
+            return self._agent(path, headers, body)
         if path == RECORDS_PATH and method == "GET":
             return json_reply(HTTPStatus.OK, {"tickets": self.book.records()})
         if path == FAIL_PATH and method == "POST":
@@ -115,6 +125,33 @@ class DemoDesk(LoopbackService):
             comment, new = added
             return json_reply(HTTPStatus.CREATED if new else HTTPStatus.OK, comment)
         return error_reply(HTTPStatus.NOT_FOUND, f"no route {method} {path}")
+
+    def _agent(self, path: str, headers: Message, body: bytes) -> Reply:
+        """An agent's resolve or comment on the page, then the desk event about it."""
+        ticket_id, _, action = unquote(path.removeprefix(f"{RECORDS_PATH}/")).partition("/")
+        form = "json" not in (headers.get("Content-Type") or "")
+        try:
+            if form:
+                text = parse_qs(body.decode()).get("text", [""])[0]
+            else:
+                text = str((json.loads(body or b"{}") or {}).get("text") or "")
+        except (ValueError, AttributeError):
+            return error_reply(HTTPStatus.BAD_REQUEST, "expected a form or a JSON object")
+        if action == "resolve":
+            ticket = self.book.update(ticket_id, {"status": "resolved"})
+            kind, comment = "resolved", None
+        elif action == "comment" and text.strip():
+            added = self.book.comment(ticket_id, {"body": text.strip()})
+            ticket = self.book.find_one(ticket_id) if added else None
+            kind, comment = "commented", text.strip()
+        else:
+            return error_reply(HTTPStatus.BAD_REQUEST, "resolve, or comment with a text")
+        if ticket is None:
+            return error_reply(HTTPStatus.NOT_FOUND, f"no ticket {ticket_id}")
+        sent = self.talk_back.send(ticket, kind, comment) if self.talk_back else None
+        if form:
+            return Reply(HTTPStatus.SEE_OTHER, b"", "text/plain", (("Location", "/"),))
+        return json_reply(HTTPStatus.OK, {"ticket": ticket, "event_status": sent})
 
     @staticmethod
     def _found(document: object, ticket_id: str, status: int) -> Reply:

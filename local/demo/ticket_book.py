@@ -141,6 +141,12 @@ class TicketBook:
                 if incident_id is None or ticket.incident_id == incident_id
             ]
 
+    def find_one(self, ticket_id: str) -> dict[str, Any] | None:
+        """One ticket's view; ``None`` if there is no such ticket."""
+        with self._lock:
+            ticket = self._tickets.get(ticket_id)
+            return ticket.view() if ticket else None
+
     def update(self, ticket_id: str, document: object) -> dict[str, Any] | None:
         """Apply a PATCH; ``None`` if there is no such ticket."""
         fields = _patch_fields(document)

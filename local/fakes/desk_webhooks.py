@@ -27,7 +27,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pandabridge.desk_event_auth import JIRA_SIGNATURE_HEADER, jira_signature
+from pandabridge.desk_event_auth import (
+    HTTP_SIGNATURE_HEADER,
+    HTTP_TIMESTAMP_HEADER,
+    JIRA_SIGNATURE_HEADER,
+    http_signature,
+    jira_signature,
+)
 
 RETRIED_STATUSES: Final = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 DEFAULT_ATTEMPTS: Final = 5
@@ -131,6 +137,20 @@ def jira_sender(url: str, secret: str, **options: Any) -> WebhookSender:
         extra_headers=headers,
         **options,
     )
+
+
+def http_sender(url: str, secret: str, **options: Any) -> WebhookSender:
+    """A sender that signs events as the generic ``http`` desk contract says: an HMAC over
+    ``<timestamp>.<body>``, with the timestamp of the attempt."""
+
+    def signed(body: bytes) -> dict[str, str]:
+        timestamp = int(time.time())
+        return {
+            HTTP_TIMESTAMP_HEADER: str(timestamp),
+            HTTP_SIGNATURE_HEADER: http_signature(body, secret, timestamp),
+        }
+
+    return WebhookSender(url, sign=signed, **options)
 
 
 def bearer_sender(url: str, token: str, **options: Any) -> WebhookSender:

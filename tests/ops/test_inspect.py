@@ -8,13 +8,25 @@ from typing import Any
 
 import pytest
 
+from local.names import CONTROL_TABLE
 from ops.inspection import IN_SYNC, version_of_key
-from pandabridge.incidents import ingest
+from pandabridge.incidents import StoredIncident, ingest
 from pandabridge.parsing import parse_webhook
+from pandabridge.stores.echo import DynamoCircuitBreaker
 from pandabridge.tickets.model import TicketRef
 from pandabridge.tickets.state import StepFailure, TicketState
 from pandabridge.versioning import Version
 from tests.ops.support import INCIDENT_ID, Cli, LocalStack
+
+
+def _synced_and_confirmed(stack: LocalStack, sample: dict[str, Any]) -> StoredIncident:
+    """The sample stored, its ticket synced to it and its callback confirmed."""
+    content_hash = stack.store(sample)
+    stored = stack.incidents.get(INCIDENT_ID)
+    assert stored is not None
+    stack.save_ticket(synced_hash=content_hash, synced_version=stored.summary.version.key)
+    stack.confirm_callback()
+    return stored
 
 
 def _verdict(output: str) -> str:
@@ -151,11 +163,8 @@ def test_json_output_parses_with_the_ticket_and_verdict(
     cli: Cli, stack: LocalStack, sample: dict[str, Any]
 ) -> None:
     # Given
-    content_hash = stack.store(sample)
-    stored = stack.incidents.get(INCIDENT_ID)
-    assert stored is not None
-    stack.save_ticket(synced_hash=content_hash, synced_version=stored.summary.version.key)
-    stack.confirm_callback()
+    stored = _synced_and_confirmed(stack, sample)
+    content_hash = stored.summary.content_hash
 
     # When
     run = cli("inspect", INCIDENT_ID, "--json")
@@ -227,6 +236,25 @@ def test_a_delivered_version_shows_no_recovered_line(
 
     # Then
     assert "recovered" not in run.out
+
+
+def test_a_suspected_sync_loop_is_shown_first(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any]
+) -> None:
+    # Given a synced, confirmed ticket whose mirroring the circuit breaker stopped
+    _synced_and_confirmed(stack, sample)
+    opened = datetime.now(UTC).replace(microsecond=0)
+    breaker = DynamoCircuitBreaker(CONTROL_TABLE.local_name, stack.client("dynamodb"))
+    breaker.open(INCIDENT_ID, opened, writes=11)
+
+    # When
+    run = cli("inspect", INCIDENT_ID)
+    as_json = json.loads(cli("inspect", INCIDENT_ID, "--json").out)
+
+    # Then the verdict names the loop, and the JSON says since when
+    assert _verdict(run.out).split(maxsplit=1)[1].startswith("sync loop suspected")
+    assert as_json["loop_suspected_since"] is not None
+    assert as_json["in_sync"] is False
 
 
 def test_an_integrations_incident_shows_its_integration_and_its_tickets_target(

@@ -16,7 +16,9 @@ LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 # was measured without.
 FORBIDDEN = {
     "ingest": ("aws_lambda_powertools.utilities.parameters", "pandabridge.sync"),
-    "ticket_sync": ("pandabridge.bigpanda", "pandabridge.callbacks"),
+    # Ticket sync writes back through BigPanda's Incidents API (``pandabridge.bigpanda_api``),
+    # never through the callback's client or its composition.
+    "ticket_sync": ("pandabridge.callbacks", "pandabridge.composition.callback"),
     # The callback function never pays for the ticket stack.
     "callback": (
         "pandabridge.stores.incidents",
@@ -40,7 +42,12 @@ FORBIDDEN = {
 # What each function needs from its first event on, so loaded during its init.
 EXPECTED = {
     "ingest": ("pandabridge.stores.incidents",),
-    "ticket_sync": ("pandabridge.sync", "pandabridge.tickets.factory", "pandabridge.stores"),
+    "ticket_sync": (
+        "pandabridge.sync",
+        "pandabridge.tickets.factory",
+        "pandabridge.stores",
+        "pandabridge.bigpanda_api",
+    ),
     "callback": ("pandabridge.callbacks", "pandabridge.bigpanda"),
     "authorizer": ("aws_lambda_powertools.utilities.parameters",),
     "desk_events": ("pandabridge.desk_event_intake", "pandabridge.stores.desk_events"),

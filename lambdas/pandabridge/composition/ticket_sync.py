@@ -14,6 +14,7 @@ from typing import Any, Final
 from pandabridge.aws_clients import client
 from pandabridge.composition.ingest import incident_store
 from pandabridge.composition.secrets import read_secret
+from pandabridge.composition.write_back import desk_events, echo_ledger, mirror
 from pandabridge.desk_config import DeskConfig, load_config, single_target
 from pandabridge.errors import PermanentError
 from pandabridge.names import Env
@@ -28,6 +29,9 @@ from pandabridge.stores.tickets import TicketStateStore
 from pandabridge.sync import Reconciler, UpdatePolicy
 from pandabridge.tickets.factory import build_target
 from pandabridge.tickets.model import TicketTarget
+from pandabridge.write_back import Mirror
+
+__all__ = ["desk_events", "desk_mirror", "reconciler"]
 
 
 @cache
@@ -104,12 +108,27 @@ def router() -> StickyRouter:
     return StickyRouter(desk_config(), incident_store(), ticket_states())
 
 
+def desk_mirror(target: str | None = None) -> Mirror | None:
+    """Write-back of the desk events of ``target`` (the file's default when none), when that
+    target is two-way."""
+    return mirror(routed_desk(target), ticket_states())
+
+
 def reconciler(incident_id: str | None = None) -> Reconciler:
     """A reconciler for this invocation, in the target the incident is routed to (sticky; the
-    file's default without an incident): the stores are reused, the credentials re-checked."""
+    file's default without an incident): the stores are reused, the credentials re-checked.
+
+    With ``two_way``, it records its desk writes in the echo ledger and writes the ticket link
+    to BigPanda once after the create."""
     settings = ticket_sync_settings()
     name = router().target_for(incident_id) if incident_id is not None else None
     desk = routed_desk(name)
+    links = mirror(desk, ticket_states())
+    two_way = (
+        {"ledger": echo_ledger(), "links": links, "link_tag": links.settings.link_tag}
+        if links is not None
+        else {}
+    )
     return Reconciler(
         incidents=incident_store(),
         states=ticket_states(),
@@ -117,6 +136,7 @@ def reconciler(incident_id: str | None = None) -> Reconciler:
         callbacks=CallbackQueue(settings.callback_queue_url, client("sqs")),
         target_name=desk.target_name,
         **reconciler_options(desk),
+        **two_way,
     )
 
 

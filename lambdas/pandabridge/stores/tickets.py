@@ -44,6 +44,7 @@ _SYNC_OWNED: Final = (
     "comment_attempts",
     "step_failures",
     "previous_tickets",
+    "link_written_at",
 )
 
 
@@ -165,6 +166,7 @@ def _owned_values(state: TicketState) -> dict[str, Any]:
         }
         or None,
         "previous_tickets": [_ref_item(ref) for ref in state.previous_tickets] or None,
+        "link_written_at": _iso(state.link_written_at),
     }
 
 
@@ -230,6 +232,7 @@ def _state_from_item(item: dict[str, Any]) -> TicketState:
             step: _failure_of(value) for step, value in item.get("step_failures", {}).items()
         },
         previous_tickets=tuple(_ref_of(ref) for ref in item.get("previous_tickets", ())),
+        link_written_at=_time(item.get("link_written_at")),
         revision=int(item.get("revision", 0)),
     )
 

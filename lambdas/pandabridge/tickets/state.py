@@ -78,6 +78,9 @@ class TicketState:
     # Ingest's receipt of the version the queued callback confirms: where its latency starts.
     callback_received_at: datetime | None = None
     callback_confirmed_at: datetime | None = None
+    # When write-back tagged the BigPanda incident with this ticket's link and commented it:
+    # set once, so the link is written once (``pandabridge.write_back``).
+    link_written_at: datetime | None = None
     # Optimistic lock: every save must name the revision it read.
     revision: int = 0
 
