@@ -151,21 +151,12 @@ class ControlTableSettings(BaseModel):
         return _load(cls, environ)
 
 
-class ReconcilerSettings(BaseModel):
+class ReconcilerSettings(BigPandaApiSettings):
     """What the reconciler needs besides the incident storage and the control table: the
-    configuration file (integrations, environments, share targets, ``[reconciler]``) and the
-    stack's BigPanda API, for an integration that names no ``api_base`` or ``key_secret``."""
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    configuration file (integrations, environments, share targets, ``[reconciler]``), and the
+    stack's BigPanda API for the default integration."""
 
     desk_config_file: str = Field(alias=Env.DESK_CONFIG_FILE, min_length=1)
-    api_base: str = Field(
-        alias=Env.BIGPANDA_API_BASE, default=BIGPANDA_API_BASE, pattern=r"^https?://[^\s]+$"
-    )
-    secret_id: str = Field(alias=Env.BIGPANDA_SECRET_ID, min_length=1)
-    timeout_seconds: float = Field(
-        alias=Env.BIGPANDA_TIMEOUT_SECONDS, default=Limits.BIGPANDA_TIMEOUT_SECONDS, gt=0, le=20
-    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> ReconcilerSettings:
