@@ -128,7 +128,10 @@ def main(
         if args.command == "config":
             return config_check.command(args.config, out=out, err=err)
         if args.command == "desk":
-            return desk_check.report(desk_check.run(desk_setup.setup_from_args(args)), out)
+            setups = desk_setup.setups_from_args(args)
+            if len(setups) == 1 and not isinstance(setups[0], desk_check.TargetFindings):
+                return desk_check.report(desk_check.run(setups[0]), out)
+            return desk_check.report_targets(desk_check.run_targets(setups), out)
         target = discovery.resolve(args)
         if args.command == "redrive":
             return redrive.command(
