@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ops import config_check, desk_check, desk_setup, discovery, inspection, redrive, replay
 from ops.errors import OpsError
+from pandabridge.identity import DEFAULT_INTEGRATION, IncidentKey, is_integration_name
 
 EPILOG = """\
 examples:
@@ -21,6 +22,7 @@ examples:
   .venv/bin/pandabridge-ops redrive ticket-sync --max-per-second 10
   .venv/bin/pandabridge-ops replay 5555370aabc20a001145d6g9 --latest --stack BigPandaWebhook-staging
   .venv/bin/pandabridge-ops inspect 5555370aabc20a001145d6g9 --local --json
+  .venv/bin/pandabridge-ops inspect 5555370aabc20a001145d6g9 --integration payments
   .venv/bin/pandabridge-ops desk check --config pandabridge.toml
   .venv/bin/pandabridge-ops config check --config examples/integrations.toml
 """
@@ -82,10 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="show an incident, its archive, its ticket and a verdict",
         description=(
             "Show the stored incident, its archived versions, its ticket state and callback, "
-            "and a one-line verdict. Exit 1 if the incident is unknown."
+            "its last desk events (newest first), and a one-line verdict. Exit 1 if the "
+            "incident is unknown."
         ),
     )
     inspecting.add_argument("incident_id", metavar="INCIDENT_ID")
+    inspecting.add_argument(
+        "--integration",
+        metavar="NAME",
+        type=_integration,
+        default=DEFAULT_INTEGRATION,
+        help="the BigPanda integration INCIDENT_ID belongs to (default: default)",
+    )
     inspecting.add_argument("--json", action="store_true", help="print JSON for machines")
 
     desk = commands.add_parser("desk", help="the service desk: check its configuration")
@@ -143,7 +153,8 @@ def main(
             )
         if args.command == "replay":
             return replay.command(target, args.incident_id, latest_only=args.latest, out=out)
-        return inspection.command(target, args.incident_id, as_json=args.json, out=out)
+        key = IncidentKey(args.integration, args.incident_id).storage_key
+        return inspection.command(target, key, as_json=args.json, out=out)
     except OpsError as error:
         err.write(f"error: {error}\n")
     except (BotoCoreError, ClientError) as error:
@@ -151,6 +162,14 @@ def main(
     except KeyboardInterrupt:
         err.write("interrupted (a started SQS move task goes on; see list-message-move-tasks)\n")
     return 1
+
+
+def _integration(text: str) -> str:
+    if not is_integration_name(text):
+        raise argparse.ArgumentTypeError(
+            f"not an integration name: {text!r} (the [integrations.NAME] of the file)"
+        )
+    return text
 
 
 def _positive(text: str) -> int:
