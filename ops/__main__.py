@@ -107,8 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Check the desk configuration against the live desk, read-only: one line per "
             "check, ✔ passed, ✘ failed with the fix, ⚠ not verified. Exit 1 if any check "
-            "failed. The credentials come from the ticket credentials secret (--local: the "
-            "local stack's) or --credentials-file."
+            "failed. A file with several targets is checked target by target (or only "
+            "--target NAME), each with the secret its [targets.NAME] secret names, else the "
+            "ticket credentials secret (--local: the local stack's); or --credentials-file."
         ),
     )
     desk_setup.add_arguments(checking)

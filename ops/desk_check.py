@@ -286,11 +286,15 @@ def report_targets(results: Sequence[TargetFindings], out: TextIO) -> int:
             out.write(f"  {finding.outcome.value} {finding.what}\n")
             if finding.fix:
                 out.write(f"      fix: {finding.fix}\n")
-    verdicts = [
-        f"{r.name}: {r.failures} failed" if r.failures else f"{r.name}: passed" for r in results
-    ]
+    verdicts = [_target_verdict(r) for r in results]
     out.write(f"{len(results)} targets; " + "; ".join(verdicts) + "\n")
     return 1 if any(r.failures for r in results) else 0
+
+
+def _target_verdict(result: TargetFindings) -> str:
+    unverified = sum(f.outcome is Outcome.UNVERIFIED for f in result.findings)
+    verdict = f"{result.failures} failed" if result.failures else "passed"
+    return f"{result.name}: {verdict}" + (f", {unverified} not verified" if unverified else "")
 
 
 def _missing_keys(setup: DeskSetup, *keys: str) -> Finding | None:

@@ -20,6 +20,7 @@ from local.demo.service_desk import DemoDesk
 from local.fakes.jira import DEFAULT_API_TOKEN, DEFAULT_EMAIL, JiraFake
 from local.fakes.servicenow import ServiceNowFake
 from ops.__main__ import main
+from ops.desk_check import Finding, Outcome, TargetFindings, failed, report_targets
 from pandabridge.http import HttpClient, basic_auth
 
 SNOW_USER, SNOW_PASSWORD = "pandabridge", "snow-password-0123"
@@ -531,3 +532,17 @@ def test_a_one_target_flag_with_several_targets_asks_for_the_target(
     assert (code, out) == (1, "")
     assert "--base-url describes one target: pass --target NAME" in err
     assert "(targets: demo, snow)" in err
+
+
+def test_the_last_line_counts_each_targets_failures_and_unverified_checks() -> None:
+    # Given one target with a failure and one with a check that could not be verified
+    results = [
+        TargetFindings("a", "jira at https://a", [failed("project", "set targets.a.jira")]),
+        TargetFindings("b", "http at https://b", [Finding(Outcome.UNVERIFIED, "tag", "pass it")]),
+    ]
+    out = io.StringIO()
+    # When they are reported
+    code = report_targets(results, out)
+    # Then the run fails, and the last line says what each target came to
+    assert code == 1
+    assert out.getvalue().endswith("2 targets; a: 1 failed; b: passed, 1 not verified\n")
