@@ -458,32 +458,38 @@ def test_every_target_of_a_file_with_several_is_checked_with_its_own_secret(
     assert out.endswith("2 targets; demo: passed; snow: passed\n")
 
 
-def test_a_failing_target_is_named_with_its_setting_while_the_others_pass(
-    check_several: SeveralRun, snow: ServiceNowFake
-) -> None:
-    # Given the ServiceNow target's caller deactivated
+def deactivate_caller(snow: ServiceNowFake, moto: MotoServer) -> None:
     inactive = snow.tables.find_by_display("sys_user", "BigPanda")
     assert inactive is not None
     snow.tables.update("sys_user", inactive, {"active": "false"}, "admin")
-    # When the preflight runs
-    code, out, _ = check_several()
-    # Then only that target fails, naming the key path of its setting
-    assert code == 1
-    assert "  ✘ caller 'bigpanda.integration' is inactive" in out
-    assert "targets.snow.servicenow.caller_id" in out
-    assert out.endswith("2 targets; demo: passed; snow: 1 failed\n")
 
 
-def test_a_target_whose_own_secret_is_wrong_fails_naming_that_secret(
-    check_several: SeveralRun, moto: MotoServer
-) -> None:
-    # Given the ServiceNow target's own secret holding a wrong password
+def break_own_secret(snow: ServiceNowFake, moto: MotoServer) -> None:
     put_secret(moto.endpoint, SNOW_SECRET, {**SNOW_CREDENTIALS, "password": "not-it"})
+
+
+@pytest.mark.parametrize(
+    ("fault", "named"),
+    [
+        (deactivate_caller, "targets.snow.servicenow.caller_id"),
+        (break_own_secret, f"in the secret {SNOW_SECRET} (targets.snow.secret)"),
+    ],
+    ids=["inactive-caller", "wrong-own-secret"],
+)
+def test_a_failing_target_is_named_with_its_setting_while_the_others_pass(
+    check_several: SeveralRun,
+    snow: ServiceNowFake,
+    moto: MotoServer,
+    fault: Callable[[ServiceNowFake, MotoServer], None],
+    named: str,
+) -> None:
+    # Given the ServiceNow target broken (its caller deactivated, or its own secret wrong)
+    fault(snow, moto)
     # When the preflight runs
     code, out, _ = check_several()
-    # Then its credentials fail, pointing at its own secret and key path; the other passes
+    # Then only that target fails, naming the key path of its setting; the other passes
     assert code == 1
-    assert f"in the secret {SNOW_SECRET} (targets.snow.secret)" in out
+    assert named in out
     assert out.endswith("2 targets; demo: passed; snow: 1 failed\n")
 
 

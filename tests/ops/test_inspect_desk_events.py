@@ -133,10 +133,9 @@ def test_an_incident_without_desk_events_says_none_were_stored(
 ) -> None:
     # Given an incident the desk never talked back about
     stack.store(sample)
-    # When it is inspected
-    run = cli("inspect", INCIDENT_ID)
-    # Then the table says so
-    assert "desk events none stored" in lines(run.out)
+    # When it is inspected / Then the table says so, and the JSON lists none
+    assert "desk events none stored" in lines(cli("inspect", INCIDENT_ID).out)
+    assert shown(cli, INCIDENT_ID) == []
 
 
 def test_an_integration_name_that_cannot_be_one_is_refused(cli: Cli) -> None:
