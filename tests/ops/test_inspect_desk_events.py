@@ -144,3 +144,17 @@ def test_an_integration_name_that_cannot_be_one_is_refused(cli: Cli) -> None:
         cli("inspect", INCIDENT_ID, "--integration", "Not One")
     # Then it is a usage error
     assert usage.value.code == 2
+
+
+def test_desk_events_are_ordered_by_the_instant_whatever_their_offset(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any], events: DeskEventStore
+) -> None:
+    # Given an event at 10:30 in UTC+2 (08:30 UTC) and a later one at 09:00 UTC
+    stack.store(sample)
+    early = desk_event(1).model_copy(update={"at": "2026-12-01T10:30:00+02:00"})
+    late = desk_event(2).model_copy(update={"at": "2026-12-01T09:00:00+00:00"})
+    events.save(early)
+    events.save(late)
+    # When it is inspected
+    # Then the later instant comes first
+    assert [e["event_id"] for e in shown(cli, INCIDENT_ID)] == ["delivery-2", "delivery-1"]

@@ -46,12 +46,13 @@ def incident_partition(incident_key: str) -> str:
     return f"{INCIDENT_PREFIX}{incident_key}"
 
 
-def _sort_time(at: str, fallback: float) -> str:
-    """``at`` in UTC with a fixed width, so that pointers sort by when the desk acted."""
+def _sort_time(at: str) -> str:
+    """``at`` in UTC with a fixed width, so that pointers sort by when the desk acted; as it
+    is when it is not ISO-8601, so that a redelivery still names the same pointer."""
     try:
         moment = datetime.fromisoformat(at)
     except ValueError:
-        moment = datetime.fromtimestamp(fallback, UTC)
+        return at
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
@@ -89,7 +90,7 @@ class DeskEventStore:
         values = event.model_dump()
         item = {
             PK: incident_partition(event.incident_key),
-            SK: f"{_sort_time(event.at, now)}#{event.target}#{event.event_id}",
+            SK: f"{_sort_time(event.at)}#{event.target}#{event.event_id}",
             **{name: values[name] for name in POINTED},
             EXPIRES_AT: int(now) + Limits.DESK_EVENT_TTL_SECONDS,
         }
