@@ -53,7 +53,7 @@ config-check: $(STAMP) ## Validate the desk configuration file offline: integrat
 	$(BIN)/python -m ops config check $(ARGS)
 
 .PHONY: desk-check
-desk-check: $(STAMP) ## Check the desk configuration against the local stack's desk, ✔/✘ with fixes (ARGS= passes flags)
+desk-check: $(STAMP) ## Check each desk target of the local stack's configuration, ✔/✘ with fixes (ARGS="--target NAME")
 	$(BIN)/python -m ops desk check --local $(ARGS)
 
 .PHONY: smoke

@@ -373,6 +373,7 @@ def stage(runs: int) -> Iterator[Stage]:
                 "callback": lambda n: callback_event(endpoint, incident_ids[n], sqs_event),
                 "authorizer": authorizer_event,
                 "desk-events": lambda n: desk_event(endpoint, sample, n, target),
+                "reconciler": lambda _n: {},
             },
         )
 
@@ -424,6 +425,11 @@ def stack_environments(
         "desk-events": shared
         | pick_from(resources, Env.CONTROL_TABLE, Env.TICKETS_TABLE, Env.TICKET_SYNC_QUEUE_URL)
         | pick_from(local_urls, Env.DESK_CONFIG_FILE),
+        "reconciler": shared
+        | storage
+        | pick_from(resources, Env.CONTROL_TABLE)
+        | {Env.BIGPANDA_SECRET_ID: secrets["bigpanda"]}
+        | pick_from(local_urls, Env.BIGPANDA_API_BASE, Env.DESK_CONFIG_FILE),
     }
 
 
@@ -585,6 +591,7 @@ def functions(stage: Stage) -> list[Function]:
     from stacks.callback import CALLBACK_HANDLER
     from stacks.desk_events import DESK_EVENTS_HANDLER
     from stacks.ingest_api import INGEST_HANDLER
+    from stacks.reconciler import RECONCILER_HANDLER
     from stacks.ticket_sync import TICKET_SYNC_HANDLER
 
     memory = _memory_sizes()
@@ -598,6 +605,11 @@ def functions(stage: Stage) -> list[Function]:
             lambda answer: answer["policyDocument"]["Statement"][0]["Effect"] == "Allow",
         ),
         "desk-events": (DESK_EVENTS_HANDLER, lambda answer: answer.get("statusCode") == 200),
+        # A scheduled run over the stand-in, which has shared nothing: it completes.
+        "reconciler": (
+            RECONCILER_HANDLER,
+            lambda answer: answer.get("stopped") is None and bool(answer.get("completed")),
+        ),
     }
     return [
         Function(
@@ -634,6 +646,12 @@ BUILDERS: Final[dict[str, tuple[str, ...]]] = {
         "pandabridge.composition.desk_events:intake",
         "pandabridge.aws_clients:secrets_provider",
     ),
+    "reconciler": (
+        "pandabridge.composition.ingest:incident_store",
+        "pandabridge.composition.reconciler:watermarks",
+        "pandabridge.composition.callback:rate_limiter",
+        "pandabridge.aws_clients:secrets_provider",
+    ),
 }
 
 
@@ -641,6 +659,7 @@ def _memory_sizes() -> dict[str, int]:
     """The memory each function is given (the runtime reports it in the context)."""
     from stacks.authorizer import AUTHORIZER_MEMORY_MB
     from stacks.config import StackSettings
+    from stacks.limits import StackLimits
 
     defaults = StackSettings.model_validate(StackSettings.defaults())
     return {
@@ -649,6 +668,7 @@ def _memory_sizes() -> dict[str, int]:
         "callback": defaults.callback_memory_mb,
         "authorizer": AUTHORIZER_MEMORY_MB,
         "desk-events": defaults.lambda_memory_mb,
+        "reconciler": StackLimits.RECONCILER_MEMORY_MB,
     }
 
 
@@ -773,7 +793,15 @@ LIBRARIES: Final[dict[str, tuple[str, ...]]] = {
     "pydantic": ("pydantic", "pydantic_core", "annotated_types", "typing_inspection"),
     "Powertools": ("aws_lambda_powertools",),
     "X-Ray": ("aws_xray_sdk", "wrapt"),
-    "project": ("pandabridge", "ingest", "ticket_sync", "callback", "authorizer", "desk_events"),
+    "project": (
+        "pandabridge",
+        "ingest",
+        "ticket_sync",
+        "callback",
+        "authorizer",
+        "desk_events",
+        "reconciler",
+    ),
     "stdlib and other": (),
 }
 

@@ -37,6 +37,7 @@ from local.client import Answer, Credentials, authorization, post_webhook, probe
 from local.demo.console import Console, configure_logging, seconds_since
 from local.demo.function_logs import route_function_logs
 from local.demo.journey import Journey
+from local.demo.missed import play_missed
 from local.demo.readback import describe_stored
 from local.demo.service_desk import FAIL_PATH
 from local.demo.story import StoryPlayer, load_story
@@ -161,6 +162,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="log level of the local stack; DEBUG also turns on the functions' logs and metrics",
     )
     parser.add_argument(
+        "--reconcile-every",
+        type=float,
+        default=defaults.RECONCILE_EVERY_SECONDS,
+        metavar="SECONDS",
+        help=(
+            "how often the reconciler searches the BigPanda stand-in for deliveries that never "
+            f"arrived (default {defaults.RECONCILE_EVERY_SECONDS:g}; 0: off). Deployed, "
+            "[reconciler] every_minutes of the configuration file sets it"
+        ),
+    )
+    parser.add_argument(
+        "--drop-delivery",
+        type=int,
+        default=0,
+        metavar="N",
+        help=(
+            "after start-up, the BigPanda stand-in shares N new incidents and drops their "
+            "deliveries on purpose; the reconciler's next run finds them (default 0)"
+        ),
+    )
+    parser.add_argument(
         "--no-sample", action="store_true", help="do not post events/sample.json at start-up"
     )
     parser.add_argument(
@@ -170,6 +192,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     _check_aws(parser, args)
+    if args.drop_delivery < 0:
+        parser.error("--drop-delivery: a number of deliveries, 0 or more")
+    if args.drop_delivery and args.bigpanda_url:
+        parser.error("--drop-delivery needs the BigPanda stand-in: leave out --bigpanda-url")
     _check_bearer_token(parser, args.bearer_token)
     args.credentials = Credentials(args.api_key, args.bearer_token)
     args.tickets = _ticket_target(parser, args)
@@ -414,6 +440,8 @@ def _start(console: Console, stack: LocalStack, args: argparse.Namespace) -> boo
             step.detail = stack.start_pipe()
         with console.step("pollers") as step:
             step.detail = stack.start_pollers()
+        with console.step("reconciler") as step:
+            step.detail = stack.start_reconciler()
     # Each of these has printed its FAIL line; anything else is a bug and keeps its traceback.
     except (
         PortTakenError,
@@ -549,6 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bigpanda=args.bigpanda,
             aws_endpoint=args.aws_endpoint,
             queue_visibility_seconds=args.queue_visibility,
+            reconcile_every_seconds=args.reconcile_every,
             function_overrides=_function_overrides(debug=args.log_level == "DEBUG"),
         ),
         journey,
@@ -568,6 +597,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 console, stack.webhook_url, args.credentials, journey=journey, stop=stop
             )
             player.play(load_story())
+        if args.drop_delivery and not stop.is_set():
+            play_missed(
+                console,
+                journey,
+                stack.drop_delivery,
+                args.drop_delivery,
+                args.reconcile_every,
+                stop,
+            )
         if not stop.is_set():
             console.ok("serving", f"until Ctrl-C or SIGTERM ({stack.webhook_url})")
             _serve_until(stop)

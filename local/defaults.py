@@ -63,6 +63,10 @@ BIGPANDA_SECRET_NAME: Final = f"{SERVICE_NAME}/bigpanda-api-key"
 BIGPANDA_KEY_ENV: Final = "LOCAL_BIGPANDA_API_KEY"
 # How long start-up waits, once the sample is a ticket, for BigPanda's confirmation of it.
 SAMPLE_CALLBACK_WAIT_SECONDS: Final = 10.0
+# How often the local reconciler runs (``--reconcile-every``): a delivery the stand-in drops
+# (``--drop-delivery``) is recovered within this long, where the deployed schedule takes
+# minutes.
+RECONCILE_EVERY_SECONDS: Final = 15.0
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 # The desk configuration the local stack starts from (--config), pointed at the local desk.

@@ -18,6 +18,7 @@ from typing import Any, Final
 from local.defaults import DESK_EVENTS_SECRET_NAME
 from local.fakes.jira import DEFAULT_PROJECT
 from pandabridge.desk_config import DeskConfig, TargetConfig, TargetKind, load_config, parse_config
+from pandabridge.identity import DEFAULT_INTEGRATION
 
 LOCAL_TARGET: Final = "local"
 # The keys a target of any kind takes.
@@ -32,17 +33,22 @@ def local_desk_config(
     *,
     fake: bool = True,
     routed: Mapping[str, str] | None = None,
+    share_target: str | None = None,
 ) -> DeskConfig:
     """``source``'s chosen target as a ``kind`` desk at ``base_url``; for a real desk
     (``fake=False``) no project is made up, so a file of another kind is refused.
 
     A file with integrations keeps them, their routes naming the chosen target by its local
-    name: each other routed target becomes an ``http`` demo desk at its URL in ``routed``."""
+    name: each other routed target becomes an ``http`` demo desk at its URL in ``routed``.
+    ``[reconciler]`` is kept, and ``share_target`` (the BigPanda stand-in's) becomes the
+    default integration's unless the file gives one."""
     target = _as_kind(source.selected, kind, base_url, fake=fake)
     # The local desk always talks back, with the local stack's events secret.
     target["two_way"] = {**target.get("two_way", {}), "events_secret": DESK_EVENTS_SECRET_NAME}
+    reconciler = {"reconciler": source.reconciler.model_dump()}
     if not source.integrations:
-        return parse_config({"targets": {LOCAL_TARGET: target}}, source="(local)")
+        document: dict[str, Any] = {"targets": {LOCAL_TARGET: target}} | reconciler
+        return parse_config(_shared_to(document, share_target), source="(local)")
     targets = {LOCAL_TARGET: target} | {
         name: _as_kind(source.targets[name], "http", url, fake=True)
         for name, url in (routed or {}).items()
@@ -57,7 +63,17 @@ def local_desk_config(
             route["target"] = local.get(route["target"], route["target"])
         integrations[name] = section
     document = {"target": LOCAL_TARGET, "targets": targets, "integrations": integrations}
-    return parse_config(document, source="(local)")
+    return parse_config(_shared_to(document | reconciler, share_target), source="(local)")
+
+
+def _shared_to(document: dict[str, Any], share_target: str | None) -> dict[str, Any]:
+    """``document`` whose default integration names ``share_target``, unless it names one."""
+    if share_target is None:
+        return document
+    integrations = document.setdefault("integrations", {})
+    default = integrations.setdefault(DEFAULT_INTEGRATION, {})
+    default.setdefault("share_target", share_target)
+    return document
 
 
 def _as_kind(
@@ -83,10 +99,18 @@ def write_local_config(
     *,
     fake: bool = True,
     routed: Mapping[str, str] | None = None,
+    share_target: str | None = None,
 ) -> tuple[Path, DeskConfig]:
     """Validate ``source_file``, point it at the desk (and its other routed targets at theirs,
     ``routed``), write it as TOML into ``directory``; returns the file and what it holds."""
-    config = local_desk_config(load_config(source_file), kind, base_url, fake=fake, routed=routed)
+    config = local_desk_config(
+        load_config(source_file),
+        kind,
+        base_url,
+        fake=fake,
+        routed=routed,
+        share_target=share_target,
+    )
     path = directory / "pandabridge.local.toml"
     path.write_text(to_toml(config.model_dump(exclude_none=True)), encoding="utf-8")
     return path, config

@@ -129,3 +129,8 @@ CALLBACK = LocalFunction(
     handler="callback.handler.handler",
     timeout_seconds=StackLimits.CALLBACK_TIMEOUT_SECONDS,
 )
+RECONCILER = LocalFunction(
+    name=f"{SERVICE_NAME}-reconciler",
+    handler="reconciler.handler.handler",
+    timeout_seconds=StackLimits.RECONCILER_TIMEOUT_SECONDS,
+)

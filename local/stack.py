@@ -36,11 +36,12 @@ from local.demo.journey import Journey
 from local.demo.readback import CallbackConfirmations, stored_receipt
 from local.demo.service_desk import DemoDesk
 from local.desk_config import LOCAL_TARGET, write_local_config
+from local.fakes.bigpanda_api import DEFAULT_SHARE_TARGET as STAND_IN_SHARE_TARGET
 from local.fakes.jira import DEFAULT_API_TOKEN as JIRA_API_TOKEN
 from local.fakes.jira import DEFAULT_EMAIL as JIRA_EMAIL
 from local.fakes.jira import JiraFake
 from local.fakes.servicenow import ServiceNowFake
-from local.functions import CALLBACK, DESK_EVENTS, INGEST, TICKET_SYNC, LocalFunction
+from local.functions import CALLBACK, DESK_EVENTS, INGEST, RECONCILER, TICKET_SYNC, LocalFunction
 from local.gateway import LocalGateway, Route
 from local.integrations import LocalIntegrations, integration_path
 from local.names import (
@@ -54,6 +55,7 @@ from local.names import (
 )
 from local.pipe import StreamPipe
 from local.poller import EventSource, OnBatch, QueuePoller
+from local.reconcile_timer import ReconcileTimer
 from pandabridge.auth import TokenSecretError, valid_tokens
 from pandabridge.desk_config import load_config
 from pandabridge.names import (
@@ -118,6 +120,8 @@ class StackOptions:
     # Extra environment for the functions (log level, metrics output); a value that is
     # already set in the environment wins, so a developer can override any of them.
     function_overrides: Mapping[str, str] | None = None
+    # How often the reconciler runs (EventBridge Scheduler's part); 0: not at all.
+    reconcile_every_seconds: float = defaults.RECONCILE_EVERY_SECONDS
 
 
 def demo_desk_credentials() -> dict[str, str]:
@@ -143,6 +147,7 @@ class LocalStack:
         # Read with the desk configuration (``start_tickets``), which names them.
         self.integrations = LocalIntegrations(None)
         self.routed_desks: dict[str, DemoDesk] = {}
+        self.reconcile_timer: ReconcileTimer | None = None
         self._stops: list[tuple[str, Callable[[], None]]] = []
 
     @property
@@ -249,6 +254,7 @@ class LocalStack:
             directory,
             fake=tickets.demo,
             routed=routed,
+            share_target=STAND_IN_SHARE_TARGET if self.options.bigpanda.stand_in else None,
         )
         os.environ.update(
             {
@@ -331,7 +337,7 @@ class LocalStack:
 
     def load_functions(self) -> str:
         """Import the handlers now (cold start), so an import error stops the start-up."""
-        functions = (INGEST, TICKET_SYNC, CALLBACK, DESK_EVENTS)
+        functions = (INGEST, TICKET_SYNC, CALLBACK, DESK_EVENTS, RECONCILER)
         for function in functions:
             function.load()
         return ", ".join(function.handler for function in functions)
@@ -446,6 +452,27 @@ class LocalStack:
         label = function.name.removeprefix(f"{SERVICE_NAME}-")
         self._stops.append((f"{label} poller", poller.stop))
         return f"{queue.local_name} -> {function.name} (batches of {batch_size})"
+
+    def drop_delivery(self, payload: dict[str, Any]) -> str:
+        """BigPanda (the stand-in) shares the incident and drops its delivery: it never reaches
+        the gateway. Returns the incident id."""
+        if self.bigpanda is None:
+            raise RuntimeError("--drop-delivery needs the BigPanda stand-in (no --bigpanda-url)")
+        self.bigpanda.api.drop_next_deliveries(1)
+        self.bigpanda.deliver(payload, lambda _body: None)
+        return str(payload["incident"]["id"])
+
+    def start_reconciler(self) -> str:
+        """Run the reconciler every ``reconcile_every_seconds``, as the schedule does."""
+        period = self.options.reconcile_every_seconds
+        if period <= 0:
+            return "off (--reconcile-every 0)"
+        on_run = None
+        if self.journey is not None:
+            on_run = partial(self.journey.reconciled, received_at=stored_receipt)
+        self.reconcile_timer = ReconcileTimer(RECONCILER, period, on_run=on_run).start()
+        self._stops.append(("reconciler timer", self.reconcile_timer.stop))
+        return f"{RECONCILER.name} every {period:g} s (the BigPanda stand-in's search)"
 
     def stop(self) -> list[str]:
         """Stop what has started, in reverse order; returns the names of what was stopped."""

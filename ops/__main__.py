@@ -23,6 +23,7 @@ from ops import (
     replay,
 )
 from ops.errors import OpsError
+from pandabridge.identity import DEFAULT_INTEGRATION, IncidentKey, is_integration_name
 
 EPILOG = """\
 examples:
@@ -30,6 +31,7 @@ examples:
   .venv/bin/pandabridge-ops redrive ticket-sync --max-per-second 10
   .venv/bin/pandabridge-ops replay 5555370aabc20a001145d6g9 --latest --stack BigPandaWebhook-staging
   .venv/bin/pandabridge-ops inspect 5555370aabc20a001145d6g9 --local --json
+  .venv/bin/pandabridge-ops inspect 5555370aabc20a001145d6g9 --integration payments
   .venv/bin/pandabridge-ops breaker reset 5555370aabc20a001145d6g9 --integration payments
   .venv/bin/pandabridge-ops desk check --config pandabridge.toml
   .venv/bin/pandabridge-ops config check --config examples/integrations.toml
@@ -92,10 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="show an incident, its archive, its ticket and a verdict",
         description=(
             "Show the stored incident, its archived versions, its ticket state and callback, "
-            "and a one-line verdict. Exit 1 if the incident is unknown."
+            "its last desk events (newest first), and a one-line verdict. Exit 1 if the "
+            "incident is unknown."
         ),
     )
     inspecting.add_argument("incident_id", metavar="INCIDENT_ID")
+    inspecting.add_argument(
+        "--integration",
+        metavar="NAME",
+        type=_integration,
+        default=DEFAULT_INTEGRATION,
+        help="the BigPanda integration INCIDENT_ID belongs to (default: default)",
+    )
     inspecting.add_argument("--json", action="store_true", help="print JSON for machines")
 
     breakers = commands.add_parser("breaker", help="write-back's circuit breaker: reset it")
@@ -116,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     resetting.add_argument(
         "--integration",
         metavar="NAME",
-        help="the integration the incident belongs to (default: default)",
+        type=_integration,
+        default=DEFAULT_INTEGRATION,
+        help="the BigPanda integration INCIDENT_ID belongs to (default: default)",
     )
 
     desk = commands.add_parser("desk", help="the service desk: check its configuration")
@@ -128,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Check the desk configuration against the live desk, read-only: one line per "
             "check, ✔ passed, ✘ failed with the fix, ⚠ not verified. Exit 1 if any check "
-            "failed. The credentials come from the ticket credentials secret (--local: the "
-            "local stack's) or --credentials-file."
+            "failed. A file with several targets is checked target by target (or only "
+            "--target NAME), each with the secret its [targets.NAME] secret names, else the "
+            "ticket credentials secret (--local: the local stack's); or --credentials-file."
         ),
     )
     desk_setup.add_arguments(checking)
@@ -159,7 +172,10 @@ def main(
         if args.command == "config":
             return config_check.command(args.config, out=out, err=err)
         if args.command == "desk":
-            return desk_check.report(desk_check.run(desk_setup.setup_from_args(args)), out)
+            setups = desk_setup.setups_from_args(args)
+            if len(setups) == 1 and not isinstance(setups[0], desk_check.TargetFindings):
+                return desk_check.report(desk_check.run(setups[0]), out)
+            return desk_check.report_targets(desk_check.run_targets(setups), out)
         target = discovery.resolve(args)
         if args.command == "redrive":
             return redrive.command(
@@ -170,10 +186,12 @@ def main(
                 out=out,
             )
         if args.command == "breaker":
-            return breaker.reset(target, args.incident_id, integration=args.integration, out=out)
+            key = IncidentKey(args.integration, args.incident_id)
+            return breaker.reset(target, key.storage_key, out=out)
         if args.command == "replay":
             return replay.command(target, args.incident_id, latest_only=args.latest, out=out)
-        return inspection.command(target, args.incident_id, as_json=args.json, out=out)
+        key = IncidentKey(args.integration, args.incident_id).storage_key
+        return inspection.command(target, key, as_json=args.json, out=out)
     except OpsError as error:
         err.write(f"error: {error}\n")
     except (BotoCoreError, ClientError) as error:
@@ -181,6 +199,14 @@ def main(
     except KeyboardInterrupt:
         err.write("interrupted (a started SQS move task goes on; see list-message-move-tasks)\n")
     return 1
+
+
+def _integration(text: str) -> str:
+    if not is_integration_name(text):
+        raise argparse.ArgumentTypeError(
+            f"not an integration name: {text!r} (the [integrations.NAME] of the file)"
+        )
+    return text
 
 
 def _positive(text: str) -> int:

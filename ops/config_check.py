@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import TextIO
 
 from ops.discovery import CDK_JSON, project_context
-from pandabridge.desk_config import DeskConfig, DeskConfigurationError, load_config
+from pandabridge.desk_config import (
+    DeskConfig,
+    DeskConfigurationError,
+    IntegrationConfig,
+    load_config,
+)
 from pandabridge.identity import DEFAULT_INTEGRATION
 from pandabridge.names import WEBHOOK_PATH
 
@@ -68,9 +73,25 @@ def render(config: DeskConfig) -> str:
             when = " and ".join(conditions) or "every incident"
             lines.append(f"  route {index}    {when} -> {route.target}")
         lines.append(f"  otherwise  -> {integration.target or config.target_name}")
+        lines.append(f"  reconciler {_reconciled(integration)}")
+    reconciler = config.reconciler
+    lines.append(
+        f"reconciler: every {reconciler.every_minutes} min, overlap "
+        f"{reconciler.overlap_seconds} s" + ("" if reconciler.enabled else ", switched off")
+    )
     for name, target in config.targets.items():
         lines.append(
             f"target {name}: {target.kind} at {target.base_url}, "
             f"credentials {target.secret or THE_STACKS}"
         )
     return "".join(f"{line}\n" for line in lines)
+
+
+def _reconciled(integration: IntegrationConfig) -> str:
+    """What the reconciler searches for an integration, and which incidents it may take."""
+    shares = (
+        f"takes shares to {integration.share_target}"
+        if integration.share_target
+        else "no share_target: only incidents already stored"
+    )
+    return f"environments {', '.join(integration.environments)}, {shares}"

@@ -128,6 +128,9 @@ class DeskSetup:
     # to read BigPanda's tag definitions, when given.
     link_tag: str | None = None
     bigpanda: BigPandaAccess | None = None
+    # Where ``credentials`` came from, as a fix names it: the stack's secret, or the secret
+    # the target names (``targets.<name>.secret``).
+    credentials_source: str = CREDENTIALS
 
     def key(self, path: str) -> str:
         """The configuration key path of one of this target's settings."""
@@ -249,12 +252,59 @@ def report(findings: Sequence[Finding], out: TextIO) -> int:
     return 1 if failures else 0
 
 
+@dataclass(frozen=True)
+class TargetFindings:
+    """One target's findings, when a file with several targets is checked."""
+
+    name: str
+    desk: str  # "jira at https://..." (or why it was not reached)
+    findings: Sequence[Finding]
+
+    @property
+    def failures(self) -> int:
+        return sum(f.outcome is Outcome.FAILED for f in self.findings)
+
+
+def run_targets(
+    setups: Sequence[DeskSetup | TargetFindings], http: HttpClient | None = None
+) -> list[TargetFindings]:
+    """Every target's checks, in the file's order; a target already judged (its credentials
+    could not be read) keeps its findings and the others are checked all the same."""
+    return [
+        setup
+        if isinstance(setup, TargetFindings)
+        else TargetFindings(setup.name, f"{setup.kind} at {setup.base_url}", run(setup, http))
+        for setup in setups
+    ]
+
+
+def report_targets(results: Sequence[TargetFindings], out: TextIO) -> int:
+    """Each target's findings under its name, then one line per target; 0 when none failed."""
+    for result in results:
+        out.write(f"target {result.name} ({result.desk})\n")
+        for finding in result.findings:
+            out.write(f"  {finding.outcome.value} {finding.what}\n")
+            if finding.fix:
+                out.write(f"      fix: {finding.fix}\n")
+    verdicts = [_target_verdict(r) for r in results]
+    out.write(f"{len(results)} targets; " + "; ".join(verdicts) + "\n")
+    return 1 if any(r.failures for r in results) else 0
+
+
+def _target_verdict(result: TargetFindings) -> str:
+    unverified = sum(f.outcome is Outcome.UNVERIFIED for f in result.findings)
+    verdict = f"{result.failures} failed" if result.failures else "passed"
+    return f"{result.name}: {verdict}" + (f", {unverified} not verified" if unverified else "")
+
+
 def _missing_keys(setup: DeskSetup, *keys: str) -> Finding | None:
     missing = [k for k in keys if not str(setup.credentials.get(k) or "").strip()]
     if not missing:
         return None
     names = ", ".join(f"'{k}'" for k in missing)
-    return failed(f"credentials: the secret lacks {names}", f"add {names} to {CREDENTIALS}")
+    return failed(
+        f"credentials: the secret lacks {names}", f"add {names} to {setup.credentials_source}"
+    )
 
 
 def _reach(
@@ -274,7 +324,7 @@ def _reach(
         if error.status == 403 and forbidden:
             raise _StopChecksError(failed(f"{what} refused: {error}", forbidden)) from None
         if error.status in (401, 403):
-            fix = f"put working {credentials} in {CREDENTIALS}"
+            fix = f"put working {credentials} in {setup.credentials_source}"
             raise _StopChecksError(failed(f"credentials refused: {error}", fix)) from None
         fix = f"check {setup.key('base_url')} ({setup.base_url})"
         raise _StopChecksError(failed(f"{what}: {error}", fix)) from None
@@ -715,7 +765,8 @@ def _generic(setup: DeskSetup, http: HttpClient) -> Iterator[Finding]:
     except RejectedRequestError as error:
         if error.status in (401, 403):
             yield failed(
-                f"signature refused: {error}", f"put the desk's 'hmac_secret' in {CREDENTIALS}"
+                f"signature refused: {error}",
+                f"put the desk's 'hmac_secret' in {setup.credentials_source}",
             )
         else:
             yield failed(f"contract lookup refused: {error}", f"check {setup.key('base_url')}")

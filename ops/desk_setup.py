@@ -23,12 +23,15 @@ from botocore.exceptions import ClientError
 
 from ops import discovery
 from ops.desk_check import (
+    CREDENTIALS,
     JIRA_CREATE_FIELDS,
     BigPandaAccess,
     DeskSetup,
     JiraExpectations,
     ServiceNowExpectations,
+    TargetFindings,
     TransitionStep,
+    failed,
 )
 from ops.errors import OpsError
 from pandabridge.desk_config import DeskConfigurationError, parse_config
@@ -47,7 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=f"the desk configuration file (default: {CONFIG_FILE.name} if it exists)",
     )
-    desk.add_argument("--target", metavar="NAME", help="the [targets.NAME] to check")
+    desk.add_argument(
+        "--target",
+        metavar="NAME",
+        help="check only [targets.NAME], at its own base_url (default: every target of the file)",
+    )
     desk.add_argument("--kind", choices=KINDS, help="the desk's kind (overrides the file)")
     desk.add_argument("--base-url", metavar="URL", help="the desk's URL (overrides the file)")
     desk.add_argument("--jira-project", metavar="KEY", help="the Jira project (overrides the file)")
@@ -72,28 +79,84 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def setups_from_args(args: argparse.Namespace) -> list[DeskSetup | TargetFindings]:
+    """The targets to check: the one ``--target`` names, else every target of the file, in
+    its order; a file with one target (or none) is checked as ``setup_from_args`` says.
+
+    Each target's credentials come from its own secret (``targets.<name>.secret``, else the
+    stack's ticket secret); a secret that cannot be read fails that target alone."""
+    path = _config_path(args)
+    targets = _targets(path, args.target) if path else {}
+    if len(targets) <= 1:
+        return [setup_from_args(args)]
+    flags = {
+        "--kind": args.kind,
+        "--base-url": args.base_url,
+        "--jira-project": args.jira_project,
+        "--credentials-file": args.credentials_file,
+    }
+    if given := [flag for flag, value in flags.items() if value]:
+        raise OpsError(
+            f"{', '.join(given)} describes one target: pass --target NAME as well "
+            f"(targets: {', '.join(targets)})"
+        )
+    setups: list[DeskSetup | TargetFindings] = []
+    for name, target in targets.items():
+        kind = str(target.get("kind") or "http")
+        try:
+            credentials, source = _credentials_of(args, name, target)
+        except (OpsError, ClientError) as error:
+            fix = f"set the secret's value, or name another in targets.{name}.secret"
+            what = f"credentials could not be read: {error}"
+            desk = f"{kind} at {target.get('base_url')}"
+            setups.append(TargetFindings(name, desk, [failed(what, fix)]))
+            continue
+        setups.append(_setup(args, name, target, str(target.get("base_url")), credentials, source))
+    return setups
+
+
 def setup_from_args(args: argparse.Namespace) -> DeskSetup:
-    """The desk to check, as the flags, the configuration file and the secret describe it."""
-    path = args.config or (_local_desk_config() if args.local else None)
-    path = path or (CONFIG_FILE if CONFIG_FILE.exists() else None)
+    """The one desk to check, as the flags, the configuration file and the secret describe it."""
+    path = _config_path(args)
     name, target = _target(path, args.target) if path else ("desk", {})
-    kind = args.kind or target.get("kind") or "http"
-    base_url = args.base_url or (_local_desk_url() if args.local else target.get("base_url"))
+    # --local points the file's default target at the local stack's desk; a target named by
+    # --target keeps its own URL.
+    local = args.local and not args.target
+    base_url = args.base_url or (_local_desk_url() if local else target.get("base_url"))
     if not base_url:
         raise OpsError(f"no desk URL: set targets.{name}.base_url in the file, or pass --base-url")
+    credentials, source = _credentials_of(args, name, target)
+    return _setup(args, name, target, str(base_url), credentials, source)
+
+
+def _config_path(args: argparse.Namespace) -> Path | None:
+    path = args.config or (_local_desk_config() if args.local else None)
+    return path or (CONFIG_FILE if CONFIG_FILE.exists() else None)
+
+
+def _setup(
+    args: argparse.Namespace,
+    name: str,
+    target: Mapping[str, Any],
+    base_url: str,
+    credentials: Mapping[str, str],
+    source: str,
+) -> DeskSetup:
+    kind = args.kind or target.get("kind") or "http"
     jira_table = dict(target.get("jira") or {})
     if args.jira_project:
         jira_table["project"] = args.jira_project
     return DeskSetup(
         kind=kind,
-        base_url=str(base_url),
-        credentials=_credentials(args),
+        base_url=base_url,
+        credentials=credentials,
         timeout_seconds=float(target.get("timeout_seconds", 10)),
         name=name,
         jira=_jira(target, jira_table) if kind == "jira" else None,
         servicenow=_servicenow(target) if kind == "servicenow" else None,
         link_tag=_link_tag(target),
         bigpanda=_bigpanda(args),
+        credentials_source=source,
     )
 
 
@@ -118,18 +181,34 @@ def _bigpanda(args: argparse.Namespace) -> BigPandaAccess | None:
     return BigPandaAccess(api_base=args.bigpanda_api_base, api_key=key)
 
 
-def _target(path: Path, wanted: str | None) -> tuple[str, Mapping[str, Any]]:
+def _document(path: Path) -> dict[str, Any]:
+    """The file's TOML, validated with the schema the stack and the functions use, so that
+    all three agree (a file without targets is the flags' alone)."""
     try:
         document = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise OpsError(f"cannot read {path}: {error}") from None
+    if document.get("targets"):
+        try:
+            parse_config(document, source=str(path))
+        except DeskConfigurationError as error:
+            raise OpsError(str(error)) from None
+    return document
+
+
+def _targets(path: Path, wanted: str | None) -> dict[str, Mapping[str, Any]]:
+    """The targets to check: ``wanted`` alone, else all of the file's."""
+    if wanted:
+        name, target = _target(path, wanted)
+        return {name: target}
+    return dict(_document(path).get("targets") or {})
+
+
+def _target(path: Path, wanted: str | None) -> tuple[str, Mapping[str, Any]]:
+    document = _document(path)
     targets = document.get("targets") or {}
     if not targets and not wanted:
         return "desk", {}
-    try:  # the schema the stack and the function validate with, so all three agree
-        parse_config(document, source=str(path))
-    except DeskConfigurationError as error:
-        raise OpsError(str(error)) from None
     name = wanted or document.get("target") or (next(iter(targets)) if len(targets) == 1 else None)
     if name not in targets:
         names = ", ".join(targets) or "none"
@@ -170,26 +249,32 @@ def _servicenow(target: Mapping[str, Any]) -> ServiceNowExpectations:
     return ServiceNowExpectations(**{k: v for k, v in table.items() if k in known and v != ""})
 
 
-def _credentials(args: argparse.Namespace) -> dict[str, str]:
+def _credentials_of(
+    args: argparse.Namespace, name: str, target: Mapping[str, Any]
+) -> tuple[dict[str, str], str]:
+    """A target's credentials, and where they came from as a fix names it: the file given,
+    the secret the target names, or the stack's ticket secret."""
     if args.credentials_file:
         try:
             raw = args.credentials_file.read_text()
         except OSError as error:
             raise OpsError(f"cannot read {args.credentials_file}: {error}") from None
-        return _object(raw, str(args.credentials_file))
-    target = discovery.resolve(args)
-    name = target.resources[discovery.Resource.TICKET_SECRET]
+        return _object(raw, str(args.credentials_file)), CREDENTIALS
+    own = target.get("secret")
+    stack = discovery.resolve(args)
+    secret = str(own) if own else stack.resources[discovery.Resource.TICKET_SECRET]
+    source = f"the secret {secret} (targets.{name}.secret)" if own else CREDENTIALS
     try:
-        raw = target.aws.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
+        raw = stack.aws.client("secretsmanager").get_secret_value(SecretId=secret)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code == "ResourceNotFoundException":
             raise OpsError(
-                f"the ticket credentials secret {name} has no value: set it (README, Deploy, "
+                f"the ticket credentials secret {secret} has no value: set it (README, Deploy, "
                 "step 2), or pass --credentials-file"
             ) from None
         raise
-    return _object(raw, f"the secret {name}")
+    return _object(raw["SecretString"], f"the secret {secret}"), source
 
 
 def _object(raw: str, where: str) -> dict[str, str]:

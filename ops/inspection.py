@@ -1,7 +1,8 @@
 """Everything the stack knows about one incident, and whether its ticket has caught up.
 
 Read through the functions' own stores: the incident (``IncidentStore.get``), its archived
-versions, and the ticket state (``TicketStateStore.get``). The verdict names the first thing
+versions, the ticket state (``TicketStateStore.get``), and the desk events stored for it
+(``DeskEventStore.recent``, the newest ``DESK_EVENTS_SHOWN``). The verdict names the first thing
 an on-call engineer would act on: a ticket that is missing or behind the stored version, a
 ticket in the wrong status, a step the desk refused as configured (with the setting to fix),
 or a callback BigPanda is still waiting for.
@@ -19,7 +20,8 @@ from ops.discovery import Resource, Target
 from ops.errors import OpsError
 from pandabridge.callbacks import after_webhook
 from pandabridge.incidents import StoredIncident
-from pandabridge.stores.echo import DynamoCircuitBreaker
+from pandabridge.stores.desk_events import DeskEventRecord, DeskEventStore
+from pandabridge.stores.echo import DynamoCircuitBreaker, DynamoEchoLedger
 from pandabridge.stores.incidents import IncidentStore
 from pandabridge.stores.tickets import TicketStateStore
 from pandabridge.tickets.model import TicketStatus
@@ -27,6 +29,32 @@ from pandabridge.tickets.state import StepFailure, TicketState
 from pandabridge.versioning import Part
 
 IN_SYNC = "in sync, callback confirmed"
+# The desk events shown: the newest, enough to follow a round trip, bounded for a busy ticket.
+DESK_EVENTS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class DeskEventLine:
+    """A stored desk event and how far it went, as far as the stored items tell: ``stored``
+    (not queued yet), ``queued`` (for write-back), ``handled`` (write-back applied or dropped
+    it; its log line says which), or ``expired`` (its item is gone, its pointer not yet)."""
+
+    record: DeskEventRecord
+    status: str
+
+    def as_json(self) -> dict[str, Any]:
+        record = self.record
+        return {
+            "target": record.target,
+            "event_id": record.event_id,
+            "kind": record.kind,
+            "actor": record.actor,
+            "actor_name": record.actor_name,
+            "ticket_key": record.ticket_key,
+            "at": record.at,
+            "queued_at": record.queued_at,
+            "status": self.status,
+        }
 
 
 @dataclass(frozen=True)
@@ -38,6 +66,8 @@ class Inspection:
     # When write-back's circuit breaker stopped mirroring this incident (a sync loop is
     # suspected); None while it mirrors, or where the stack has no write-back.
     loop_suspected_since: datetime | None = None
+    # The incident's newest stored desk events, newest first.
+    desk_events: tuple[DeskEventLine, ...] = ()
 
     @property
     def problems(self) -> list[str]:
@@ -134,6 +164,7 @@ class Inspection:
             },
             "ticket": None if self.state is None else self._ticket_json(self.state),
             "loop_suspected_since": _time(self.loop_suspected_since),
+            "desk_events": [line.as_json() for line in self.desk_events],
             "verdict": self.verdict,
             "in_sync": not self.problems,
         }
@@ -204,17 +235,43 @@ def inspect(target: Target, incident_id: str) -> Inspection:
         versions=list_versions(store.s3, store.bucket_name, incident_id),
         state=tickets.get(incident_id),
         loop_suspected_since=_loop_suspected_since(target, incident_id),
+        desk_events=_desk_events(target, incident_id),
     )
 
 
-def _loop_suspected_since(target: Target, incident_id: str) -> datetime | None:
-    """When write-back's breaker opened on the incident; None on a stack without a control
-    table (deployed before it)."""
+def _control_table(target: Target) -> str | None:
+    """The control table; None on a stack deployed before it."""
     try:
-        table = target.resources[Resource.CONTROL_TABLE]
+        return target.resources[Resource.CONTROL_TABLE]
     except OpsError:
         return None
+
+
+def _loop_suspected_since(target: Target, incident_id: str) -> datetime | None:
+    """When write-back's breaker opened on the incident."""
+    table = _control_table(target)
+    if table is None:
+        return None
     return DynamoCircuitBreaker(table, target.aws.client("dynamodb")).opened_at(incident_id)
+
+
+def _desk_events(target: Target, incident_id: str) -> tuple[DeskEventLine, ...]:
+    """The incident's newest desk events, each with how far it went."""
+    table = _control_table(target)
+    if table is None:
+        return ()
+    dynamodb = target.aws.client("dynamodb")
+    ledger = DynamoEchoLedger(table, dynamodb)
+    lines = []
+    for record in DeskEventStore(table, dynamodb).recent(incident_id, DESK_EVENTS_SHOWN):
+        if ledger.applied(incident_id, record.event_id):
+            status = "handled"
+        elif not record.stored:
+            status = "expired"
+        else:
+            status = "queued" if record.queued_at else "stored"
+        lines.append(DeskEventLine(record, status))
+    return tuple(lines)
 
 
 def command(target: Target, incident_id: str, *, as_json: bool, out: TextIO) -> int:
@@ -251,6 +308,8 @@ def render(found: Inspection) -> str:
         ("  received at", incident["received_at"]),
         ("  payload", f"{payload['bytes']:,} bytes, {where}"),
     ]
+    if incident["recovered"]:
+        rows.append(("  recovered", "yes: a missed delivery found by the reconciler"))
     newest = archive["newest"]
     rows.append(
         (
@@ -265,9 +324,35 @@ def render(found: Inspection) -> str:
         rows.append(("ticket", "none"))
     else:
         rows += _ticket_rows(ticket)
+    rows += _desk_event_rows(data["desk_events"])
     rows.append(("verdict", data["verdict"]))
     width = max(len(label) for label, _ in rows) + 2
     return "\n".join(f"{label:<{width}}{value}" for label, value in rows)
+
+
+STATUS_WORDS = {
+    "stored": "stored, not queued yet",
+    "queued": "queued for write-back",
+    "handled": "handled by write-back (applied or dropped)",
+    "expired": "expired",
+}
+
+
+def _desk_event_rows(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    if not events:
+        return [("desk events", "none stored")]
+    bound = f", the last {DESK_EVENTS_SHOWN}" if len(events) >= DESK_EVENTS_SHOWN else ""
+    return [
+        ("desk events", f"{len(events)} shown, newest first{bound}"),
+        *(
+            (
+                "  event",
+                f"{event['at']} {event['kind']} by {event['actor_name'] or event['actor']} on "
+                f"{event['ticket_key']} ({event['target']}): {STATUS_WORDS[event['status']]}",
+            )
+            for event in events
+        ),
+    ]
 
 
 def _ticket_rows(ticket: dict[str, Any]) -> list[tuple[str, str]]:

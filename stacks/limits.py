@@ -42,3 +42,12 @@ class StackLimits:
     AUTHORIZER_CACHE_MAX_SECONDS: Final = 3600
     # The authorizer answers from memory after its first read of the secret.
     AUTHORIZER_TIMEOUT_SECONDS: Final = 5
+    # The reconciler: a run searches a few pages and fetches the incidents it missed, each call
+    # within BigPanda's timeout; two minutes leave room for a backlog. Two runs that overlap
+    # are harmless: the watermark only moves forward and ingest's write makes a second store
+    # of one version a no-op.
+    RECONCILER_TIMEOUT_SECONDS: Final = 120
+    RECONCILER_MEMORY_MB: Final = 256
+    # Runs stopped in this many 5-minute periods in a row raise ReconcilerFailuresAlarm: one
+    # throttled run resumes at the next.
+    RECONCILER_FAILED_RUNS_ALARM: Final = 3

@@ -36,7 +36,9 @@ from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.desk_events import DeskEvents
 from stacks.ingest_api import IngestApi
+from stacks.limits import StackLimits
 from stacks.queues import WorkQueues
+from stacks.reconciler import Reconciler
 from stacks.storage import IncidentStorage
 from stacks.stream_handoff import StreamHandoff
 from stacks.ticket_sync import TicketSync
@@ -135,6 +137,7 @@ class Monitoring(Construct):
         handoff: StreamHandoff,
         ticket_sync: TicketSync,
         callback: Callback,
+        reconciler: Reconciler,
         desk_events: DeskEvents | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -144,6 +147,7 @@ class Monitoring(Construct):
             Watched("Ingest", "ingest", ingest_api.ingest.function),
             Watched("TicketSync", "ticket sync", ticket_sync.worker.function),
             Watched("Callback", "callback", callback.confirmer.function),
+            Watched("Reconciler", "reconciler", reconciler.worker.function),
         ]
         if desk_events is not None:
             self.functions.append(
@@ -186,6 +190,7 @@ class Monitoring(Construct):
         self.api_server_error_alarm = self._api_server_error_alarm()
         self.authorizer_alarms = self._authorizer_alarms() if bearer_auth is not None else []
         self.ticket_step_failed_alarm = self._ticket_step_failed_alarm()
+        self.reconciler_alarms = self._reconciler_alarms()
         self.sync_loop_alarm = self._sync_loop_alarm()
         self.desk_event_alarms = [self._desk_event_failed_alarm()] if desk_events else []
         self.callback_not_configured_alarms = (
@@ -209,6 +214,7 @@ class Monitoring(Construct):
             self.api_server_error_alarm,
             *self.authorizer_alarms,
             self.ticket_step_failed_alarm,
+            *self.reconciler_alarms,
             self.sync_loop_alarm,
             *self.callback_not_configured_alarms,
             *self.desk_event_alarms,
@@ -424,6 +430,43 @@ class Monitoring(Construct):
             ),
         )
 
+    def _reconciler_alarms(self) -> list[cloudwatch.Alarm]:
+        """Runs BigPanda stopped (a throttle or an outage of one run is normal: the next run
+        searches the same window, so only several in a row alarm), and deliveries the webhook
+        missed, which the reconciler found: each is a ticket that came late."""
+        runs = StackLimits.RECONCILER_FAILED_RUNS_ALARM
+        failures = self._notify(
+            cloudwatch.Alarm(
+                self,
+                "ReconcilerFailuresAlarm",
+                metric=business_metric(Metric.RECONCILER_FAILURES),
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=runs,
+                datapoints_to_alarm=runs,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=(
+                    f"The reconciler's runs stopped in {runs} periods of 5 minutes in a row: "
+                    "BigPanda refused or throttled its Incidents API calls, so missed "
+                    "deliveries are not being recovered (none is lost: each run searches from "
+                    "the last window it completed). Its WARNING line names the reason and the "
+                    "setting (an integration's key_secret, environments)."
+                ),
+            )
+        )
+        missed = self._alarm(
+            "MissedDeliveriesAlarm",
+            metric=business_metric(Metric.RECONCILED_INCIDENTS),
+            threshold=0,
+            description=(
+                "The reconciler found incident versions BigPanda shared but the webhook never "
+                "stored, and stored them (their tickets came one reconcile period late). Check "
+                "the API's 4xx/5xx and the ingest function's errors around that time; "
+                ".venv/bin/pandabridge-ops inspect <incident id> shows 'recovered'."
+            ),
+        )
+        return [failures, missed]
+
     def _sync_loop_alarm(self) -> cloudwatch.Alarm:
         """Write-back's circuit breaker stopped mirroring an incident: our own writes seem to
         come back as new changes, which no echo guard recognised."""
@@ -502,6 +545,7 @@ class Monitoring(Construct):
                 if self.desk_event_alarms
                 else []
             ),
+            *self._section("Reconciler", [self._reconciler_widgets()]),
             *self._section("Write-back to BigPanda", [self._write_back_widgets()]),
         ]
         return cloudwatch.Dashboard(
@@ -678,6 +722,24 @@ class Monitoring(Construct):
                 ],
                 width=6,
                 height=GRAPH_HEIGHT,
+            ),
+        ]
+
+    @staticmethod
+    def _reconciler_widgets() -> list[cloudwatch.IWidget]:
+        return [
+            _graph(
+                "Missed deliveries recovered",
+                [business_metric(Metric.RECONCILED_INCIDENTS)],
+                width=8,
+            ),
+            _graph(
+                "Reconciler runs stopped", [business_metric(Metric.RECONCILER_FAILURES)], width=8
+            ),
+            _graph(
+                "Reconciler BigPanda API calls",
+                [business_metric(Metric.RECONCILER_API_CALLS)],
+                width=8,
             ),
         ]
 

@@ -17,6 +17,7 @@ from stacks.functions import FunctionDefaults
 from stacks.ingest_api import IngestApi
 from stacks.monitoring import Monitoring
 from stacks.queues import WorkQueues
+from stacks.reconciler import Reconciler
 from stacks.storage import IncidentStorage
 from stacks.stream_handoff import StreamHandoff
 from stacks.ticket_sync import TicketSync
@@ -102,6 +103,15 @@ class WebhookStack(Stack):
             callback=self.callback,
             ingest=self.ingest_api.ingest.function,
         )
+        self.reconciler = Reconciler(
+            self,
+            "Reconciler",
+            settings=settings,
+            functions=self.functions,
+            storage=self.storage,
+            desk_config=self.ticket_sync.desk_config,
+            bigpanda_secret=self.callback.secret,
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -113,6 +123,7 @@ class WebhookStack(Stack):
             ticket_sync=self.ticket_sync,
             callback=self.callback,
             desk_events=self.desk_events,
+            reconciler=self.reconciler,
         )
 
         outputs = {

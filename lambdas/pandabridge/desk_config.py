@@ -369,11 +369,28 @@ class IntegrationConfig(_Section):
     token_secret: SecretName | None = None
     target: str | None = None
     routes: list[RouteConfig] = Field(default_factory=list)
+    # The reconciler: the BigPanda environment ids it searches ("All" by name: every one), and
+    # the share target naming this integration in BigPanda's ``incident_shared`` activities
+    # (without it, an incident never stored is never taken).
+    environments: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=lambda: ["All"], min_length=1
+    )
+    share_target: str | None = Field(default=None, min_length=1)
 
     @property
     def api_url(self) -> str:
         """BigPanda's API base URL: ``us`` and ``eu`` name BigPanda's regions."""
         return API_BASES.get(self.api_base, self.api_base).rstrip("/")
+
+
+class ReconcilerConfig(_Section):
+    """``[reconciler]``: the scheduled search of BigPanda's Incidents API that recovers missed
+    deliveries (``pandabridge.reconcile``). The search covers the time since the last run plus
+    ``overlap_seconds``, so a change BigPanda's search shows late is still found."""
+
+    enabled: bool = True
+    every_minutes: int = Field(default=5, ge=1, le=1440)
+    overlap_seconds: int = Field(default=300, ge=0, le=86_400)
 
 
 class DeskConfig(_Section):
@@ -388,6 +405,7 @@ class DeskConfig(_Section):
     integrations: dict[
         Annotated[str, Field(pattern=INTEGRATION_NAME_PATTERN)], IntegrationConfig
     ] = Field(default_factory=dict)
+    reconciler: ReconcilerConfig = ReconcilerConfig()
 
     @model_validator(mode="after")
     def _one_target_chosen(self) -> DeskConfig:

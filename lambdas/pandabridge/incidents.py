@@ -51,6 +51,9 @@ class IncidentSummary:
     received_at: datetime
     payload_bytes: int
     integration: str = DEFAULT_INTEGRATION
+    # Found by the reconciler in BigPanda's API, not delivered by the webhook (a missed
+    # delivery, see ``pandabridge.reconcile``).
+    recovered: bool = False
 
     @classmethod
     def of(
@@ -58,6 +61,8 @@ class IncidentSummary:
         webhook: ParsedWebhook,
         received_at: datetime,
         integration: str = DEFAULT_INTEGRATION,
+        *,
+        recovered: bool = False,
     ) -> IncidentSummary:
         incident = webhook.payload.incident
         metadata = webhook.payload.metadata
@@ -77,6 +82,7 @@ class IncidentSummary:
             updated_on=incident.updatedOn,
             received_at=received_at,
             payload_bytes=len(webhook.raw),
+            recovered=recovered,
         )
 
     @property
@@ -118,6 +124,7 @@ class IncidentSummary:
             "updated_on": self.updated_on,
             "received_at": self.received_at.isoformat(timespec="milliseconds"),
             "payload_bytes": self.payload_bytes,
+            "recovered": self.recovered,
         }
 
 
@@ -175,9 +182,13 @@ def ingest(
     received_at: datetime | None = None,
     *,
     integration: str = DEFAULT_INTEGRATION,
+    recovered: bool = False,
 ) -> IngestOutcome:
-    """Store the delivery of ``integration`` unless the stored incident is newer or identical."""
-    summary = IncidentSummary.of(webhook, received_at or datetime.now(UTC), integration)
+    """Store the delivery of ``integration`` unless the stored incident is newer or identical;
+    ``recovered`` marks a version the reconciler found instead of the webhook."""
+    summary = IncidentSummary.of(
+        webhook, received_at or datetime.now(UTC), integration, recovered=recovered
+    )
     saved = repository.save_if_newer(summary, webhook.raw)
     return IngestOutcome(webhook.incident_id, saved.result, webhook.version, saved.stored_version)
 

@@ -168,6 +168,15 @@ class Limits:
     # actions, design for 5. Shared by every caller (``pandabridge.rate_limit``).
     BIGPANDA_API_REQUESTS_PER_MINUTE: Final = 150
     BIGPANDA_ACTIONS_PER_SECOND: Final = 5
+    # The reconciler's search page (``pandabridge.reconcile``): without ``expand=alerts``, whose
+    # pages BigPanda caps at 10, so one request covers a run's changes at 1,000 incidents a day.
+    # BigPanda documents no maximum for this endpoint.
+    RECONCILE_SEARCH_PAGE_SIZE: Final = 100
+    # The longest window one search covers. After a pause (the reconciler switched off, a
+    # stretch of failed runs) each run searches at most this far past its watermark and moves
+    # it there, so runs catch up window by window instead of asking for days at once, which
+    # BigPanda's 10,000 results per query could cut short.
+    RECONCILE_MAX_WINDOW_SECONDS: Final = 6 * 3600
     # Timeout of each callback request to BigPanda, unless the stack sets another.
     BIGPANDA_TIMEOUT_SECONDS: Final = 5
     # Backoff between retries of a failed message (exponential with jitter, capped), unless
@@ -245,6 +254,13 @@ class Metric:
     INCIDENT_STALE: Final = "IncidentStale"
     WEBHOOK_REJECTED: Final = "WebhookRejected"
     WEBHOOK_FAILED: Final = "WebhookFailed"  # valid, but storage failed: answered 5xx
+
+    # The reconciler: missed deliveries it found and stored, runs it had to stop (BigPanda
+    # refused or throttled it; nothing is lost, the next run searches the same window), and
+    # the BigPanda API requests a run made (its share of the org's 150 a minute).
+    RECONCILED_INCIDENTS: Final = "ReconciledIncidents"
+    RECONCILER_FAILURES: Final = "ReconcilerFailures"
+    RECONCILER_API_CALLS: Final = "ReconcilerApiCalls"
 
     # The bearer-token authorizer (only invocations that API Gateway did not answer from its
     # cache are counted; a request without the Authorization header never reaches it).

@@ -151,6 +151,18 @@ class ControlTableSettings(BaseModel):
         return _load(cls, environ)
 
 
+class ReconcilerSettings(BigPandaApiSettings):
+    """What the reconciler needs besides the incident storage and the control table: the
+    configuration file (integrations, environments, share targets, ``[reconciler]``), and the
+    stack's BigPanda API for the default integration."""
+
+    desk_config_file: str = Field(alias=Env.DESK_CONFIG_FILE, min_length=1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> ReconcilerSettings:
+        return _load(cls, environ)
+
+
 class DeskEventSettings(BaseModel):
     """What the desk-events function needs: where events are stored and queued, the tickets
     they are matched with, and the desk configuration naming each target's events secret."""
@@ -226,6 +238,11 @@ def bigpanda_api_settings() -> BigPandaApiSettings:
 @cache
 def control_table_settings() -> ControlTableSettings:
     return ControlTableSettings.from_env()
+
+
+@cache
+def reconciler_settings() -> ReconcilerSettings:
+    return ReconcilerSettings.from_env()
 
 
 @cache

@@ -240,6 +240,22 @@ class Journey:
         detail = f"incident {incident_id}: attempt {attempt} failed, will be retried"
         self._console.warn(label, detail, why)
 
+    def reconciled(self, report: Mapping[str, Any], received_at: ReceivedAt) -> None:
+        """A reconciler run finished: a line for each missed delivery it recovered (whose
+        ticket and callback lines then follow, timed from the recovery), and one if BigPanda
+        stopped it."""
+        for incident_id in report.get("recovered", ()):
+            received = received_at(incident_id)
+            with self._changed:
+                if received is not None:
+                    self._received[incident_id] = received
+            detail = f"incident {incident_id}: a missed delivery, found in BigPanda and stored"
+            self._console.ok("reconciler", detail, "recovered")
+        if report.get("stopped"):
+            self._console.warn(
+                "reconciler", f"run stopped: {report['stopped']}", "next run resumes"
+            )
+
     def ticket_of(self, incident_id: str) -> str | None:
         """The demo desk's ticket for the incident, once there is one."""
         with self._changed:

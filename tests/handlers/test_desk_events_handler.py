@@ -21,7 +21,7 @@ from pandabridge.composition import desk_events
 from pandabridge.desk_event_auth import http_signature, jira_signature
 from pandabridge.fifo import fifo_id
 from pandabridge.names import Env
-from pandabridge.stores.desk_events import DeskEventStore
+from pandabridge.stores.desk_events import INCIDENT_PREFIX, DeskEventStore
 from pandabridge.stores.tickets import TicketStateStore
 from pandabridge.tickets.mapping import correlation_label
 from pandabridge.tickets.model import TicketRef
@@ -109,7 +109,9 @@ def resolved_body(issue: dict[str, Any] = ISSUE, labels: tuple[str, ...] = ()) -
 
 
 def stored(aws: Aws) -> list[dict[str, Any]]:
-    return aws.dynamodb.scan(TableName=CONTROL_TABLE.local_name, ConsistentRead=True)["Items"]
+    """The stored events, without their pointers under the incident."""
+    items = aws.dynamodb.scan(TableName=CONTROL_TABLE.local_name, ConsistentRead=True)["Items"]
+    return [item for item in items if not item["pk"]["S"].startswith(INCIDENT_PREFIX)]
 
 
 def queued(aws: Aws) -> list[dict[str, Any]]:

@@ -354,7 +354,9 @@ def test_the_api_key_secret_holds_no_value_in_the_template(synthesized: Synthesi
     assert "Name" not in secret
 
 
-def test_only_the_callback_function_may_read_the_api_key(synthesized: Synthesized) -> None:
+def test_only_the_callback_and_reconciler_functions_may_read_the_api_key(
+    synthesized: Synthesized,
+) -> None:
     # Given BigPanda's API key secret and every IAM policy of the stack
     secret = _ref(synthesized, synthesized.stack.callback.secret)
     # When the roles whose policies mention the secret are collected
@@ -365,9 +367,9 @@ def test_only_the_callback_function_may_read_the_api_key(synthesized: Synthesize
         if secret in resources_of(statement)
         for role in policy["Properties"]["Roles"]
     }
-    # Then the callback function's role is the only one
-    role = _ref(synthesized, synthesized.stack.callback.confirmer.role)
-    assert readers == {json.dumps(role, sort_keys=True)}
+    # Then the callback function's role and the reconciler's are the only ones
+    roles = (synthesized.stack.callback.confirmer.role, synthesized.stack.reconciler.worker.role)
+    assert readers == {json.dumps(_ref(synthesized, role), sort_keys=True) for role in roles}
 
 
 def test_outputs_name_the_callback_resources(synthesized: Synthesized) -> None:

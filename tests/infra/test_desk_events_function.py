@@ -4,6 +4,7 @@ verifies), the function allowed exactly what it does, its alarm and dashboard ro
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from synth_support import Synthesized, allowed, allowing, arn_of
 
 from pandabridge.names import DESK_EVENTS_PATH, TICKETS_BY_TICKET_ID, Env
 from pandabridge.settings import DeskEventSettings
+from pandabridge.stores.desk_events import incident_partition
 from stacks.desk_events import DESK_EVENTS_HANDLER
 
 XRAY = "*"
@@ -118,6 +120,20 @@ def test_control_items_are_limited_to_desk_events(
     assert statement["Condition"] == {
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["desk-event#*"]}
     }
+
+
+def test_the_per_incident_pointers_are_written_within_the_granted_partitions(
+    overridden: Synthesized, statements: list[dict[str, Any]]
+) -> None:
+    # Given the partitions the function may name on the control table
+    control = arn_of(overridden.logical_id(overridden.stack.storage.control_table))
+    [statement] = [s for s in statements if s["Resource"] == control]
+    patterns = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    # When an event's pointer under its incident is written (a plain or a scoped incident)
+    pointers = [incident_partition("5555370aabc20a001145d6g9"), incident_partition("ops#42")]
+    # Then its partition is one of them, with no new grant, and another owner's is not
+    assert all(any(fnmatchcase(p, pattern) for pattern in patterns) for p in pointers)
+    assert not any(fnmatchcase("ledger#ops#42", pattern) for pattern in patterns)
 
 
 def test_ticket_reads_name_only_the_ticket_identity(

@@ -25,6 +25,7 @@ FUNCTIONS = [
     "ingest_api.ingest.function",
     "ticket_sync.worker.function",
     "callback.confirmer.function",
+    "reconciler.worker.function",
     "ingest_api.bearer_auth.checker.function",
     "desk_events.receiver.function",
 ]

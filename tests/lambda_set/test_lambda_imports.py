@@ -16,7 +16,7 @@ from isolation import Report, run_isolated
 from bench.cold_start import Function, Stage
 from lambda_set.interpreter import Interpreter
 
-FUNCTIONS = ("ingest", "ticket-sync", "callback", "authorizer", "desk-events")
+FUNCTIONS = ("ingest", "ticket-sync", "callback", "authorizer", "desk-events", "reconciler")
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

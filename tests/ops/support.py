@@ -49,10 +49,11 @@ class LocalStack:
     def tickets(self) -> TicketStateStore:
         return TicketStateStore(TICKETS_TABLE.local_name, self.client("dynamodb"))
 
-    def store(self, payload: dict[str, Any]) -> str:
-        """Ingest a delivery as the function does; returns its content hash."""
+    def store(self, payload: dict[str, Any], *, recovered: bool = False) -> str:
+        """Ingest a delivery as the function does (as the reconciler does, if ``recovered``);
+        returns its content hash."""
         webhook = parse_webhook(json.dumps(payload))
-        ingest(webhook, self.incidents)
+        ingest(webhook, self.incidents, recovered=recovered)
         return webhook.content_hash
 
     def archive_only(self, payload: dict[str, Any]) -> str:

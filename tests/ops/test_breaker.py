@@ -53,7 +53,11 @@ def test_reset_of_a_closed_breaker_says_so(cli: Cli) -> None:
     assert "not open" in run.out
 
 
-def test_a_bad_integration_name_is_refused_naming_the_flag(cli: Cli) -> None:
-    run = cli("breaker", "reset", INCIDENT_ID, "--integration", "Not A Name")
-    assert run.code == 1
-    assert "--integration" in run.err
+def test_a_bad_integration_name_is_refused_naming_the_flag(
+    cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When the integration given is no integration name / Then it is a usage error naming it
+    with pytest.raises(SystemExit) as exit_:
+        cli("breaker", "reset", INCIDENT_ID, "--integration", "Not A Name")
+    assert exit_.value.code == 2
+    assert "--integration" in capsys.readouterr().err

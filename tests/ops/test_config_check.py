@@ -46,3 +46,22 @@ def test_the_shipped_file_is_checked_by_default() -> None:
     code, out, _ = run()
     assert code == 0
     assert f"{REPO / 'pandabridge.toml'} is valid" in out
+
+
+def test_each_integration_shows_what_the_reconciler_searches(tmp_path: Path) -> None:
+    # Given an integration with its environments and share target, and one without
+    file = tmp_path / "desk.toml"
+    file.write_text(
+        EXAMPLE.read_text().replace(
+            "[integrations.payments]\n",
+            '[integrations.payments]\nenvironments = ["env-1"]\nshare_target = "webhook.bp"\n',
+        )
+        + "\n[reconciler]\nevery_minutes = 10\n"
+    )
+    # When the file is checked
+    code, out, _ = run("--config", str(file))
+    # Then each integration says what the reconciler searches and which shares it takes
+    assert code == 0, out
+    assert "  reconciler environments env-1, takes shares to webhook.bp\n" in out
+    assert "  reconciler environments All, no share_target: only incidents already stored\n" in out
+    assert "reconciler: every 10 min, overlap 300 s\n" in out

@@ -20,6 +20,7 @@ from local.demo.service_desk import DemoDesk
 from local.fakes.jira import DEFAULT_API_TOKEN, DEFAULT_EMAIL, JiraFake
 from local.fakes.servicenow import ServiceNowFake
 from ops.__main__ import main
+from ops.desk_check import Finding, Outcome, TargetFindings, failed, report_targets
 from pandabridge.http import HttpClient, basic_auth
 
 SNOW_USER, SNOW_PASSWORD = "pandabridge", "snow-password-0123"
@@ -402,3 +403,152 @@ def test_an_invalid_configuration_stops_the_preflight_naming_the_key_path(tmp_pa
     # Then it stops before calling the desk, naming the key path as the stack would
     assert code != 0
     assert "targets.desk.kind: Input should be 'http', 'jira' or 'servicenow'" in err.getvalue()
+
+
+# --- several targets ------------------------------------------------------------------------------
+
+SNOW_SECRET = "pandabridge/snow-desk"
+
+
+@pytest.fixture
+def several(desk: DemoDesk, snow: ServiceNowFake, moto: MotoServer, tmp_path: Path) -> Path:
+    """A file with two targets: the demo desk (the stack's ticket secret, the file's default)
+    and ServiceNow with a secret of its own; both secrets set on the moto server."""
+    put_secret(moto.endpoint, defaults.TICKET_SECRET_NAME, {"hmac_secret": defaults.DESK_SECRET})
+    put_secret(moto.endpoint, SNOW_SECRET, SNOW_CREDENTIALS)
+    config = tmp_path / "pandabridge.toml"
+    config.write_text(
+        'target = "demo"\n'
+        + http_config(desk)
+        + snow_config(snow).replace(
+            "[targets.snow]\n", f'[targets.snow]\nsecret = "{SNOW_SECRET}"\n'
+        )
+    )
+    return config
+
+
+SeveralRun = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def check_several(several: Path, moto: MotoServer) -> SeveralRun:
+    """Runs ``desk check`` on the two-target file, its credentials read from the secrets."""
+
+    def run(*flags: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        argv = ["desk", "check", "--config", str(several), "--local"]
+        code = main([*argv, "--endpoint-url", moto.endpoint, *flags], out=out, err=err)
+        return code, out.getvalue(), err.getvalue()
+
+    return run
+
+
+def test_every_target_of_a_file_with_several_is_checked_with_its_own_secret(
+    check_several: SeveralRun,
+) -> None:
+    # Given two targets, each with working credentials in its own secret
+    # When the preflight runs without --target
+    code, out, err = check_several()
+    # Then both targets are checked, each under its name, and both pass
+    assert (code, err) == (0, ""), out
+    assert "target demo (http at " in out
+    assert "  ✔ signed contract lookup" in out
+    assert "target snow (servicenow at " in out
+    assert "  ✔ caller 'bigpanda.integration' (active)" in out
+    assert out.endswith("2 targets; demo: passed; snow: passed\n")
+
+
+def deactivate_caller(snow: ServiceNowFake, moto: MotoServer) -> None:
+    inactive = snow.tables.find_by_display("sys_user", "BigPanda")
+    assert inactive is not None
+    snow.tables.update("sys_user", inactive, {"active": "false"}, "admin")
+
+
+def break_own_secret(snow: ServiceNowFake, moto: MotoServer) -> None:
+    put_secret(moto.endpoint, SNOW_SECRET, {**SNOW_CREDENTIALS, "password": "not-it"})
+
+
+@pytest.mark.parametrize(
+    ("fault", "named"),
+    [
+        (deactivate_caller, "targets.snow.servicenow.caller_id"),
+        (break_own_secret, f"in the secret {SNOW_SECRET} (targets.snow.secret)"),
+    ],
+    ids=["inactive-caller", "wrong-own-secret"],
+)
+def test_a_failing_target_is_named_with_its_setting_while_the_others_pass(
+    check_several: SeveralRun,
+    snow: ServiceNowFake,
+    moto: MotoServer,
+    fault: Callable[[ServiceNowFake, MotoServer], None],
+    named: str,
+) -> None:
+    # Given the ServiceNow target broken (its caller deactivated, or its own secret wrong)
+    fault(snow, moto)
+    # When the preflight runs
+    code, out, _ = check_several()
+    # Then only that target fails, naming the key path of its setting; the other passes
+    assert code == 1
+    assert named in out
+    assert out.endswith("2 targets; demo: passed; snow: 1 failed\n")
+
+
+def test_a_target_whose_secret_has_no_value_fails_alone(
+    desk: DemoDesk, snow: ServiceNowFake, moto: MotoServer, tmp_path: Path
+) -> None:
+    # Given a second target naming a secret that was never set
+    put_secret(moto.endpoint, defaults.TICKET_SECRET_NAME, {"hmac_secret": defaults.DESK_SECRET})
+    config = tmp_path / "pandabridge.toml"
+    config.write_text(
+        'target = "demo"\n'
+        + http_config(desk)
+        + snow_config(snow).replace("[targets.snow]\n", '[targets.snow]\nsecret = "absent"\n')
+    )
+    out = io.StringIO()
+    # When the preflight runs
+    argv = ["desk", "check", "--config", str(config), "--local", "--endpoint-url", moto.endpoint]
+    code = main(argv, out=out, err=io.StringIO())
+    # Then that target fails naming its secret setting, and the other is still checked
+    assert code == 1
+    assert "fix: set the secret's value, or name another in targets.snow.secret" in out.getvalue()
+    assert "  ✔ signed contract lookup" in out.getvalue()
+    assert len(snow.requests) == 0
+
+
+def test_the_target_flag_checks_only_the_named_target_with_its_secret(
+    check_several: SeveralRun, snow: ServiceNowFake
+) -> None:
+    # Given the two-target file
+    # When the preflight runs for the ServiceNow target alone
+    code, out, err = check_several("--target", "snow")
+    # Then only ServiceNow is checked, with its own secret, in the one-target report
+    assert (code, err) == (0, ""), out
+    assert "signed contract lookup" not in out
+    assert out.startswith("✔ credentials work; table incident readable\n")
+    assert out.endswith("all checks passed\n")
+
+
+def test_a_one_target_flag_with_several_targets_asks_for_the_target(
+    check_several: SeveralRun,
+) -> None:
+    # Given the two-target file
+    # When the preflight is given a desk URL without naming a target
+    code, out, err = check_several("--base-url", "https://desk.example.com")
+    # Then it refuses, asking for --target and listing the targets
+    assert (code, out) == (1, "")
+    assert "--base-url describes one target: pass --target NAME" in err
+    assert "(targets: demo, snow)" in err
+
+
+def test_the_last_line_counts_each_targets_failures_and_unverified_checks() -> None:
+    # Given one target with a failure and one with a check that could not be verified
+    results = [
+        TargetFindings("a", "jira at https://a", [failed("project", "set targets.a.jira")]),
+        TargetFindings("b", "http at https://b", [Finding(Outcome.UNVERIFIED, "tag", "pass it")]),
+    ]
+    out = io.StringIO()
+    # When they are reported
+    code = report_targets(results, out)
+    # Then the run fails, and the last line says what each target came to
+    assert code == 1
+    assert out.getvalue().endswith("2 targets; a: 1 failed; b: passed, 1 not verified\n")

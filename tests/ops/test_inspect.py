@@ -208,6 +208,36 @@ def test_a_synced_version_key_reads_back_as_its_version(version: Version) -> Non
     assert version_of_key(version.key) == version.as_json()
 
 
+def test_a_version_the_reconciler_recovered_is_shown_as_recovered(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any]
+) -> None:
+    # Given the stored version was found by the reconciler, not delivered by the webhook
+    stack.store(sample, recovered=True)
+
+    # When
+    run = cli("inspect", INCIDENT_ID)
+    as_json = cli("inspect", INCIDENT_ID, "--json")
+
+    # Then the table and the JSON both say so
+    assert run.code == 0, run.err
+    assert "  recovered" in run.out
+    assert "missed delivery found by the reconciler" in run.out
+    assert json.loads(as_json.out)["incident"]["recovered"] is True
+
+
+def test_a_delivered_version_shows_no_recovered_line(
+    cli: Cli, stack: LocalStack, sample: dict[str, Any]
+) -> None:
+    # Given a version the webhook delivered
+    stack.store(sample)
+
+    # When
+    run = cli("inspect", INCIDENT_ID)
+
+    # Then
+    assert "recovered" not in run.out
+
+
 def test_a_suspected_sync_loop_is_shown_first(
     cli: Cli, stack: LocalStack, sample: dict[str, Any]
 ) -> None:

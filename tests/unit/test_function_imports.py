@@ -35,6 +35,8 @@ FORBIDDEN = {
         "pandabridge.tickets.factory",
         "pandabridge.bigpanda",
     ),
+    # The reconciler stores through ingest's path; ticket sync is the pipe's business.
+    "reconciler": ("pandabridge.sync", "pandabridge.tickets.factory", "pandabridge.consumer"),
 }
 
 # What each function needs from its first event on, so loaded during its init.
@@ -49,6 +51,7 @@ EXPECTED = {
     "callback": ("pandabridge.callbacks", "pandabridge.bigpanda"),
     "authorizer": ("aws_lambda_powertools.utilities.parameters",),
     "desk_events": ("pandabridge.desk_event_intake", "pandabridge.stores.desk_events"),
+    "reconciler": ("pandabridge.reconcile", "pandabridge.bigpanda_api", "pandabridge.stores"),
 }
 
 

@@ -162,6 +162,20 @@ class IncidentStore:
             payload_inline=inline,
         )
 
+    def stored_version(self, incident_id: str) -> Version | None:
+        """The stored version alone (no payload read), or None for an incident never stored:
+        what the reconciler compares BigPanda's ``changed_at`` with."""
+        response = self.dynamodb.get_item(
+            TableName=self.table_name,
+            Key=to_attributes({KEY: incident_id}),
+            ProjectionExpression="#version",
+            ExpressionAttributeNames={"#version": "version"},
+            ConsistentRead=True,
+        )
+        if "Item" not in response:
+            return None
+        return _version(from_attributes(response["Item"]).get("version"))
+
     def archived_payload(self, incident_id: str, content_hash: str) -> dict[str, Any] | None:
         """One archived version's payload, or None once the archive expired it."""
         compressed = self._archived(archive_key(incident_id, content_hash))
@@ -181,6 +195,8 @@ def _summary_item(summary: IncidentSummary) -> dict[str, Any]:
     no attribute."""
     item = {name: value for name, value in summary.as_json().items() if value is not None}
     item[KEY] = item.pop("incident_id")
+    if not summary.recovered:
+        del item["recovered"]  # only a recovered version carries the mark
     return item
 
 
@@ -202,6 +218,7 @@ def _summary_from_item(item: dict[str, Any]) -> IncidentSummary:
         payload_bytes=int(item.get("payload_bytes", 0)),
         # Items written before integrations existed carry neither attribute: the default's.
         integration=item.get("integration", DEFAULT_INTEGRATION),
+        recovered=bool(item.get("recovered")),
     )
 
 

@@ -43,6 +43,7 @@ from pandabridge.tickets.model import (
     TicketStatus,
 )
 from pandabridge.tickets.state import TicketState
+from pandabridge.versioning import Version
 
 START = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -144,6 +145,10 @@ class IncidentBook:
 
     def get(self, incident_id: str) -> StoredIncident | None:
         return self.calls.run("get", incident_id, effect=lambda: self.latest.get(incident_id))
+
+    def stored_version(self, incident_id: str) -> Version | None:
+        stored = self.latest.get(incident_id)
+        return stored.summary.version if stored else None
 
     def archived_payload(self, incident_id: str, content_hash: str) -> dict[str, Any] | None:
         self.calls.run("archived_payload", incident_id, content_hash)
