@@ -22,7 +22,7 @@ from local import defaults
 from local.aws import LOCAL_CREDENTIALS, LOCAL_REGION, MotoServer
 from local.demo.bigpanda import BigPandaStandIn
 from pandabridge.composition.ingest import incident_store
-from pandabridge.names import Env
+from pandabridge.names import DEFAULT_LINK_TAG, Env
 from tests.local_stack.harness import SERVING_MARK, StackProcess
 from tests.reliability.faults.world import (
     FaultyDesk,
@@ -61,6 +61,8 @@ def world(moto_server: MotoServer) -> Iterator[World]:
     moto_server.reset()
     desk = FaultyDesk().start()
     bigpanda = BigPandaStandIn(defaults.BIGPANDA_API_KEY).start()
+    # As the local stack does with its own stand-in: the ticket link's tag is defined.
+    bigpanda.api.define_tag(DEFAULT_LINK_TAG)
     sqs = boto3.client(
         "sqs",
         endpoint_url=moto_server.endpoint,
