@@ -30,7 +30,7 @@ from local.fakes.bigpanda_api import ALL_ENVIRONMENT_ID
 from local.names import CONTROL_TABLE, TICKET_SYNC_QUEUE
 from local.poller import lambda_record
 from pandabridge import settings
-from pandabridge.composition import ticket_sync, write_back
+from pandabridge.composition import queues, ticket_sync, write_back
 from pandabridge.composition.ingest import incident_store
 from pandabridge.desk_events import DeskEvent
 from pandabridge.fifo import fifo_id
@@ -117,6 +117,8 @@ def _clear_caches() -> None:
         settings.bigpanda_api_settings,
         settings.control_table_settings,
         ticket_sync.desk_config,
+        ticket_sync.ticket_states,
+        queues.queue_control,
         write_back.echo_ledger,
         write_back.circuit_breaker,
         write_back.desk_events,
