@@ -174,6 +174,16 @@ def bigpanda_accounts(desk: DeskConfig) -> dict[str, dict[str, Any]]:
     return accounts
 
 
+def accounts_environment(desk: DeskConfig | None) -> dict[str, str]:
+    """``Env.BIGPANDA_INTEGRATIONS`` for a function that calls BigPanda's API but sends no
+    callback: each integration's account with its app key left out (the callback's alone)."""
+    accounts = {
+        name: {key: value for key, value in account.items() if key != "app_key"}
+        for name, account in (bigpanda_accounts(desk) if desk else {}).items()
+    }
+    return {Env.BIGPANDA_INTEGRATIONS: json.dumps(accounts)}
+
+
 def default_account_environment(desk: DeskConfig | None) -> dict[str, str]:
     """What ``[integrations.default]`` sets of the default's account, overriding the context:
     only the keys the file gives."""

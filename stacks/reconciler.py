@@ -11,7 +11,6 @@ incidents stream like any delivered one.
 
 from __future__ import annotations
 
-import json
 from typing import Final, cast
 
 from aws_cdk import CfnElement, Duration, Stack
@@ -24,7 +23,7 @@ from constructs import Construct
 from pandabridge.desk_config import ReconcilerConfig
 from pandabridge.names import Env
 from pandabridge.stores.watermarks import WATERMARK_PREFIX
-from stacks.callback import bigpanda_accounts, default_account_environment
+from stacks.callback import accounts_environment, default_account_environment
 from stacks.checks import acknowledge
 from stacks.config import StackSettings
 from stacks.desk import FUNCTION_CONFIG_PATH, DeskConfigLayer
@@ -70,13 +69,7 @@ class Reconciler(Construct):
                 Env.BIGPANDA_TIMEOUT_SECONDS: f"{settings.bigpanda_timeout_seconds:g}",
                 Env.BIGPANDA_SECRET_ID: bigpanda_secret.secret_arn,
                 **default_account_environment(desk_config.desk),
-                # Each integration's own account, app keys left out (the callback's alone).
-                Env.BIGPANDA_INTEGRATIONS: json.dumps(
-                    {
-                        name: {k: v for k, v in account.items() if k != "app_key"}
-                        for name, account in bigpanda_accounts(desk_config.desk).items()
-                    }
-                ),
+                **accounts_environment(desk_config.desk),
             },
             layers=[desk_config.layer],
         )

@@ -9,7 +9,6 @@ visibility (backoff), and parks a failure no retry can fix in the ticket-sync DL
 
 from __future__ import annotations
 
-import json
 from typing import Final
 
 from aws_cdk import Annotations, Duration
@@ -23,7 +22,7 @@ from pandabridge.stores.desk_events import KEY_PREFIX as DESK_EVENT_PREFIX
 from pandabridge.stores.echo import BREAKER_PREFIX, LEDGER_PREFIX
 from stacks.callback import (
     Callback,
-    bigpanda_accounts,
+    accounts_environment,
     bigpanda_environment,
     default_account_environment,
     key_secret_names,
@@ -121,17 +120,12 @@ class TicketSync(Construct):
             return False
         ingest.add_environment(Env.LINK_TAG, two_way.link_tag)
         function = self.worker.function
-        # Each integration's BigPanda account, as the callback's; app keys are the callback's.
-        accounts = {
-            name: {key: value for key, value in account.items() if key != "app_key"}
-            for name, account in bigpanda_accounts(self.desk).items()
-        }
         environment = {
             Env.CONTROL_TABLE: storage.control_table.table_name,
             Env.BIGPANDA_SECRET_ID: callback.secret.secret_arn,
             **bigpanda_environment(self.settings),
             **default_account_environment(self.desk),
-            **({Env.BIGPANDA_INTEGRATIONS: json.dumps(accounts)} if accounts else {}),
+            **accounts_environment(self.desk),
         }
         environment.pop(Env.BIGPANDA_APP_KEY, None)  # the callback's alone
         for name, value in environment.items():
