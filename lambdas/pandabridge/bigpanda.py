@@ -4,7 +4,8 @@ Until it hears this, BigPanda holds the incident's share and queues its updates 
 minutes), so every failure is sorted at once: retry later (429, 5xx, timeouts), or stop and say
 which setting is wrong. The User API key is sent as a bearer token and removed from every
 message this module raises. Each call first takes a slot of the org's rate limit, which it
-shares with every other caller of the org's API (``pandabridge.rate_limit``).
+shares with every other caller of the org's API, and may use the part of each minute kept for
+callbacks (``pandabridge.rate_limit``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class BigPandaClient:
 
         ``WaitingError`` when the org's window is full: nothing was sent.
         """
-        self.limiter.acquire(self.org, "api")
+        self.limiter.acquire(self.org, "callback")
         body = {
             "event_type": CALLBACK_EVENT_TYPE,
             "incident_id": incident_id,

@@ -168,6 +168,9 @@ class Limits:
     # actions, design for 5. Shared by every caller (``pandabridge.rate_limit``).
     BIGPANDA_API_REQUESTS_PER_MINUTE: Final = 150
     BIGPANDA_ACTIONS_PER_SECOND: Final = 5
+    # Of each minute's requests, those only a callback may take (``pandabridge.rate_limit``):
+    # a burst's ticket links and mirrored writes never hold its callbacks back for minutes.
+    BIGPANDA_CALLBACK_RESERVE_PER_MINUTE: Final = 30
     # The reconciler's search page (``pandabridge.reconcile``): without ``expand=alerts``, whose
     # pages BigPanda caps at 10, so one request covers a run's changes at 1,000 incidents a day.
     # BigPanda documents no maximum for this endpoint.

@@ -8,6 +8,12 @@ fixed windows: an action takes one in the one-second window *and* one in the one
 ``WaitingError`` with the seconds until it ends: the queue message waits without counting a
 failure (``pandabridge.consumer``), so a burst is spread over time instead of meeting 429s.
 
+Callbacks come first. BigPanda holds an incident's share until its callback comes (five
+minutes at most), while a ticket link or a mirrored comment can come a minute later unharmed.
+So the last ``BIGPANDA_CALLBACK_RESERVE_PER_MINUTE`` requests of each minute are for callbacks
+alone: every other call is refused once the minute's count reaches the limit less the reserve.
+Both count in the same window, so the org's limit holds whoever calls.
+
 Fixed windows may let up to twice a window's limit through across one window boundary; the
 actions window is one second long, so that is at most 10 actions in the second around a
 boundary. BigPanda answers that rare excess with a 429, which waits the same way.
@@ -31,7 +37,11 @@ from urllib.parse import urlsplit
 from pandabridge.errors import WaitingError
 from pandabridge.names import Limits
 
-Kind = Literal["api", "action"]
+# What a call is, for the windows it takes a slot in: BigPanda's callback, any other API
+# request, or an incident action (which is an API request too).
+Kind = Literal["callback", "api", "action"]
+# The windows' counters: requests in the minute, actions in the second.
+Counter = Literal["api", "action"]
 
 # Secrets Manager appends a hyphen and 6 random characters to a secret's name in its ARN.
 _ARN_SUFFIX: Final = re.compile(r"-[A-Za-z0-9]{6}$")
@@ -42,9 +52,10 @@ RATE_LIMIT_PREFIX: Final = "ratelimit#"
 
 @dataclass(frozen=True)
 class Window:
-    """A fixed window: at most ``limit`` calls of ``kind`` in each ``seconds``-long window."""
+    """A fixed window: at most ``limit`` calls counted in ``kind`` in each ``seconds``-long
+    window. Two windows of one ``kind`` share its counter, each with its own limit."""
 
-    kind: Kind
+    kind: Counter
     limit: int
     seconds: int
 
@@ -58,12 +69,19 @@ class Window:
 
 
 API_WINDOW: Final = Window("api", Limits.BIGPANDA_API_REQUESTS_PER_MINUTE, 60)
+# The same minute, short of the callbacks' reserve: what every other request may use.
+UNRESERVED_API_WINDOW: Final = Window(
+    "api",
+    Limits.BIGPANDA_API_REQUESTS_PER_MINUTE - Limits.BIGPANDA_CALLBACK_RESERVE_PER_MINUTE,
+    60,
+)
 ACTION_WINDOW: Final = Window("action", Limits.BIGPANDA_ACTIONS_PER_SECOND, 1)
 # The windows a call takes a slot in, in this order: the short window first, so that a call
-# the actions window refuses never spends one of the minute's 150 requests.
+# the actions window refuses never spends one of the minute's requests.
 WINDOWS: Final[dict[Kind, tuple[Window, ...]]] = {
-    "api": (API_WINDOW,),
-    "action": (ACTION_WINDOW, API_WINDOW),
+    "callback": (API_WINDOW,),
+    "api": (UNRESERVED_API_WINDOW,),
+    "action": (ACTION_WINDOW, UNRESERVED_API_WINDOW),
 }
 
 
@@ -124,4 +142,4 @@ class MemoryRateLimiter:
         """Slots taken in ``kind``'s current window (for specs and the local page)."""
         window = WINDOWS[kind][0]
         with self._lock:
-            return self._counts.get((org, kind, window.start(self.clock())), 0)
+            return self._counts.get((org, window.kind, window.start(self.clock())), 0)

@@ -79,16 +79,31 @@ def test_the_dynamodb_limiter_refuses_the_sixth_action_of_a_second(
 def test_the_dynamodb_limiter_refuses_the_151st_call_of_a_minute_until_it_ends(
     limiter: DynamoRateLimiter, clock: StoppedClock
 ) -> None:
-    # Given 150 API calls of one org in one minute
+    # Given 150 callbacks of one org in one minute
     for _ in range(Limits.BIGPANDA_API_REQUESTS_PER_MINUTE):
-        limiter.acquire(ORG, "api")
+        limiter.acquire(ORG, "callback")
     # When one more is asked for / Then it waits the rest of the minute
     with pytest.raises(WaitingError) as waiting:
-        limiter.acquire(ORG, "api")
+        limiter.acquire(ORG, "callback")
     assert waiting.value.retry_after == 50
     # And once the next minute has begun, calls go through again
     clock.now += 50
-    limiter.acquire(ORG, "api")
+    limiter.acquire(ORG, "callback")
+
+
+def test_the_dynamodb_limiter_keeps_the_callbacks_reserve_from_other_calls(
+    limiter: DynamoRateLimiter,
+) -> None:
+    # Given a minute whose requests are used up to the callbacks' reserve by other calls
+    reserve = Limits.BIGPANDA_CALLBACK_RESERVE_PER_MINUTE
+    for _ in range(Limits.BIGPANDA_API_REQUESTS_PER_MINUTE - reserve):
+        limiter.acquire(ORG, "api")
+    # When another request and the reserve's callbacks are asked for
+    with pytest.raises(WaitingError):
+        limiter.acquire(ORG, "api")
+    # Then the request waits, and every callback of the reserve goes through
+    for _ in range(reserve):
+        limiter.acquire(ORG, "callback")
 
 
 def test_window_counters_are_org_items_that_expire_after_their_window(

@@ -195,7 +195,10 @@ def test_the_org_rate_limit_stops_a_run_midway_and_the_next_finishes_it(
     bridge = reconciling()
     bridge.drop(fresh("missed-5"))
     bridge.drop(fresh("missed-6"))
-    for _ in range(Limits.BIGPANDA_API_REQUESTS_PER_MINUTE - 3):
+    unreserved = (
+        Limits.BIGPANDA_API_REQUESTS_PER_MINUTE - Limits.BIGPANDA_CALLBACK_RESERVE_PER_MINUTE
+    )
+    for _ in range(unreserved - 3):
         bridge.limiter.acquire(bridge.org, "api")
     # When a run searches, checks and fetches one incident before the limiter says "wait"
     stopped = bridge.run()

@@ -1,18 +1,26 @@
 """The per-org rate limit's specification, over the in-memory limiter on a controlled clock:
-150 API calls a minute, 5 actions a second, an action counting as an API call too, and a full
-window answered with "wait until it ends", never with a failure."""
+150 API calls a minute, the last 30 of them for callbacks alone, 5 actions a second, an action
+counting as an API call too, and a full window answered with "wait until it ends", never with
+a failure."""
 
 from __future__ import annotations
+
+import heapq
+import itertools
+import random
 
 import pytest
 
 from pandabridge.errors import WaitingError
 from pandabridge.names import Limits
-from pandabridge.rate_limit import MemoryRateLimiter, org_id
+from pandabridge.rate_limit import Kind, MemoryRateLimiter, org_id
+from pandabridge.retry import wait_seconds
 from tests.conftest import StoppedClock
 
 ORG = "api.bigpanda.io:0123456789abcdef"
 API_LIMIT = Limits.BIGPANDA_API_REQUESTS_PER_MINUTE
+# What calls other than callbacks may use of a minute.
+UNRESERVED = API_LIMIT - Limits.BIGPANDA_CALLBACK_RESERVE_PER_MINUTE
 ACTION_LIMIT = Limits.BIGPANDA_ACTIONS_PER_SECOND
 
 
@@ -27,13 +35,37 @@ def limiter(clock: StoppedClock) -> MemoryRateLimiter:
     return MemoryRateLimiter(clock=clock)
 
 
-def test_a_minute_allows_exactly_the_api_limit(limiter: MemoryRateLimiter) -> None:
-    # Given 150 API calls taken in one minute
+def test_a_minute_allows_exactly_the_api_limit_to_callbacks(limiter: MemoryRateLimiter) -> None:
+    # Given 150 callbacks taken in one minute
     for _ in range(API_LIMIT):
-        limiter.acquire(ORG, "api")
+        limiter.acquire(ORG, "callback")
     # When one more is asked for / Then it must wait
     with pytest.raises(WaitingError):
+        limiter.acquire(ORG, "callback")
+
+
+def test_other_calls_leave_the_minutes_last_30_requests_to_callbacks(
+    limiter: MemoryRateLimiter,
+) -> None:
+    # Given 120 API calls taken in one minute
+    for _ in range(UNRESERVED):
         limiter.acquire(ORG, "api")
+    # When one more API call, and 30 callbacks, are asked for
+    with pytest.raises(WaitingError, match="120 api call"):
+        limiter.acquire(ORG, "api")
+    for _ in range(API_LIMIT - UNRESERVED):
+        limiter.acquire(ORG, "callback")
+    # Then the API call waits, the callbacks go through, and the minute holds 150
+    assert limiter.used(ORG, "api") == API_LIMIT
+
+
+def test_callbacks_count_against_what_other_calls_may_use(limiter: MemoryRateLimiter) -> None:
+    # Given 120 callbacks in one minute
+    for _ in range(UNRESERVED):
+        limiter.acquire(ORG, "callback")
+    # When an action is asked for, with its own second still empty / Then it waits
+    with pytest.raises(WaitingError, match="per 60 s"):
+        limiter.acquire(ORG, "action")
 
 
 def test_a_full_window_waits_until_the_window_ends(
@@ -41,10 +73,10 @@ def test_a_full_window_waits_until_the_window_ends(
 ) -> None:
     # Given a full minute window, 10.25 s into the minute
     for _ in range(API_LIMIT):
-        limiter.acquire(ORG, "api")
+        limiter.acquire(ORG, "callback")
     # When one more call is asked for
     with pytest.raises(WaitingError) as waiting:
-        limiter.acquire(ORG, "api")
+        limiter.acquire(ORG, "callback")
     # Then it waits the rest of the minute, rounded up to whole seconds (SQS delays are)
     assert waiting.value.retry_after == 50
     assert "150 api call(s) per 60 s" in str(waiting.value)
@@ -53,7 +85,7 @@ def test_a_full_window_waits_until_the_window_ends(
 def test_the_next_window_starts_empty(limiter: MemoryRateLimiter, clock: StoppedClock) -> None:
     # Given a full minute window
     for _ in range(API_LIMIT):
-        limiter.acquire(ORG, "api")
+        limiter.acquire(ORG, "callback")
     # When the next minute begins
     clock.now += 50
     # Then calls go through again
@@ -83,8 +115,8 @@ def test_an_action_counts_as_an_api_call_too(limiter: MemoryRateLimiter) -> None
 def test_actions_wait_when_the_minute_is_used_up_by_other_calls(
     limiter: MemoryRateLimiter,
 ) -> None:
-    # Given a minute whose 150 API calls are all taken
-    for _ in range(API_LIMIT):
+    # Given a minute whose 120 unreserved API calls are all taken
+    for _ in range(UNRESERVED):
         limiter.acquire(ORG, "api")
     # When an action is asked for, with its own second still empty
     # Then it waits for the minute, not only for its second
@@ -153,3 +185,47 @@ def test_an_org_id_is_short_whatever_the_secret_name() -> None:
     arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:" + "x" * 300
     # When its org id is made / Then it is short enough for any key
     assert len(org_id("https://api.bigpanda.io", arn)) < 64
+
+
+def burst_callback_latencies(
+    limiter: MemoryRateLimiter, clock: StoppedClock, callback_kind: Kind
+) -> list[float]:
+    """A burst of 200 new tickets, one created every quarter second: each owes BigPanda a
+    callback and a ticket link (a tag and a comment, taken in one run, all again after a
+    wait), every caller retried when its wait is over, with the consumers' jitter. The seconds
+    from each ticket to its confirmed callback, sorted."""
+    rng = random.Random(20261205)
+    start = clock.now
+    due: list[tuple[float, int, str, int]] = []  # (time, order, job, ticket)
+    order = itertools.count()
+    for ticket in range(200):
+        created = start + ticket / 4
+        heapq.heappush(due, (created, next(order), "callback", ticket))
+        heapq.heappush(due, (created, next(order), "link", ticket))
+    confirmed: dict[int, float] = {}
+    while due:
+        clock.now, _, job, ticket = heapq.heappop(due)
+        try:
+            if job == "callback":
+                limiter.acquire(ORG, callback_kind)
+                confirmed[ticket] = clock.now - (start + ticket / 4)
+            else:
+                limiter.acquire(ORG, "action")  # the tag
+                limiter.acquire(ORG, "action")  # the comment
+        except WaitingError as waiting:
+            retry = clock.now + wait_seconds(waiting.retry_after or 1, rng=rng)
+            heapq.heappush(due, (retry, next(order), job, ticket))
+    assert len(confirmed) == 200
+    return sorted(confirmed.values())
+
+
+def test_ticket_links_never_hold_a_burst_of_callbacks_near_bigpandas_share_lock(
+    limiter: MemoryRateLimiter, clock: StoppedClock
+) -> None:
+    # Given 200 new tickets at once, each owing a callback and a two-write ticket link, all
+    # drawing on the org's 150 requests a minute
+    # When the burst has drained
+    latencies = burst_callback_latencies(limiter, clock, "callback")
+    # Then every callback came within a minute of its ticket, far inside the five minutes
+    # BigPanda holds a share for it
+    assert latencies[-1] <= 60
