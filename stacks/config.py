@@ -215,7 +215,8 @@ class StackSettings(BaseModel):
         description=(
             "Most callback invocations at once (2-1000). BigPanda's rate limit per org (150 "
             "requests a minute, 5 actions a second) is kept by a limiter that every caller of "
-            "its API shares (windows in the control table): a callback that finds the minute "
+            "its API shares (windows in the control table), with the minute's last 30 "
+            "requests kept for callbacks: a callback that finds the minute "
             "used up waits in its queue without counting a failure; a 429 is still retried "
             "with backoff."
         ),
