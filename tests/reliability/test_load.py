@@ -12,12 +12,12 @@ The stack runs as ``make run`` runs it, with the ticket target and BigPanda's AP
 this process (the same demo desk and stand-in), so that every ticket and every call can be
 counted exactly however many there are. ``make soak`` multiplies the incidents by its factor.
 
-At factor 1 the desk's ticket link to BigPanda is switched off (``two_way.link``): with it, a
-burst of 200 new incidents owes BigPanda 400 link writes besides its 200 callbacks, which the
-org's limit of 150 requests a minute spreads over four minutes or more, doubling the suite's
-slowest test. That contention is the limiter's specification to prove, on a simulated clock
-(``tests/unit/test_rate_limit.py``); ``make soak`` keeps the link on, so the long run meets it
-through the whole stack.
+The desk's ticket link to BigPanda is switched off (``two_way.link``): with it, a burst of 200
+new incidents owes BigPanda 400 link writes besides its 200 callbacks, which the org's limit of
+150 requests a minute spreads over four minutes or more, doubling the suite's slowest test, and
+the soak's sustained 1.6 new incidents a second would ask BigPanda for about twice what it
+allows. That contention is the limiter's specification to prove, on a simulated clock
+(``tests/unit/test_rate_limit.py``): links never hold callbacks back.
 """
 
 from __future__ import annotations
@@ -64,8 +64,6 @@ SOAK_PACE_PER_SECOND: Final = 8.0 if SOAK_FACTOR > 1 else None
 SEED: Final = 20261128
 # Generous: on two busy cores the local stack settles 1,000 webhooks within a minute or two.
 SETTLE_SECONDS: Final = 300.0 * SOAK_FACTOR
-# The ticket link to BigPanda, on only under soak (see above).
-LINKS: Final = SOAK_FACTOR > 1
 # BigPanda holds an incident's share for five minutes waiting for its callback: the callbacks of
 # a burst must come well inside that, however many ticket links share the org's rate limit.
 CALLBACK_LATENCY_BOUND_SECONDS: Final = 150.0
@@ -346,9 +344,7 @@ def bigpanda(known_secrets: SecretRegistry) -> Iterator[CountingBigPanda]:
 
 @pytest.fixture(scope="module")
 def desk_config(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """The ``--config`` of a desk without the ticket link (none under soak: the link is on)."""
-    if LINKS:
-        return []
+    """The ``--config`` of a desk without the ticket link."""
     path = tmp_path_factory.mktemp("load") / "pandabridge.toml"
     path.write_text(
         "[targets.desk]\n"
@@ -504,8 +500,7 @@ def callback_latencies(load: LoadRun) -> list[float]:
 def test_every_callback_comes_well_inside_bigpandas_share_lock(
     load: LoadRun, report_figure: Any
 ) -> None:
-    # Given the load, settled: its callbacks (and under soak its ticket links) drew on one
-    # BigPanda rate limit
+    # Given the load, settled: its callbacks drew on BigPanda's rate limit
     # When each incident's time from its created answer to its confirmed callback is taken
     latencies = callback_latencies(load)
     # Then every one came well inside the five minutes BigPanda holds a share for it
