@@ -41,7 +41,7 @@ from pandabridge.names import Limits
 # request, or an incident action (which is an API request too).
 Kind = Literal["callback", "api", "action"]
 # The windows' counters: requests in the minute, actions in the second.
-Counter = Literal["api", "action"]
+WindowCounter = Literal["api", "action"]
 
 # Secrets Manager appends a hyphen and 6 random characters to a secret's name in its ARN.
 _ARN_SUFFIX: Final = re.compile(r"-[A-Za-z0-9]{6}$")
@@ -55,7 +55,7 @@ class Window:
     """A fixed window: at most ``limit`` calls counted in ``kind`` in each ``seconds``-long
     window. Two windows of one ``kind`` share its counter, each with its own limit."""
 
-    kind: Counter
+    kind: WindowCounter
     limit: int
     seconds: int
 
