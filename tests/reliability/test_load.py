@@ -45,7 +45,7 @@ from local.demo.service_desk import DemoDesk
 from local.loopback import Query, Reply
 from local.names import CALLBACK_QUEUE, INCIDENTS_TABLE, TICKET_SYNC_QUEUE
 from pandabridge.models import WebhookPayload
-from pandabridge.names import BIGPANDA_CALLBACK_PATH, DEFAULT_LINK_TAG
+from pandabridge.names import BIGPANDA_CALLBACK_PATH
 from pandabridge.stores.dynamo import from_attributes
 from pandabridge.tickets.mapping import draft_for
 from pandabridge.versioning import Version, canonical_json, content_hash
@@ -336,8 +336,6 @@ def desk(known_secrets: SecretRegistry) -> Iterator[DemoDesk]:
 def bigpanda(known_secrets: SecretRegistry) -> Iterator[CountingBigPanda]:
     running = CountingBigPanda(known_secrets.add("load BigPanda User API key", BIGPANDA_KEY))
     running.start()
-    # As the local stack does with its own stand-in: the ticket link's tag is defined.
-    running.api.define_tag(DEFAULT_LINK_TAG)
     yield running
     running.stop()
 
