@@ -57,8 +57,11 @@ def _callback_of(record: Mapping[str, Any]) -> CallbackRequest | None:
         return None
 
 
-def _after_webhook(received_at: datetime, moment: datetime) -> str:
-    return f"{after_webhook(received_at, moment).total_seconds() * 1000:.0f} ms after the webhook"
+def _after_webhook(received_at: datetime, moment: datetime, *, recovered: bool = False) -> str:
+    """How long after ingest's receipt: of the webhook, or of the reconciler's recovery of a
+    delivery that never came."""
+    since = "the recovery" if recovered else "the webhook"
+    return f"{after_webhook(received_at, moment).total_seconds() * 1000:.0f} ms after {since}"
 
 
 def _nudge_of(record: Mapping[str, Any]) -> SyncNudge | None:
@@ -103,6 +106,8 @@ class Journey:
         # Callbacks handled for good (confirmed, or refused and dead-lettered), and confirmed.
         self._settled: set[str] = set()
         self._confirmed: set[str] = set()
+        # Incidents the reconciler stored: their lines are timed from the recovery.
+        self._recovered: set[str] = set()
 
     def observe(self, invoke: Invoke, received_at: ReceivedAt) -> Invoke:
         """Wrap the ingest function to note ingest's stored receipt of each new version, which
@@ -152,9 +157,10 @@ class Journey:
     def _since_webhook(self, incident_id: str) -> str:
         with self._changed:
             received = self._received.get(incident_id)
+            recovered = incident_id in self._recovered
         if received is None:
             return ""
-        return _after_webhook(received, datetime.now(UTC))
+        return _after_webhook(received, datetime.now(UTC), recovered=recovered)
 
     def queued(self, nudge: SyncNudge) -> None:
         """The pipe put a nudge on the ticket-sync queue."""
@@ -217,12 +223,15 @@ class Journey:
             if incident_id in self._confirmed:
                 return  # a redelivery, which the function drops: reported already
         confirmed = confirmed_at(incident_id)
+        with self._changed:
+            recovered = incident_id in self._recovered
         if confirmed is None:
             detail = f"incident {incident_id} not confirmed: BigPanda refused it"
             self._console.warn("callback", detail, "moved to the callback DLQ, see above")
         else:
             try:
-                note = _after_webhook(datetime.fromisoformat(request.received_at), confirmed)
+                received = datetime.fromisoformat(request.received_at)
+                note = _after_webhook(received, confirmed, recovered=recovered)
             except ValueError:
                 note = ""
             self._console.ok("callback", f"confirmed for incident {incident_id}", note)
@@ -247,6 +256,7 @@ class Journey:
         for incident_id in report.get("recovered", ()):
             received = received_at(incident_id)
             with self._changed:
+                self._recovered.add(incident_id)
                 if received is not None:
                     self._received[incident_id] = received
             detail = f"incident {incident_id}: a missed delivery, found in BigPanda and stored"

@@ -93,3 +93,19 @@ def test_the_recovery_came_within_one_reconcile_period(
     # When they are compared / Then the incident was stored within one period of its change
     # (plus the second the change time is rounded to, and the run's own time)
     assert 0 <= received - changed <= PERIOD_SECONDS + RUN_SLACK_SECONDS
+
+
+def test_the_recovered_incidents_callback_line_is_timed_from_the_recovery(
+    dropping_stack: StackProcess, dropped: str
+) -> None:
+    # Given the recovered incident's callback, confirmed
+    dropping_stack.wait_for_output(f"confirmed for incident {dropped}", timeout=60)
+    # When the journey's callback line for it is read
+    line = next(
+        line
+        for line in dropping_stack.output.splitlines()
+        if f"confirmed for incident {dropped}" in line
+    )
+    # Then it is timed from the recovery: no webhook ever came
+    assert re.search(r"\(\d+ ms after the recovery\)", line), line
+    assert "webhook" not in line
