@@ -586,7 +586,7 @@ def _no_failures(answer: Any) -> bool:
 
 
 def functions(stage: Stage) -> list[Function]:
-    """The four functions, with the client builders each handler calls."""
+    """The six functions, with the client builders each handler calls."""
     from stacks.authorizer import AUTHORIZER_HANDLER
     from stacks.callback import CALLBACK_HANDLER
     from stacks.desk_events import DESK_EVENTS_HANDLER
